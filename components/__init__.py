@@ -1,0 +1,1 @@
+"""kiban's typed ComponentResources, one per file."""

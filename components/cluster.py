@@ -1,0 +1,121 @@
+"""What a cluster target tells the components that deploy onto it.
+
+Every target (K3s through a kubeconfig, an existing GKE cluster, later a GKE cluster kiban creates) yields a
+Kubernetes provider and these facts; no component asks which kind of cluster it is on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Protocol
+
+import pulumi_kubernetes as k8s
+
+GPU_RESOURCE = "nvidia.com/gpu"
+"""The extended resource NVIDIA's device plugin advertises (also on GKE)."""
+
+
+@dataclass(frozen=True)
+class Toleration:
+    """A taint a pod tolerates."""
+
+    key: str
+    effect: str = "NoSchedule"
+    operator: str = "Exists"
+
+    def to_args(self) -> k8s.core.v1.TolerationArgs:
+        return k8s.core.v1.TolerationArgs(key=self.key, operator=self.operator, effect=self.effect)
+
+
+@dataclass(frozen=True)
+class GpuScheduling:
+    """How a pod that reserves GPUs reaches a GPU node on this cluster."""
+
+    node_selector: Mapping[str, str]
+    """Labels of the GPU nodes."""
+
+    tolerations: tuple[Toleration, ...]
+    """Taints GPU nodes carry."""
+
+    runtime_class_name: str | None
+    """RuntimeClass the pod must run with (K3s: `nvidia`), or `None` where the default runtime handles GPUs."""
+
+
+@dataclass(frozen=True)
+class TrafficSource:
+    """Where traffic from outside kiban's namespaces comes from, as NetworkPolicy peers."""
+
+    namespace_labels: Mapping[str, str] | None = None
+    pod_labels: Mapping[str, str] | None = None
+    cidrs: tuple[str, ...] = ()
+
+    def to_peers(self) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+        peers = [k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=c)) for c in self.cidrs]
+        if self.namespace_labels is not None or self.pod_labels is not None:
+            peers.append(
+                k8s.networking.v1.NetworkPolicyPeerArgs(
+                    namespace_selector=(
+                        k8s.meta.v1.LabelSelectorArgs(match_labels=dict(self.namespace_labels))
+                        if self.namespace_labels is not None
+                        else None
+                    ),
+                    pod_selector=(
+                        k8s.meta.v1.LabelSelectorArgs(match_labels=dict(self.pod_labels))
+                        if self.pod_labels is not None
+                        else None
+                    ),
+                )
+            )
+        return peers
+
+
+@dataclass(frozen=True)
+class StorageProvisioner:
+    """The CSI driver (or provisioner) behind the cluster's volumes, for kiban's own StorageClasses."""
+
+    provisioner: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    allow_volume_expansion: bool = False
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """Everything components need to know about the cluster they deploy onto."""
+
+    kind: str
+    """The target kind, as in `kiban:cluster.kind`."""
+
+    kubernetes_version: str
+    """`major.minor` the manifests must be valid for."""
+
+    storage_class: str
+    """StorageClass for volumes that need no retention."""
+
+    storage_provisioner: StorageProvisioner
+    """Provisioner for kiban's retained StorageClass."""
+
+    ingress_class: str
+    """IngressClass of the cluster's ingress controller."""
+
+    ingress_class_as_annotation: bool
+    """Name the class with the `kubernetes.io/ingress.class` annotation instead of `spec.ingressClassName`
+    (GKE's built-in controller ignores Ingresses that use the field)."""
+
+    ingress_source: TrafficSource
+    """Where the ingress controller's (or load balancer's) traffic to pods comes from."""
+
+    dns_source: TrafficSource
+    """The cluster DNS pods, which every pod may reach on port 53."""
+
+    ingress_service_annotations: Mapping[str, str]
+    """Annotations a Service behind the Ingress needs on this cluster (GKE: container-native load balancing)."""
+
+    gpu: GpuScheduling | None
+    """How to reach GPU nodes, or `None` when the cluster has none."""
+
+
+class ClusterTarget(Protocol):
+    """What every cluster target component offers."""
+
+    provider: k8s.Provider
+    facts: ClusterFacts

@@ -1,0 +1,84 @@
+"""Which cluster a stack deploys to, and the facts about it that workloads depend on.
+
+`kiban:cluster` is one of the kinds below, chosen by its `kind` key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field
+
+from stack_config.base import ConfigModel, KubernetesName, LabelValue
+
+KubernetesVersion = Annotated[str, Field(pattern=r"^1\.(2[89]|3[0-7])$")]
+"""`major.minor` of the cluster's Kubernetes, e.g. `1.35`; manifests are validated against it."""
+
+
+class ExistingClusterAccess(ConfigModel):
+    """How the program reaches a cluster that already exists."""
+
+    kubeconfig: str | None = None
+    """Path to the kubeconfig file (`~` is expanded). Default: unset, which means the Kubernetes provider's own
+    default (`$KUBECONFIG`, then `~/.kube/config`)."""
+
+    context: str = Field(min_length=1)
+    """The kubeconfig context to use. Required: kiban never deploys to whatever context happens to be current."""
+
+    kubernetes_version: KubernetesVersion = "1.35"
+    """The cluster's Kubernetes minor version. Default: `1.35`."""
+
+
+class K3sGpuNodes(ConfigModel):
+    """GPU nodes of a K3s cluster: nodes with the NVIDIA driver and container toolkit, where K3s registers the
+    `nvidia` RuntimeClass."""
+
+    node_selector: dict[str, LabelValue] = Field(default_factory=lambda: {"nvidia.com/gpu.present": "true"})
+    """Labels that pick the GPU nodes. Default: `{nvidia.com/gpu.present: "true"}`, which the device plugin's own
+    affinity also accepts."""
+
+    runtime_class: KubernetesName = "nvidia"
+    """The RuntimeClass K3s registered for the NVIDIA container runtime. Default: `nvidia`."""
+
+    install_device_plugin: bool = True
+    """Install the NVIDIA device plugin (official Helm chart) so that nodes advertise `nvidia.com/gpu`.
+    Default: `true`; turn off only when the cluster already runs it (e.g. through the GPU operator)."""
+
+
+class K3sCluster(ExistingClusterAccess):
+    """An existing K3s cluster (the homelab of seed 002: three Proxmox nodes), reached through a kubeconfig."""
+
+    kind: Literal["k3s"]
+    storage_class: KubernetesName = "local-path"
+    """StorageClass for volumes that need no retention. Default: `local-path` (K3s's bundled provisioner)."""
+
+    ingress_class: KubernetesName = "traefik"
+    """IngressClass of the cluster's ingress controller. Default: `traefik` (bundled with K3s)."""
+
+    gpu: K3sGpuNodes | None = None
+    """The cluster's GPU nodes. Default: unset, the cluster has none."""
+
+
+class GkeGpuNodes(ConfigModel):
+    """GPU node pools of a GKE cluster (GKE installs the driver and the device plugin itself)."""
+
+    accelerator: Annotated[str, Field(pattern=r"^nvidia-[a-z0-9-]+$")] = "nvidia-l4"
+    """The accelerator type of the GPU node pool, as in `cloud.google.com/gke-accelerator`. Default: `nvidia-l4`."""
+
+
+class ExistingGkeCluster(ExistingClusterAccess):
+    """An existing GKE cluster reached through a kubeconfig (its context uses `gke-gcloud-auth-plugin`)."""
+
+    kind: Literal["existing-gke"]
+    storage_class: KubernetesName = "standard-rwo"
+    """StorageClass for volumes that need no retention. Default: `standard-rwo` (pd-balanced, GKE's default)."""
+
+    ingress_class: KubernetesName = "gce"
+    """IngressClass of GKE's external Application Load Balancer. Default: `gce`."""
+
+    gpu: GkeGpuNodes | None = None
+    """The cluster's GPU node pools. Default: unset, the cluster has none."""
+
+
+ClusterConfig = Annotated[Union[K3sCluster, ExistingGkeCluster], Field(discriminator="kind")]
+"""`kiban:cluster`: `kind: k3s` or `kind: existing-gke`."""

@@ -1,0 +1,189 @@
+"""Reads the `kiban:` namespace of the running stack's config into a validated `StackConfig`.
+
+It runs before any resource is registered: a bad stack file stops the program with one message that names every
+bad key path and what is allowed there, and nothing is created.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Union
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pydantic import BaseModel, ValidationError
+
+from stack_config.stack import SECRET_SETTINGS, StackConfig, TlsFromConfig
+
+NAMESPACE = "kiban"
+
+
+class ConfigError(pulumi.RunError):
+    """A stack configuration that kiban will not deploy. Pulumi prints the message without a traceback."""
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """The validated plain settings and the secret ones, which stay `Output.secret`."""
+
+    stack: StackConfig
+    tls_private_key: pulumi.Output[str] | None
+    """`kiban:tlsPrivateKey`, present exactly when `ingress.tls.certificate` is."""
+
+
+def _namespace_keys() -> dict[str, str]:
+    """Every `kiban:*` setting the engine handed to this program, by its short name."""
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    prefix = f"{NAMESPACE}:"
+    return {key[len(prefix) :]: key for key in sorted(keys) if key.startswith(prefix)}
+
+
+def _is_secret(full_key: str) -> bool:
+    return runtime_config.is_config_secret(full_key) or full_key in runtime_config.get_config_secret_keys_env()
+
+
+def _decode(raw: Any) -> Any:
+    """Structured settings arrive as JSON text; scalars stay strings for pydantic to coerce."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return raw
+    return decoded if isinstance(decoded, (dict, list)) else raw
+
+
+def _union_members(annotation: Any) -> list[Any]:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _union_members(typing.get_args(annotation)[0])
+    if origin is Union or isinstance(annotation, types.UnionType):
+        return [member for arg in typing.get_args(annotation) for member in _union_members(arg)]
+    return [annotation]
+
+
+def _model_for(annotation: Any, data: Any) -> type[BaseModel] | None:
+    """The model a value is validated as: for unions, the member its `kind` (or its keys) select."""
+    models = [m for m in _union_members(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+    if not models:
+        return None
+    if len(models) == 1 or not isinstance(data, dict):
+        return models[0]
+    for model in models:
+        kind = model.model_fields.get("kind")
+        if kind is not None and data.get("kind") in typing.get_args(kind.annotation):
+            return model
+    return max(models, key=lambda m: len(set(data) & {f.alias or n for n, f in m.model_fields.items()}))
+
+
+def _allowed_keys(path: list[str | int], data: dict[str, Any]) -> list[str]:
+    """The keys the model at `path` accepts."""
+    model: type[BaseModel] | None = StackConfig
+    node: Any = data
+    for part in path:
+        if model is None or not isinstance(part, str):
+            return []
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+        if field is None:
+            return []
+        node = node.get(part) if isinstance(node, dict) else None
+        model = _model_for(field.annotation, node)
+    if model is None:
+        return []
+    return sorted(f.alias or n for n, f in model.model_fields.items())
+
+
+def _display_path(loc: tuple[Any, ...], data: Any, missing: bool) -> list[str | int]:
+    """The error location as the user wrote it: union member and tag names pydantic adds are dropped."""
+    path: list[str | int] = []
+    node = data
+    for index, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int):
+            path.append(part)
+            node = node[part] if part < len(node) else None
+        elif missing and index == len(loc) - 1:
+            path.append(part)
+    return path
+
+
+def _format_key(path: list[str | int]) -> str:
+    text = f"{NAMESPACE}:"
+    for index, part in enumerate(path):
+        text += f"[{part}]" if isinstance(part, int) else (part if index == 0 else f".{part}")
+    return text
+
+
+def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
+    kind = error["type"]
+    path = _display_path(error["loc"], data, missing=kind == "missing")
+    key = _format_key(path)
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(path[:-1], data)
+        return f"{key}: unknown key; allowed here: {', '.join(allowed)}"
+    if kind == "missing":
+        return f"{key}: required setting is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{key}: {message} (got {error['input']!r})" if kind != "value_error" else f"{key}: {message}"
+
+
+def parse_stack_config(settings: dict[str, Any], stack: str) -> StackConfig:
+    """Validate already-decoded settings (short key -> value); raise `ConfigError` naming every bad key."""
+    try:
+        return StackConfig.model_validate(settings)
+    except ValidationError as error:
+        problems = "\n".join(f"  - {_describe(e, settings)}" for e in error.errors())
+        raise ConfigError(
+            f"stack '{stack}' has invalid configuration; nothing was deployed:\n{problems}\n"
+            "See the configuration reference in README.md."
+        ) from None
+
+
+def load_stack_config() -> LoadedConfig:
+    """Load, decode and validate the running stack's `kiban:` settings."""
+    stack = pulumi.get_stack()
+    keys = _namespace_keys()
+    problems: list[str] = []
+    settings: dict[str, Any] = {}
+    for short, full in keys.items():
+        if short in SECRET_SETTINGS:
+            if not _is_secret(full):
+                problems.append(
+                    f"{full} is stored in plain text; it must be encrypted: "
+                    f"pulumi config set --secret {full} <value>"
+                )
+        elif _is_secret(full):
+            problems.append(
+                f"{full} is stored as a secret but is not a secret setting; set it without --secret "
+                f"(secret settings: {', '.join(f'{NAMESPACE}:{k}' for k in SECRET_SETTINGS)})"
+            )
+        else:
+            settings[short] = _decode(runtime_config.get_config(full))
+    if problems:
+        raise ConfigError(
+            f"stack '{stack}' has invalid configuration; nothing was deployed:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+
+    config = parse_stack_config(settings, stack)
+
+    wants_key = isinstance(config.ingress.tls, TlsFromConfig)
+    has_key = "tlsPrivateKey" in keys
+    if wants_key != has_key:
+        raise ConfigError(
+            f"stack '{stack}' has invalid configuration; nothing was deployed:\n  - "
+            + (
+                f"{NAMESPACE}:ingress.tls.certificate is set but {NAMESPACE}:tlsPrivateKey is not: "
+                f"pulumi config set --secret {NAMESPACE}:tlsPrivateKey < key.pem"
+                if wants_key
+                else f"{NAMESPACE}:tlsPrivateKey is set but {NAMESPACE}:ingress.tls.certificate is not; "
+                "set the certificate or remove the key"
+            )
+        )
+    tls_key = pulumi.Config(NAMESPACE).require_secret("tlsPrivateKey") if has_key else None
+    return LoadedConfig(stack=config, tls_private_key=tls_key)

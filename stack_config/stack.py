@@ -1,0 +1,143 @@
+"""`StackConfig`: the whole `kiban:` namespace of one stack."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, model_validator
+
+from stack_config.base import ConfigModel, KubernetesName
+from stack_config.cluster import ClusterConfig
+from stack_config.face_recognition import FaceRecognitionConfig
+
+_IMAGE = re.compile(
+    r"^(?P<repository>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
+    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+
+
+def image_tag(reference: str) -> str | None:
+    """The tag of an image reference (`None` when it has none)."""
+    match = _IMAGE.match(reference)
+    return match["tag"] if match else None
+
+
+def image_digest(reference: str) -> str | None:
+    """The digest of an image reference (`None` when it has none)."""
+    match = _IMAGE.match(reference)
+    return match["digest"] if match else None
+
+
+def _check_image(reference: str) -> str:
+    if not _IMAGE.match(reference):
+        raise ValueError(f"{reference!r} is not an image reference; write registry/repository:tag or ...@sha256:<digest>")
+    if image_tag(reference) is None and image_digest(reference) is None:
+        raise ValueError(f"{reference!r} has neither a tag nor a digest; name the version you deploy")
+    return reference
+
+
+ImageReference = Annotated[str, AfterValidator(_check_image)]
+"""`registry/repository:tag`, optionally `@sha256:<digest>`."""
+
+
+class ImagesConfig(ConfigModel):
+    """The images kiban builds itself (third-party images are pinned in versions.json)."""
+
+    face_api: ImageReference
+    """The face-recognition backend image. Required."""
+
+    frontend: ImageReference
+    """The frontend image. Required."""
+
+    allow_mutable_tags: bool = False
+    """Accept the mutable `latest` tag (dev, where Image Updater follows its digest). Default: `false`: images must
+    carry a version tag or a digest, as prod deploys releases."""
+
+    @model_validator(mode="after")
+    def _no_latest_unless_allowed(self) -> "ImagesConfig":
+        if self.allow_mutable_tags:
+            return self
+        for key, reference in (("faceApi", self.face_api), ("frontend", self.frontend)):
+            if image_tag(reference) == "latest" and image_digest(reference) is None:
+                raise ValueError(
+                    f"{key} uses the mutable tag 'latest' ({reference}); deploy a release tag or digest, "
+                    "or set allowMutableTags: true for a development stack"
+                )
+        return self
+
+
+Hostname = Annotated[
+    str,
+    Field(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=253),
+]
+
+
+class TlsFromConfig(ConfigModel):
+    """A certificate kept in stack config; its private key is the secret setting `kiban:tlsPrivateKey`."""
+
+    certificate: Annotated[str, Field(pattern=r"^\s*-----BEGIN CERTIFICATE-----")]
+    """PEM certificate chain (public; the key is set with `pulumi config set --secret kiban:tlsPrivateKey`)."""
+
+
+class TlsFromSecret(ConfigModel):
+    """A `kubernetes.io/tls` Secret that something else (e.g. cert-manager) keeps in the app namespace."""
+
+    secret_name: KubernetesName
+    """Name of the existing TLS Secret."""
+
+
+class IngressConfig(ConfigModel):
+    """The entry point: `/api` to the backend, `/` to the frontend."""
+
+    host: Hostname
+    """Host name the Ingress answers to. Required."""
+
+    tls: TlsFromConfig | TlsFromSecret | None = None
+    """TLS for the host: `{certificate: <PEM>}` or `{secretName: <existing secret>}`. Default: unset, plain HTTP."""
+
+
+class DataSafety(ConfigModel):
+    """How hard kiban makes it to lose data."""
+
+    protect: bool = True
+    """Mark data stores (StatefulSets, their Secrets, backup volumes) `protect`ed: Pulumi refuses to delete or
+    replace them until unprotected. Default: `true`."""
+
+    retain_volumes: bool = True
+    """Keep volumes when their claim or StatefulSet goes: a StorageClass with `reclaimPolicy: Retain`, claims
+    retained on StatefulSet deletion and scale-down, and Pulumi's `retainOnDelete`. Default: `true`."""
+
+
+class StackConfig(ConfigModel):
+    """Every `kiban:` setting of one stack."""
+
+    cluster: ClusterConfig
+    """Where to deploy: `kind: k3s` or `kind: existing-gke`. Required."""
+
+    ingress: IngressConfig
+    """The public entry point. Required."""
+
+    images: ImagesConfig
+    """kiban's own images. Required."""
+
+    face_recognition: FaceRecognitionConfig = Field(default_factory=FaceRecognitionConfig)
+    """The face-recognition system. Default: CPU build, one replica of each service."""
+
+    data_safety: DataSafety = Field(default_factory=DataSafety)
+    """Default: data stores protected and volumes retained."""
+
+    @model_validator(mode="after")
+    def _gpu_needs_gpu_nodes(self) -> "StackConfig":
+        if self.face_recognition.gpu and self.cluster.gpu is None:
+            raise ValueError(
+                "faceRecognition.gpu is true but cluster.gpu is not set; describe the cluster's GPU nodes "
+                "under kiban:cluster.gpu or set faceRecognition.gpu: false"
+            )
+        return self
+
+
+SECRET_SETTINGS: dict[str, str] = {
+    "tlsPrivateKey": "PEM private key of kiban:ingress.tls.certificate",
+}
+"""Settings that must be stored encrypted (`pulumi config set --secret`), read with `require_secret`."""

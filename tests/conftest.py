@@ -1,0 +1,49 @@
+"""Shared fixtures: cluster facts for each target kind, and a way to run components under the mock engine."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from components.cluster import ClusterFacts  # noqa: E402
+from components.existing_cluster import gke_facts, k3s_facts  # noqa: E402
+from stack_config.cluster import ExistingGkeCluster, GkeGpuNodes, K3sCluster, K3sGpuNodes  # noqa: E402
+from tools.mock_engine import Deployment, run_under_mocks  # noqa: E402
+
+
+@pytest.fixture
+def k3s_gpu_facts() -> ClusterFacts:
+    return k3s_facts(K3sCluster(kind="k3s", context="homelab", gpu=K3sGpuNodes()))
+
+
+@pytest.fixture
+def k3s_cpu_facts() -> ClusterFacts:
+    return k3s_facts(K3sCluster(kind="k3s", context="homelab"))
+
+
+@pytest.fixture
+def gke_gpu_facts() -> ClusterFacts:
+    return gke_facts(ExistingGkeCluster(kind="existing-gke", context="gke", gpu=GkeGpuNodes()))
+
+
+@pytest.fixture
+def declare() -> Callable[[Callable[[pulumi.ResourceOptions], Any]], Deployment]:
+    """Run `build(opts)` under mocks; `opts` carries an explicit Kubernetes provider, as the program's do."""
+
+    def run(build: Callable[[pulumi.ResourceOptions], Any]) -> Deployment:
+        def program() -> None:
+            provider = k8s.Provider("test-cluster", context="test")
+            build(pulumi.ResourceOptions(provider=provider))
+
+        return run_under_mocks(program)
+
+    return run

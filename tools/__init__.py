@@ -1,0 +1,1 @@
+"""Developer tools: the offline mock engine and the render command."""

@@ -1,0 +1,241 @@
+"""Runs the kiban program offline, under the Pulumi SDK's mock monitor, and records everything it declares.
+
+This stands in for the Pulumi engine where there is no CLI, plugin or cluster: it loads a stack's config the way
+the CLI would (secure values become placeholders, never decrypted), refuses resources that would fall back to a
+disabled default provider (as the engine does), and keeps each registration with its resource options.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "kiban"
+SECRET_PLACEHOLDER = "<secret {key}>"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One resource the program declared, with the options the engine would see."""
+
+    type: str
+    name: str
+    urn: str
+    inputs: dict[str, Any]
+    custom: bool
+    provider: str
+    parent: str
+    protect: bool
+    retain_on_delete: bool
+    dependencies: tuple[str, ...]
+    ignore_changes: tuple[str, ...]
+
+    @property
+    def package(self) -> str:
+        return self.type.split(":", 1)[0]
+
+
+@dataclass
+class Deployment:
+    """Everything one run of the program declared."""
+
+    stack: str
+    registrations: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def kubernetes_objects(self) -> list[Registration]:
+        """Registrations that are Kubernetes API objects (not providers, Helm releases or components)."""
+        return [
+            r
+            for r in self.registrations
+            if r.custom and r.package == "kubernetes" and "apiVersion" in r.inputs and "kind" in r.inputs
+        ]
+
+
+    def objects(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Kubernetes objects (their inputs, secrets still wrapped), optionally of one kind."""
+        return [r.inputs for r in self.kubernetes_objects() if kind is None or r.inputs["kind"] == kind]
+
+    def object(self, kind: str, name: str) -> dict[str, Any]:
+        """The one object of `kind` named `name` (fails loudly when there is none or several)."""
+        found = [o for o in self.objects(kind) if o["metadata"]["name"] == name]
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} {kind} objects named {name!r}")
+        return found[0]
+
+    def registration(self, kind: str, name: str) -> Registration:
+        """The registration behind `object(kind, name)`, with its resource options."""
+        found = [
+            r
+            for r in self.kubernetes_objects()
+            if r.inputs["kind"] == kind and r.inputs["metadata"]["name"] == name
+        ]
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} {kind} registrations named {name!r}")
+        return found[0]
+
+
+class DefaultProviderError(RuntimeError):
+    """A resource of a package whose default provider is disabled was declared without a provider."""
+
+
+def _secret_keys_and_values(config: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+
+    def scrub(key: str, value: Any) -> tuple[Any, bool]:
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER.format(key=key), True
+        if isinstance(value, dict):
+            items = {k: scrub(key, v) for k, v in value.items()}
+            return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
+        if isinstance(value, list):
+            items = [scrub(key, v) for v in value]
+            return [v for v, _ in items], any(s for _, s in items)
+        return value, False
+
+    for key, raw in config.items():
+        if isinstance(raw, dict) and set(raw) == {"value"}:  # project-level config
+            raw = raw["value"]
+        value, secret = scrub(key, raw)
+        values[key] = value if isinstance(value, str) else json.dumps(value)
+        if secret:
+            secret_keys.append(key)
+    return values, secret_keys
+
+
+def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The merged project and stack config of `stack`, as written in Pulumi.yaml and Pulumi.<stack>.yaml."""
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text()).get("config") or {}
+    stack_file = ROOT / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise FileNotFoundError(f"no stack file {stack_file.name}; stacks: {', '.join(available_stacks())}")
+    stack_values = yaml.safe_load(stack_file.read_text()).get("config") or {}
+    merged = {**project, **stack_values}
+    for key, value in (overrides or {}).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def available_stacks() -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+
+
+class _Mocks(pulumi_mocks.Mocks):
+    """Resources echo their inputs; generated secrets get stable, recognisable placeholder values."""
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
+        outputs = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            outputs["result"] = rpc.wrap_rpc_secret(f"mock-password-{args.name}")
+            outputs["bcryptHash"] = rpc.wrap_rpc_secret(f"$2a$10$mock.bcrypt.{args.name}")
+        if args.typ == "kubernetes:helm.sh/v3:Release":
+            outputs["status"] = {"name": args.inputs.get("name", args.name), "namespace": args.inputs.get("namespace")}
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
+        return {}, None
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi_mocks.Mocks, disabled_defaults: set[str], deployment: Deployment):
+        super().__init__(mocks)
+        self._disabled = disabled_defaults
+        self._deployment = deployment
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        package = request.type.split(":", 1)[0]
+        is_provider = request.type.startswith("pulumi:providers:")
+        if request.custom and not is_provider and package in self._disabled and not request.provider:
+            raise DefaultProviderError(
+                f"{request.type} {request.name!r} has no explicit provider, and the default {package} provider is "
+                "disabled (pulumi:disable-default-providers)"
+            )
+        self._deployment.registrations.append(
+            Registration(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                custom=bool(request.custom),
+                provider=request.provider,
+                parent=request.parent,
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                dependencies=tuple(request.dependencies),
+                ignore_changes=tuple(request.ignoreChanges),
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802
+        if request.urn.split("::")[-2] == "pulumi:pulumi:Stack":
+            self._deployment.outputs.update(rpc.deserialize_properties(request.outputs, keep_unknowns=True))
+        return super().RegisterResourceOutputs(request)
+
+
+def run_under_mocks(
+    program: Callable[[], None],
+    *,
+    stack: str = "test",
+    config: dict[str, Any] | None = None,
+    disabled_default_providers: Sequence[str] = ("kubernetes", "gcp", "docker"),
+) -> Deployment:
+    """Run `program` (anything that declares resources) under the mock monitor and return what it declared.
+
+    `config` is Pulumi config as written in a stack file (`{"kiban:cluster": {...}}`, secure values as
+    `{"secure": ...}`). Raises what the program raises, and `DefaultProviderError`.
+    """
+    values, secret_keys = _secret_keys_and_values(config or {})
+    deployment = Deployment(stack=stack)
+    mocks = _Mocks()
+    settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(
+        mocks,
+        project=PROJECT,
+        stack=stack,
+        preview=False,
+        monitor=_RecordingMonitor(mocks, set(disabled_default_providers), deployment),
+    )
+    settings.ROOT.set(None)  # set_mocks made a finished root stack; run_in_stack makes the real one below
+    pulumi.runtime.set_all_config(values, secret_keys)
+    _sync_await(run_in_stack(program))
+    return deployment
+
+
+def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Deployment:
+    """Run `__main__.py` for `stack` (Pulumi.yaml + Pulumi.<stack>.yaml) under mocks.
+
+    `overrides` replaces (or, with `None`, removes) whole config keys such as `kiban:cluster`, for tests.
+    """
+    config = stack_config(stack, overrides)
+    disabled = config.pop("pulumi:disable-default-providers", {"value": []})
+    disabled = disabled.get("value", []) if isinstance(disabled, dict) else disabled
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+    def program() -> None:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    return run_under_mocks(program, stack=stack, config=config, disabled_default_providers=disabled)

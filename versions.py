@@ -1,0 +1,44 @@
+"""Typed access to versions.json, the one place where third-party images and charts are pinned."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Pinned(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class PinnedImages(_Pinned):
+    postgres: str
+    milvus: str
+    milvus_gpu: str = Field(alias="milvusGpu")
+    etcd: str
+    minio: str
+    minio_client: str = Field(alias="minioClient")
+
+
+class PinnedChart(_Pinned):
+    repository: str
+    chart: str
+    version: str
+
+
+class PinnedCharts(_Pinned):
+    nvidia_device_plugin: PinnedChart = Field(alias="nvidiaDevicePlugin")
+
+
+class Versions(_Pinned):
+    comment: str = Field(alias="$comment")
+    images: PinnedImages
+    charts: PinnedCharts
+
+
+@lru_cache(maxsize=1)
+def versions() -> Versions:
+    """versions.json, validated (a typo there fails like a typo in stack config)."""
+    return Versions.model_validate(json.loads((Path(__file__).parent / "versions.json").read_text()))
