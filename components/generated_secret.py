@@ -32,6 +32,10 @@ class GeneratedSecretArgs:
     plain: Mapping[str, str] = field(default_factory=dict)
     """Non-secret companions stored in the same Secret (a user name, a host). Default: none."""
 
+    copied: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Secret values that originate elsewhere (another namespace's generated password), copied in because a pod can
+    only read Secrets of its own namespace. Default: none."""
+
     derived: Mapping[str, Callable[[Mapping[str, pulumi.Output[str]]], pulumi.Output[str]]] = field(default_factory=dict)
     """Keys computed from the generated values (a connection URL, a config file). Default: none."""
 
@@ -56,7 +60,8 @@ class GeneratedSecret(pulumi.ComponentResource):
         super().__init__("kiban:secrets:GeneratedSecret", resource_name, None, opts)
         if not args.generated:
             raise ValueError(f"{resource_name}: nothing to generate")
-        clash = set(args.generated) & set(args.plain) | set(args.derived) & (set(args.generated) | set(args.plain))
+        keys = [*args.generated, *args.plain, *args.copied, *args.derived]
+        clash = {k for k in keys if keys.count(k) > 1}
         if clash:
             raise ValueError(f"{resource_name}: keys given twice: {sorted(clash)}")
 
@@ -70,6 +75,7 @@ class GeneratedSecret(pulumi.ComponentResource):
             )
             generated[key] = pulumi.Output.secret(password.result)
         values = dict(generated)
+        values.update({key: pulumi.Output.secret(value) for key, value in args.copied.items()})
         for key, derive in args.derived.items():
             values[key] = pulumi.Output.secret(derive(generated))
 

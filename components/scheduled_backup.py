@@ -9,7 +9,8 @@ from typing import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import workload_labels
+from components.labels import selector_labels, workload_labels
+from components.network_access import PodGroup
 from components.pod_spec import (
     ContainerSpec,
     RunAs,
@@ -77,11 +78,15 @@ class ScheduledBackup(pulumi.ComponentResource):
     claim_name: pulumi.Output[str]
     """The PersistentVolumeClaim holding the backups (restore from it)."""
 
+    pods: PodGroup
+    """The backup job's pods, for the network policies that let them reach the data store."""
+
     def __init__(self, resource_name: str, args: ScheduledBackupArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:backup:ScheduledBackup", resource_name, None, opts)
         if not args.steps:
             raise ValueError(f"{resource_name}: a backup needs at least one step")
         labels = workload_labels(resource_name, args.part_of, "backup")
+        self.pods = PodGroup(namespace=args.namespace, labels=selector_labels(resource_name, args.part_of))
         claim = k8s.core.v1.PersistentVolumeClaim(
             f"{resource_name}-volume",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=resource_name, namespace=args.namespace, labels=labels),
