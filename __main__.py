@@ -3,19 +3,36 @@
 import pulumi
 
 from components.existing_cluster import ExistingCluster
-from components.namespace import PlatformNamespace, PlatformNamespaceArgs
+from components.face_recognition_system import FaceRecognitionSystem, FaceRecognitionSystemArgs
+from components.retained_storage_class import RetainedStorageClass, RetainedStorageClassArgs
 from stack_config import load_stack_config
 
 config = load_stack_config()  # before any resource: a bad stack file registers nothing
+stack = config.stack
 
-cluster = ExistingCluster("cluster", config.stack.cluster)
+cluster = ExistingCluster("cluster", stack.cluster)
 on_cluster = pulumi.ResourceOptions(provider=cluster.provider)
 
-app_namespace = PlatformNamespace(
+if stack.data_safety.retain_volumes:
+    data_storage_class: pulumi.Input[str] = RetainedStorageClass(
+        "retained-storage", RetainedStorageClassArgs(cluster=cluster.facts), opts=on_cluster
+    ).name
+else:
+    data_storage_class = cluster.facts.storage_class
+
+face_recognition = FaceRecognitionSystem(
     "face-recognition",
-    PlatformNamespaceArgs(name="face-recognition", cluster=cluster.facts, part_of="face-recognition"),
+    FaceRecognitionSystemArgs(
+        config=stack,
+        cluster=cluster.facts,
+        data_storage_class=data_storage_class,
+        environment_name=pulumi.get_stack(),
+        tls_private_key=config.tls_private_key,
+    ),
     opts=on_cluster,
 )
 
 pulumi.export("clusterKind", cluster.facts.kind)
-pulumi.export("namespaces", [app_namespace.name])
+pulumi.export("url", face_recognition.url)
+pulumi.export("namespaces", face_recognition.namespaces)
+pulumi.export("gpu", stack.face_recognition.gpu)

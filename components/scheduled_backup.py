@@ -49,7 +49,7 @@ class ScheduledBackupArgs:
     settings: BackupSettings
     """Schedule, time zone, retention and volume size (required)."""
 
-    storage_class: str
+    storage_class: pulumi.Input[str]
     """StorageClass of the backup volume (required; the retained one when volumes are retained)."""
 
     steps: Sequence[ContainerSpec]

@@ -100,7 +100,7 @@ class DataVolume:
     name: str
     mount_path: str
     size: str
-    storage_class: str
+    storage_class: pulumi.Input[str]
 
 
 @dataclass(frozen=True)

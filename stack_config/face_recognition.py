@@ -42,13 +42,11 @@ class BackendSettings(ServiceSettings):
 
 
 class FrontendSettings(ServiceSettings):
-    """The Vue.js frontend, served as static files by an unprivileged web server on port 8080."""
+    """The Vue.js frontend: a static build (it calls the API on the same origin under `/api`) served by an
+    unprivileged nginx on port 8080."""
 
     resources: ComputeResources = Field(default_factory=lambda: compute("50m", "64Mi", "250m", "256Mi"))
     """Default: requests 50m / 64Mi, limits 250m / 256Mi."""
-
-    app_title: str = "Face Recognition System"
-    """`VITE_APP_TITLE`. Default: `Face Recognition System`."""
 
 
 class PostgresSettings(ConfigModel):

@@ -7,8 +7,10 @@ disabled default provider (as the engine does), and keeps each registration with
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
+import threading
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,8 +112,6 @@ def _secret_keys_and_values(config: dict[str, Any]) -> tuple[dict[str, str], lis
         return value, False
 
     for key, raw in config.items():
-        if isinstance(raw, dict) and set(raw) == {"value"}:  # project-level config
-            raw = raw["value"]
         value, secret = scrub(key, raw)
         values[key] = value if isinstance(value, str) else json.dumps(value)
         if secret:
@@ -121,7 +121,10 @@ def _secret_keys_and_values(config: dict[str, Any]) -> tuple[dict[str, str], lis
 
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The merged project and stack config of `stack`, as written in Pulumi.yaml and Pulumi.<stack>.yaml."""
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text()).get("config") or {}
+    project = {
+        key: value["value"] if isinstance(value, dict) and "value" in value else value
+        for key, value in (yaml.safe_load((ROOT / "Pulumi.yaml").read_text()).get("config") or {}).items()
+    }
     stack_file = ROOT / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         raise FileNotFoundError(f"no stack file {stack_file.name}; stacks: {', '.join(available_stacks())}")
@@ -209,33 +212,34 @@ def run_under_mocks(
     """
     values, secret_keys = _secret_keys_and_values(config or {})
     deployment = Deployment(stack=stack)
-    mocks = _Mocks()
-    settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(
-        mocks,
-        project=PROJECT,
-        stack=stack,
-        preview=False,
-        monitor=_RecordingMonitor(mocks, set(disabled_default_providers), deployment),
-    )
-    settings.ROOT.set(None)  # set_mocks made a finished root stack; run_in_stack makes the real one below
-    pulumi.runtime.set_all_config(values, secret_keys)
-    _sync_await(run_in_stack(program))
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        # A thread of its own: a fresh event loop and fresh context variables (the SDK keeps its settings, root
+        # stack and config in them), so one run can never see another's state or leftover tasks.
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            mocks = _Mocks()
+            pulumi.runtime.set_mocks(
+                mocks,
+                project=PROJECT,
+                stack=stack,
+                preview=False,
+                monitor=_RecordingMonitor(mocks, set(disabled_default_providers), deployment),
+            )
+            settings.ROOT.set(None)  # set_mocks made a finished root stack; run_in_stack makes the real one
+            settings.SETTINGS.outputs.clear()  # tasks a failed earlier run left behind, bound to its closed loop
+            pulumi.runtime.set_all_config(values, secret_keys)
+            _sync_await(run_in_stack(program))
+        except BaseException as error:  # re-raised in the caller's thread
+            failure.append(error)
+        finally:
+            loop.close()
+
+    worker = threading.Thread(target=run, name=f"pulumi-mocks-{stack}")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
     return deployment
-
-
-def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Deployment:
-    """Run `__main__.py` for `stack` (Pulumi.yaml + Pulumi.<stack>.yaml) under mocks.
-
-    `overrides` replaces (or, with `None`, removes) whole config keys such as `kiban:cluster`, for tests.
-    """
-    config = stack_config(stack, overrides)
-    disabled = config.pop("pulumi:disable-default-providers", {"value": []})
-    disabled = disabled.get("value", []) if isinstance(disabled, dict) else disabled
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-
-    def program() -> None:
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
-
-    return run_under_mocks(program, stack=stack, config=config, disabled_default_providers=disabled)

@@ -1,0 +1,190 @@
+"""The whole program, per stack, under the mock engine: structure, providers, GPUs, secrets, data safety."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pulumi.runtime import rpc
+
+from tools.mock_engine import Deployment, available_stacks, run_program
+from tools.render import manifests, pod_spec
+
+STACKS = available_stacks()
+GPU_CPU_DEV = {"kiban:faceRecognition": {"gpu": False}}
+
+
+@pytest.fixture(scope="module")
+def deployments() -> dict[str, Deployment]:
+    return {stack: run_program(stack) for stack in STACKS}
+
+
+def containers_of(obj: dict) -> list[dict]:
+    spec = pod_spec(obj)
+    return spec.get("initContainers", []) + spec.get("containers", [])
+
+
+def pod_objects(deployment: Deployment) -> list[dict]:
+    return [o for o in deployment.objects() if o["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job")]
+
+
+def gpu_holders(deployment: Deployment) -> set[str]:
+    return {
+        f"{o['metadata']['name']}/{c['name']}"
+        for o in pod_objects(deployment)
+        for c in containers_of(o)
+        if "nvidia.com/gpu" in c.get("resources", {}).get("limits", {})
+    }
+
+
+def test_both_stacks_exist():
+    assert STACKS == ["dev", "prod"]
+
+
+def test_every_resource_of_a_provider_package_names_its_provider(deployments):
+    for stack, deployment in deployments.items():
+        (provider,) = deployment.of_type("pulumi:providers:kubernetes")
+        kubernetes = [r for r in deployment.registrations if r.custom and r.package == "kubernetes"]
+        assert len(kubernetes) > 40, stack
+        for registration in kubernetes:
+            assert registration.provider.startswith(provider.urn + "::"), (stack, registration.name)
+
+
+def test_the_program_is_composed_of_components(deployments):
+    types = {r.type for r in deployments["dev"].registrations if not r.custom}
+    assert {
+        "kiban:cluster:ExistingCluster",
+        "kiban:app:FaceRecognitionSystem",
+        "kiban:data:PostgresDatabase",
+        "kiban:data:MilvusStandalone",
+        "kiban:app:FaceApi",
+        "kiban:app:Frontend",
+        "kiban:app:EntryPoint",
+        "kiban:workload:ServiceWorkload",
+        "kiban:platform:PlatformNamespace",
+        "kiban:gpu:NvidiaDevicePlugin",
+    } <= types
+    top_level = [r for r in deployments["dev"].registrations if r.parent.endswith("::kiban-dev")]
+    assert sorted(r.type for r in top_level) == [
+        "kiban:app:FaceRecognitionSystem",
+        "kiban:cluster:ExistingCluster",
+        "kiban:storage:RetainedStorageClass",
+    ]
+
+
+def test_gpu_lands_exactly_on_backend_and_milvus(deployments):
+    for stack in ("dev", "prod"):
+        assert gpu_holders(deployments[stack]) == {"face-api/face-api", "milvus/milvus"}, stack
+    cpu = run_program("dev", GPU_CPU_DEV)
+    assert gpu_holders(cpu) == set()
+    assert not cpu.of_type("kubernetes:helm.sh/v3:Release") or all(
+        r.inputs["chart"] == "nvidia-device-plugin" for r in cpu.of_type("kubernetes:helm.sh/v3:Release")
+    )
+
+
+def test_model_device_and_milvus_image_follow_the_gpu_switch(deployments):
+    def model_device(deployment):
+        (api,) = [c for c in containers_of(deployment.object("Deployment", "face-api")) if c["name"] == "face-api"]
+        return {e["name"]: e.get("value") for e in api["env"]}["MODEL_DEVICE"]
+
+    def milvus_image(deployment):
+        (milvus,) = [c for c in containers_of(deployment.object("StatefulSet", "milvus")) if c["name"] == "milvus"]
+        return milvus["image"]
+
+    assert model_device(deployments["dev"]) == "cuda:0" and milvus_image(deployments["dev"]).endswith("-gpu")
+    cpu = run_program("dev", GPU_CPU_DEV)
+    assert model_device(cpu) == "cpu" and not milvus_image(cpu).endswith("-gpu")
+
+
+def test_gpu_pods_are_placed_the_way_each_cluster_says(deployments):
+    dev_pod = pod_spec(deployments["dev"].object("Deployment", "face-api"))
+    assert dev_pod["runtimeClassName"] == "nvidia"
+    prod_pod = pod_spec(deployments["prod"].object("Deployment", "face-api"))
+    assert prod_pod["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+    assert "runtimeClassName" not in prod_pod
+    frontend_pod = pod_spec(deployments["prod"].object("Deployment", "frontend"))
+    assert "nodeSelector" not in frontend_pod and "tolerations" not in frontend_pod
+
+
+def _secret_values(deployment: Deployment) -> set[str]:
+    values: set[str] = set()
+    for obj in deployment.objects("Secret"):
+        data = obj.get("stringData", {})
+        assert rpc.is_rpc_secret(data), f"Secret {obj['metadata']['name']} is not marked secret"
+        values |= {v for k, v in rpc.unwrap_rpc_secret(data).items() if k not in ("username", "database", "host")}
+    return {v for v in values if len(v) >= 12}
+
+
+def test_no_secret_in_plain_text_anywhere(deployments):
+    for stack, deployment in deployments.items():
+        secrets = _secret_values(deployment)
+        assert any(s.startswith("mock-password-") for s in secrets), stack
+        rendered = json.dumps(manifests(deployment))
+        leaked = [s for s in secrets if s in rendered]
+        assert not leaked, f"{stack}: secret values in rendered manifests"
+        for obj in pod_objects(deployment):
+            for container in containers_of(obj):
+                for env in container.get("env", []):
+                    assert not rpc.is_rpc_secret(env.get("value")), (stack, container["name"], env["name"])
+                    assert not any(s in str(env.get("value", "")) for s in secrets), (stack, env["name"])
+        outputs = json.dumps(deployment.outputs, default=str)
+        assert not any(s in outputs for s in secrets), f"{stack}: secret in stack outputs"
+
+
+def test_prod_data_is_protected_and_retained(deployments):
+    prod = deployments["prod"]
+    statefulsets = prod.objects("StatefulSet")
+    assert {o["metadata"]["name"] for o in statefulsets} == {"postgres", "milvus", "milvus-etcd", "milvus-minio"}
+    for obj in statefulsets:
+        name = obj["metadata"]["name"]
+        assert prod.registration("StatefulSet", name).protect, name
+        assert obj["spec"]["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+        assert {t["spec"]["storageClassName"] for t in obj["spec"]["volumeClaimTemplates"]} == {"kiban-retain"}
+    for claim in prod.objects("PersistentVolumeClaim"):
+        registration = prod.registration("PersistentVolumeClaim", claim["metadata"]["name"])
+        assert registration.protect and registration.retain_on_delete
+        assert claim["spec"]["storageClassName"] == "kiban-retain"
+    assert prod.object("StorageClass", "kiban-retain")["reclaimPolicy"] == "Retain"
+    assert all(p.protect for p in prod.of_type("random:index/randomPassword:RandomPassword") if "face-api" not in p.name)
+
+
+def test_dev_data_is_not_protected_but_volumes_are_kept(deployments):
+    dev = deployments["dev"]
+    assert not any(dev.registration("StatefulSet", o["metadata"]["name"]).protect for o in dev.objects("StatefulSet"))
+    assert all(o["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain" for o in dev.objects("StatefulSet"))
+
+
+def test_replicas_per_environment(deployments):
+    dev, prod = deployments["dev"], deployments["prod"]
+    for name in ("face-api", "frontend"):
+        assert dev.object("Deployment", name)["spec"]["replicas"] == 1
+        assert not [o for o in dev.objects("HorizontalPodAutoscaler") if o["metadata"]["name"] == name]
+        hpa = prod.object("HorizontalPodAutoscaler", name)["spec"]
+        assert hpa["minReplicas"] == 2
+        assert hpa["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+        assert prod.object("PodDisruptionBudget", name)["spec"]["maxUnavailable"] == 1
+
+
+def test_prod_runs_no_mutable_tags(deployments):
+    for obj in pod_objects(deployments["prod"]):
+        for container in containers_of(obj):
+            assert not container["image"].endswith(":latest"), container["image"]
+            assert ":" in container["image"].rsplit("/", 1)[-1] or "@sha256:" in container["image"]
+
+
+def test_the_connections_the_system_makes_are_allowed(deployments):
+    for stack, deployment in deployments.items():
+        names = {o["metadata"]["name"] for o in deployment.objects("NetworkPolicy")}
+        for connection in ("face-api-to-postgres", "face-api-to-milvus"):
+            assert {f"allow-{connection}-in", f"allow-{connection}-out"} <= names, (stack, connection)
+        assert {"allow-ingress-to-frontend-in", "allow-ingress-to-face-api-in"} <= names, stack
+        postgres_in = deployment.object("NetworkPolicy", "allow-face-api-to-postgres-in")["spec"]["ingress"][0]
+        assert postgres_in["ports"] == [{"protocol": "TCP", "port": 5432}]
+        milvus_in = deployment.object("NetworkPolicy", "allow-face-api-to-milvus-in")["spec"]["ingress"][0]
+        assert milvus_in["ports"] == [{"protocol": "TCP", "port": 19530}]
+
+
+def test_exports(deployments):
+    assert deployments["dev"].outputs["url"] == "http://face.homelab.internal"
+    assert deployments["prod"].outputs["url"] == "https://face.kiban.example.com"
+    assert sorted(deployments["prod"].outputs["namespaces"]) == ["face-recognition", "milvus", "postgresql"]

@@ -1,0 +1,46 @@
+"""The mock engine behaves like the Pulumi engine where it matters: disabled default providers, secure config."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+
+from tools.mock_engine import DefaultProviderError, run_under_mocks, stack_config
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stacks_disable_the_default_providers(stack):
+    assert {"kubernetes", "gcp", "docker"} <= set(stack_config(stack)["pulumi:disable-default-providers"])
+
+
+def test_a_resource_without_a_provider_is_refused():
+    with pytest.raises(DefaultProviderError, match="kubernetes:core/v1:Namespace 'stray'"):
+        run_under_mocks(lambda: k8s.core.v1.Namespace("stray"))
+
+
+def test_a_resource_with_an_explicit_provider_is_recorded_with_its_options():
+    def program():
+        provider = k8s.Provider("cluster", context="c")
+        k8s.core.v1.Namespace("ns", opts=pulumi.ResourceOptions(provider=provider, protect=True, retain_on_delete=True))
+
+    deployment = run_under_mocks(program)
+    (namespace,) = deployment.of_type("kubernetes:core/v1:Namespace")
+    assert namespace.protect and namespace.retain_on_delete
+    assert "pulumi:providers:kubernetes::cluster::" in namespace.provider
+
+
+def test_secure_config_becomes_a_secret_placeholder():
+    seen = {}
+
+    def program():
+        seen["plain"] = pulumi.Config("kiban").require_object("settings")
+        seen["is_secret"] = pulumi.runtime.is_config_secret("kiban:token")
+        seen["raw"] = pulumi.runtime.get_config("kiban:token")
+        seen["value"] = pulumi.Config("kiban").require_secret("token")
+
+    run_under_mocks(program, config={"kiban:token": {"secure": "AAAbase64cipher"}, "kiban:settings": {"a": [1, 2]}})
+    assert seen["plain"] == {"a": [1, 2]}
+    assert seen["is_secret"] is True
+    assert seen["raw"] == "<secret kiban:token>"
+    assert isinstance(seen["value"], pulumi.Output)
