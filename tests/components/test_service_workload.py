@@ -180,3 +180,13 @@ def test_every_kubernetes_object_uses_the_given_provider(declare):
     deployment = declare(lambda opts: ServiceWorkload("web", web_args(replicas=2), opts))
     assert deployment.kubernetes_objects()
     assert all(r.provider.split("::")[-1].startswith("test-cluster") for r in deployment.kubernetes_objects())
+
+
+def test_latest_tag_names_its_exemption_too(declare):
+    latest = web_args(container=ContainerSpec(name="web", image="registry.example/web:latest", resources=RESOURCES))
+    deployment = declare(lambda opts: ServiceWorkload("web", latest, opts))
+    annotations = deployment.object("Deployment", "web")["metadata"]["annotations"]
+    assert annotations["checkov.io/skip1"].startswith("CKV_K8S_14=a development stack follows the mutable latest tag")
+    assert annotations["checkov.io/skip2"].startswith("CKV_K8S_43=")
+    pod = deployment.object("Deployment", "web")["spec"]["template"]["spec"]
+    assert pod["containers"][0]["imagePullPolicy"] == "Always"
