@@ -20,6 +20,7 @@ class PinnedImages(_Pinned):
     etcd: str
     minio: str
     minio_client: str = Field(alias="minioClient")
+    busybox: str
 
 
 class PinnedChart(_Pinned):

@@ -243,3 +243,19 @@ def run_under_mocks(
     if failure:
         raise failure[0]
     return deployment
+
+
+def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Deployment:
+    """Run `__main__.py` for `stack` (Pulumi.yaml + Pulumi.<stack>.yaml) under mocks.
+
+    `overrides` replaces (or, with `None`, removes) whole config keys such as `kiban:cluster`, for tests.
+    """
+    config = stack_config(stack, overrides)
+    disabled = config.pop("pulumi:disable-default-providers", [])
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+    def program() -> None:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    return run_under_mocks(program, stack=stack, config=config, disabled_default_providers=disabled)
