@@ -269,6 +269,12 @@ class ScannerExemption:
     check_id: str
     reason: str
 
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise ValueError(f"{self.check_id}: an exemption needs its reason")
+        if "=" in self.reason:  # checkov splits the annotation on '=' and crashes on a second one
+            raise ValueError(f"{self.check_id}: a scanner exemption reason cannot contain '='")
+
 
 def exemption_annotations(exemptions: Sequence[ScannerExemption]) -> dict[str, str]:
     """Checkov's per-object skip annotations (`checkov.io/skipN: CKV_K8S_NN=reason`)."""

@@ -39,9 +39,21 @@ def redact(value: Any) -> Any:
     return value
 
 
+def restore_integers(value: Any) -> Any:
+    """Protobuf carries every number as a double, so the mock monitor hands `10001` over as `10001.0`; the real
+    provider writes integers where the API schema has them, and so does the render."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: restore_integers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [restore_integers(v) for v in value]
+    return value
+
+
 def manifest(registration: Registration) -> dict[str, Any]:
     """The Kubernetes object as the API server would receive it (apiVersion and kind first), secrets redacted."""
-    body = redact(registration.inputs)
+    body = restore_integers(redact(registration.inputs))
     head = {"apiVersion": body.pop("apiVersion"), "kind": body.pop("kind")}
     return {**head, **body}
 
@@ -80,6 +92,16 @@ def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
 def summary(deployment: Deployment, objects: list[dict[str, Any]], out_dir: Path) -> str:
     lines = [f"kiban stack '{deployment.stack}': {len(objects)} Kubernetes objects written to {out_dir}"]
 
+    def key(obj: dict[str, Any]) -> tuple[str, str]:
+        return obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+
+    objects = sorted(objects, key=key)
+    autoscalers = {
+        (o["metadata"]["namespace"], o["spec"]["scaleTargetRef"]["name"]): o["spec"]
+        for o in objects
+        if o["kind"] == "HorizontalPodAutoscaler"
+    }
+
     lines.append("\nNamespaces (Pod Security enforced):")
     for obj in (o for o in objects if o["kind"] == "Namespace"):
         labels = obj["metadata"].get("labels", {})
@@ -91,7 +113,12 @@ def summary(deployment: Deployment, objects: list[dict[str, Any]], out_dir: Path
         replicas = obj["spec"].get("replicas")
         where = f"{obj['metadata']['namespace']}/{obj['metadata']['name']}"
         shape = obj["kind"] if obj["kind"] != "CronJob" else f"CronJob '{obj['spec']['schedule']}'"
-        lines.append(f"  {where:<40} {shape}" + (f" x{replicas:g}" if replicas else ""))
+        autoscaler = autoscalers.get(key(obj))
+        if autoscaler:
+            shape += f" x{autoscaler['minReplicas']:g}-{autoscaler['maxReplicas']:g} (HPA)"
+        elif replicas:
+            shape += f" x{replicas:g}"
+        lines.append(f"  {where:<40} {shape}")
         for container in spec.get("initContainers", []) + spec.get("containers", []):
             gpus = container.get("resources", {}).get("limits", {}).get("nvidia.com/gpu")
             gpu = f"  GPU x{gpus}" if gpus else ""

@@ -190,3 +190,12 @@ def test_latest_tag_names_its_exemption_too(declare):
     assert annotations["checkov.io/skip2"].startswith("CKV_K8S_43=")
     pod = deployment.object("Deployment", "web")["spec"]["template"]["spec"]
     assert pod["containers"][0]["imagePullPolicy"] == "Always"
+
+
+def test_exemptions_need_a_reason_checkov_can_read():
+    from components.pod_spec import ScannerExemption
+
+    with pytest.raises(ValueError, match="needs its reason"):
+        ScannerExemption("CKV_K8S_40", " ")
+    with pytest.raises(ValueError, match="cannot contain '='"):
+        ScannerExemption("CKV_K8S_40", "uid=70")

@@ -20,7 +20,9 @@ def test_render_writes_one_file_per_object_and_a_summary(tmp_path: Path, capsys)
         assert list(obj)[:2] == ["apiVersion", "kind"]
     secrets = [o for o in objects if o["kind"] == "Secret"]
     assert secrets and all(set(o["stringData"].values()) == {REDACTED} for o in secrets)
-    assert "mock-password" not in "".join(f.read_text() for f in files)
+    text = "".join(f.read_text() for f in files)
+    assert "mock-password" not in text
+    assert "runAsUser: 10001\n" in text and "10001.0" not in text, "integers stay integers"
 
     out = capsys.readouterr().out
     assert "face-recognition             restricted" in out
