@@ -113,6 +113,8 @@ def _display_path(loc: tuple[Any, ...], data: Any, missing: bool) -> list[str | 
 
 
 def _format_key(path: list[str | int]) -> str:
+    if not path:  # a check across several settings names them itself
+        return NAMESPACE
     text = f"{NAMESPACE}:"
     for index, part in enumerate(path):
         text += f"[{part}]" if isinstance(part, int) else (part if index == 0 else f".{part}")
