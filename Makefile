@@ -1,5 +1,5 @@
 # kiban: the commands a person (and CI) runs. Only `python3` has to be on the machine beforehand.
-#   make test                 create the locked environments, then run the whole test suite
+#   make test                 create the locked environments, lint, then run the whole test suite
 #   make render STACK=dev     run the program offline under Pulumi's mock monitor, write rendered/<stack>/
 #   make preview STACK=prod   `pulumi preview` with the real CLI (needs the Pulumi CLI and a login)
 #   make up STACK=prod        `pulumi up` with the real CLI
@@ -25,6 +25,7 @@ scanners: $(UV)
 	$(UV) sync --locked --quiet --project tools/scanners
 
 test: env scanners
+	$(UV) run --locked --no-sync ruff check .
 	$(UV) run --locked --no-sync pytest
 
 render: env

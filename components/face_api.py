@@ -7,6 +7,7 @@ from typing import Mapping
 
 import pulumi
 
+from components.endpoint import DatabaseEndpoint
 from components.generated_secret import GeneratedSecret, GeneratedSecretArgs
 from components.network_access import PodGroup
 from components.pod_spec import ContainerSpec, EnvFromSecret, EnvLiteral, GpuRequest, ScannerExemption
@@ -15,17 +16,6 @@ from stack_config.face_recognition import BackendSettings
 
 PORT = 8000
 API_PREFIX = "/api/v1"
-
-
-@dataclass(frozen=True)
-class DatabaseEndpoint:
-    """Where a data store listens and whom to log in as; the password is an `Output.secret`."""
-
-    host: str
-    port: int
-    database: str
-    username: str
-    password: pulumi.Output[str]
 
 
 @dataclass(frozen=True)

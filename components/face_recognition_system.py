@@ -8,7 +8,7 @@ import pulumi
 
 from components.cluster import ClusterFacts
 from components.entry_point import EntryPoint, EntryPointArgs, Route
-from components.face_api import API_PREFIX, DatabaseEndpoint, FaceApi, FaceApiArgs
+from components.face_api import API_PREFIX, FaceApi, FaceApiArgs
 from components.frontend import Frontend, FrontendArgs
 from components.milvus_standalone import MilvusStandalone, MilvusStandaloneArgs
 from components.namespace import PlatformNamespace, PlatformNamespaceArgs
@@ -109,20 +109,8 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 part_of=PART_OF,
                 image=args.config.images.face_api,
                 settings=config.backend,
-                postgres=DatabaseEndpoint(
-                    host=postgres.host,
-                    port=postgres.port,
-                    database=postgres.database,
-                    username=postgres.username,
-                    password=postgres.password,
-                ),
-                milvus=DatabaseEndpoint(
-                    host=milvus.host,
-                    port=milvus.port,
-                    database=milvus.database,
-                    username="root",
-                    password=milvus.root_password,
-                ),
+                postgres=postgres.endpoint,
+                milvus=milvus.endpoint,
                 environment_name=args.environment_name,
                 gpu=gpu,
                 service_annotations=cluster.ingress_service_annotations,

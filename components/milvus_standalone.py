@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Mapping
 
 import pulumi
-import pulumi_kubernetes as k8s
 import yaml
 
+from components.endpoint import DatabaseEndpoint
 from components.generated_secret import GeneratedSecret, GeneratedSecretArgs
 from components.network_access import AllowTraffic, AllowTrafficArgs, PodGroup
 from components.pod_spec import (
@@ -29,7 +29,6 @@ from components.pod_spec import (
     RunAs,
     ScannerExemption,
     SecretFiles,
-    VolumeMount,
     WritablePath,
 )
 from components.scheduled_backup import BACKUP_MOUNT, ScheduledBackup, ScheduledBackupArgs, prune_command
@@ -85,9 +84,6 @@ MILVUS_DATA_DIR = "/var/lib/milvus"
 MILVUS_CONFIG_DIR = "/milvus/configs"
 """Where Milvus reads `milvus.yaml`, `default.yaml`, then `user.yaml` (later files win), and `glog.conf`."""
 
-CONFIG_VOLUME = "milvus-configs"
-CONFIG_STAGING_DIR = "/merged-configs"
-CONFIG_SECRET_DIR = "/run/secrets/milvus"
 USER_YAML = "user.yaml"
 
 MILVUS_IMAGE_GID = 999
@@ -100,6 +96,9 @@ that is neither can execute `/milvus/bin/milvus`, preload `/milvus/lib/libjemall
 only through the group bits. So the processes run as the usual high uid, with primary group 999 (the `milvus`
 layout) and supplementary group 0 through fsGroup (the `root` layout; the OpenShift convention). Group 0 adds no
 write access (the root filesystem is read-only), and the pod still meets Pod Security "restricted"."""
+
+ROOT_USER = "root"
+"""Milvus's built-in administrator, whose password kiban generates."""
 
 MC_ALIAS = "milvus"
 STAGING = f"{BACKUP_MOUNT}/.staging"
@@ -205,6 +204,9 @@ class MilvusStandalone(pulumi.ComponentResource):
     database: str
     """The Milvus database clients use (`settings.database`)."""
 
+    endpoint: DatabaseEndpoint
+    """Host, port, database, `root` and its password, for clients."""
+
     def __init__(self, resource_name: str, args: MilvusStandaloneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:data:MilvusStandalone", resource_name, None, opts)
         self._args = args
@@ -239,6 +241,7 @@ class MilvusStandalone(pulumi.ComponentResource):
         self.pods = milvus.pods
         self.root_password = config.values["root-password"]
         self.database = args.settings.database
+        self.endpoint = DatabaseEndpoint(self.host, self.port, self.database, ROOT_USER, self.root_password)
         self.register_outputs({"host": self.host, "port": self.port, "database": self.database})
 
     def _minio_credentials(self) -> GeneratedSecret:
@@ -355,38 +358,18 @@ class MilvusStandalone(pulumi.ComponentResource):
 
         Milvus reads every file from one directory (`MILVUSCONF`, else `/milvus/configs`): `milvus.yaml` and
         `glog.conf` from the image, and `user.yaml`. Mounting the Secret over that directory, or pointing
-        `MILVUSCONF` at the Secret, would lose the image's files (segcore loads `glog.conf` from there). The upstream
-        chart mounts only `user.yaml` with a subPath; kiban's mounts take no subPath, so an init container (same image,
-        same files) copies the image's directory and the Secret's `user.yaml` into a memory-backed emptyDir that
-        Milvus sees read-only at `/milvus/configs`: the secrets never touch the node's disk.
+        `MILVUSCONF` at the Secret, would hide the image's files (segcore loads `glog.conf` from there), so, as the
+        upstream chart does, only `user.yaml` is mounted into it (a subPath mount of the Secret, read-only).
         """
         settings, gpu = self._args.settings, self._args.gpu
         image = versions().images.milvus_gpu if gpu else versions().images.milvus
-        merge_config = ContainerSpec(
-            name="config",
-            image=image,
-            resources=settings.resources,
-            command=[
-                "/bin/sh",
-                "-c",
-                f"set -eu\ncp -R {MILVUS_CONFIG_DIR}/. {CONFIG_STAGING_DIR}/\n"
-                f"cp {CONFIG_SECRET_DIR}/{USER_YAML} {CONFIG_STAGING_DIR}/{USER_YAML}",
-            ],
-            secret_files=[SecretFiles(config_secret, CONFIG_SECRET_DIR, keys=(USER_YAML,))],
-            writable_paths=(),
-            mounts=[VolumeMount(CONFIG_VOLUME, CONFIG_STAGING_DIR)],
-        )
         container = ContainerSpec(
             name="milvus",
             image=image,
             resources=settings.resources,
             args=["milvus", "run", "standalone"],
             writable_paths=[WritablePath("/tmp"), WritablePath("/milvus/logs")],
-            mounts=[VolumeMount(CONFIG_VOLUME, MILVUS_CONFIG_DIR, read_only=True)],
-        )
-        config_volume = k8s.core.v1.VolumeArgs(
-            name=CONFIG_VOLUME,
-            empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit="16Mi"),
+            secret_files=[SecretFiles(config_secret, f"{MILVUS_CONFIG_DIR}/{USER_YAML}", single_file=USER_YAML)],
         )
         return self._stateful(
             self._name,
@@ -396,8 +379,6 @@ class MilvusStandalone(pulumi.ComponentResource):
             # Seed 004 gives Milvus a 90s start period; first starts (bucket creation, WAL recovery) take longer.
             health=_seed_health(HttpCheck("/healthz", "metrics"), startup_budget_seconds=600),
             volume=DataVolume("data", MILVUS_DATA_DIR, settings.storage_size, self._args.storage_class),
-            init_containers=[merge_config],
-            extra_volumes=[config_volume],
             run_as=MILVUS_RUN_AS,
             gpu=gpu,
             # Time to flush growing segments to MinIO on the way down.
@@ -413,8 +394,6 @@ class MilvusStandalone(pulumi.ComponentResource):
         ports: list[ServicePort],
         health: HealthChecks,
         volume: DataVolume,
-        init_containers: list[ContainerSpec] | None = None,
-        extra_volumes: list[k8s.core.v1.VolumeArgs] | None = None,
         run_as: RunAs | None = None,
         gpu: GpuRequest | None = None,
         termination_grace_period_seconds: int | None = None,
@@ -434,8 +413,6 @@ class MilvusStandalone(pulumi.ComponentResource):
                 retain_volumes=self._args.retain_volumes,
                 protect=self._args.protect,
                 gpu=gpu,
-                init_containers=init_containers or (),
-                extra_volumes=extra_volumes or (),
                 run_as=run_as or RunAs(),
                 termination_grace_period_seconds=termination_grace_period_seconds,
                 scanner_exemptions=scanner_exemptions or (),

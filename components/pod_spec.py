@@ -62,12 +62,24 @@ EnvVar = Union[EnvLiteral, EnvFromSecret]
 
 @dataclass(frozen=True)
 class SecretFiles:
-    """Keys of a Secret mounted read-only as files in a directory (preferred over env for secrets)."""
+    """Keys of a Secret mounted read-only as files (preferred over env for secrets)."""
 
     secret_name: pulumi.Input[str]
     mount_path: str
+    """A directory holding one file per key, or with `single_file`, the path of that one file."""
     keys: tuple[str, ...] = ()
     """Only these keys; default: every key of the Secret."""
+    single_file: str | None = None
+    """Mount only this key, as the file `mount_path` (a subPath mount), beside what the image has in that directory.
+    Default: unset, `mount_path` is a directory of its own."""
+
+    def mounted_keys(self) -> tuple[str, ...]:
+        """The keys projected into the volume (none listed: all of them)."""
+        return (self.single_file,) if self.single_file is not None else self.keys
+
+    def __post_init__(self) -> None:
+        if self.single_file is not None and self.keys not in ((), (self.single_file,)):
+            raise ValueError(f"{self.mount_path}: a single-file mount takes exactly the key {self.single_file!r}")
 
 
 @dataclass(frozen=True)
@@ -154,7 +166,7 @@ def container_volumes(spec: ContainerSpec) -> list[k8s.core.v1.VolumeArgs]:
             secret=k8s.core.v1.SecretVolumeSourceArgs(
                 secret_name=s.secret_name,
                 default_mode=0o440,
-                items=[k8s.core.v1.KeyToPathArgs(key=k, path=k) for k in s.keys] or None,
+                items=[k8s.core.v1.KeyToPathArgs(key=k, path=k) for k in s.mounted_keys()] or None,
             ),
         )
         for s in spec.secret_files
@@ -172,7 +184,12 @@ def container(spec: ContainerSpec, run_as: RunAs) -> k8s.core.v1.ContainerArgs:
         for w in spec.writable_paths
     ]
     mounts += [
-        k8s.core.v1.VolumeMountArgs(name=volume_name(f"{spec.name}-s", s.mount_path), mount_path=s.mount_path, read_only=True)
+        k8s.core.v1.VolumeMountArgs(
+            name=volume_name(f"{spec.name}-s", s.mount_path),
+            mount_path=s.mount_path,
+            sub_path=s.single_file,
+            read_only=True,
+        )
         for s in spec.secret_files
     ]
     mounts += [

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.endpoint import DatabaseEndpoint
 from components.generated_secret import GeneratedSecret, GeneratedSecretArgs
 from components.network_access import AllowTraffic, AllowTrafficArgs, PodGroup
 from components.pod_spec import ContainerSpec, EnvLiteral, RunAs, ScannerExemption, SecretFiles, WritablePath
@@ -75,6 +76,9 @@ class PostgresDatabase(pulumi.ComponentResource):
     pods: PodGroup
     """The server's pods."""
 
+    endpoint: DatabaseEndpoint
+    """Host, port, database, owner and password, for clients."""
+
     def __init__(self, resource_name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:data:PostgresDatabase", resource_name, None, opts)
         settings = args.settings
@@ -140,6 +144,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         )
         self.host = server.host
         self.pods = server.pods
+        self.endpoint = DatabaseEndpoint(self.host, self.port, self.database, self.username, self.password)
 
         dump = f"{BACKUP_MOUNT}/{settings.database}-$(date -u +%Y%m%dT%H%M%SZ).dump"
         script = "\n".join(

@@ -135,7 +135,7 @@ def _assigned_name(statement: ast.stmt) -> str | None:
 def attribute_docstrings(body: Sequence[ast.stmt]) -> dict[str, str]:
     """`{name: docstring}` for every assignment in `body` directly followed by a string literal."""
     docs: dict[str, str] = {}
-    for statement, following in zip(body, body[1:]):
+    for statement, following in zip(body, body[1:], strict=False):
         name = _assigned_name(statement)
         if (
             name is not None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pulumi
 from pulumi.runtime import rpc
 
-from components.face_api import DatabaseEndpoint, FaceApi, FaceApiArgs
+from components.endpoint import DatabaseEndpoint
+from components.face_api import FaceApi, FaceApiArgs
 from components.pod_spec import GpuRequest
 from stack_config.face_recognition import BackendSettings
 

@@ -189,22 +189,14 @@ def test_milvus_runs_standalone_with_healthz_probes_and_its_volumes(declare):
 def test_user_yaml_is_laid_over_the_image_configs_without_hiding_them(declare):
     deployment, _ = declare_milvus(declare)
     pod = pod_of(deployment.object("StatefulSet", "milvus"))
-    (init,) = pod["initContainers"]
+    assert "initContainers" not in pod
     milvus = main_container(deployment, "milvus")
-    assert init["image"] == milvus["image"], "the copied milvus.yaml and glog.conf must be the running image's"
-    configs = mounts_by_path(milvus)["/milvus/configs"]
-    assert configs["readOnly"] is True
-    shared = volume(pod, configs["name"])
-    assert shared["emptyDir"]["medium"] == "Memory", "user.yaml holds secrets: never on the node's disk"
-    staging = next(m for m in init["volumeMounts"] if m["name"] == configs["name"])
-    secret_mount = next(m for m in init["volumeMounts"] if "secret" in volume(pod, m["name"]))
-    assert volume(pod, secret_mount["name"])["secret"]["secretName"] == "milvus-config"
-    assert volume(pod, secret_mount["name"])["secret"]["items"] == [{"key": "user.yaml", "path": "user.yaml"}]
-    script = init["command"][2]
-    assert init["command"][:2] == ["/bin/sh", "-c"]
-    assert f"cp -R /milvus/configs/. {staging['mountPath']}/" in script
-    assert f"cp {secret_mount['mountPath']}/user.yaml {staging['mountPath']}/user.yaml" in script
-    assert script.index("cp -R") < script.index("user.yaml"), "user.yaml is written after the image's files"
+    mounts = mounts_by_path(milvus)
+    assert "/milvus/configs" not in mounts, "the image's milvus.yaml and glog.conf stay visible"
+    user_yaml = mounts["/milvus/configs/user.yaml"]
+    assert user_yaml["subPath"] == "user.yaml" and user_yaml["readOnly"] is True
+    assert volume(pod, user_yaml["name"])["secret"]["secretName"] == "milvus-config"
+    assert volume(pod, user_yaml["name"])["secret"]["items"] == [{"key": "user.yaml", "path": "user.yaml"}]
     assert not any(e["name"] == "MILVUSCONF" for e in milvus.get("env", []))
 
 
@@ -258,7 +250,6 @@ def test_gpu_build_reserves_a_gpu_for_milvus_only(declare, k3s_gpu_facts, gke_gp
         assert milvus["resources"]["limits"]["nvidia.com/gpu"] == "1"
         milvus_pod = pod_of(deployment.object("StatefulSet", "milvus"))
         assert milvus_pod["nodeSelector"] == dict(facts.gpu.node_selector)
-        assert "nvidia.com/gpu" not in milvus_pod["initContainers"][0]["resources"]["limits"]
         others = [deployment.object("StatefulSet", n) for n in ("milvus-etcd", "milvus-minio")]
         others.append(deployment.object("CronJob", "milvus-backup"))
         for obj in others:

@@ -107,7 +107,7 @@ def test_gpu_request_places_pod_the_way_the_cluster_says(declare, k3s_gpu_facts,
         (gke_gpu_facts, None, {"cloud.google.com/gke-accelerator": "nvidia-l4"}),
     ):
         args = web_args(gpu=GpuRequest(count=1, scheduling=facts.gpu))
-        deployment = declare(lambda opts: ServiceWorkload("web", args, opts))
+        deployment = declare(lambda opts, args=args: ServiceWorkload("web", args, opts))
         pod = deployment.object("Deployment", "web")["spec"]["template"]["spec"]
         assert pod.get("runtimeClassName") == runtime_class
         assert pod["nodeSelector"] == selector

@@ -14,7 +14,7 @@ def test_render_writes_one_file_per_object_and_a_summary(tmp_path: Path, capsys)
     files = sorted(tmp_path.rglob("*.yaml"))
     objects = [yaml.safe_load(f.read_text()) for f in files]
     assert len(files) == len(objects) > 40
-    for path, obj in zip(files, objects):
+    for path, obj in zip(files, objects, strict=True):
         folder = obj["metadata"].get("namespace", "_cluster")
         assert path.relative_to(tmp_path) == Path(folder) / f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
         assert list(obj)[:2] == ["apiVersion", "kind"]
