@@ -1,0 +1,48 @@
+"""The loader reads config the way the real Pulumi CLI hands it over: PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS."""
+
+from __future__ import annotations
+
+import json
+import runpy
+
+import pytest
+
+from stack_config import ConfigError
+from tools.mock_engine import ROOT, run_under_mocks, stack_config
+
+
+def cli_environment(stack: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Stack config serialised as the CLI does: every value a string, objects as JSON text."""
+    config = {
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key, value in stack_config(stack).items()
+        if key.startswith("kiban:")
+    }
+    config.update(extra or {})
+    return config
+
+
+def run_main() -> None:
+    runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+
+def test_a_stack_loads_from_the_cli_environment(monkeypatch):
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(cli_environment("prod")))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", "[]")
+    deployment = run_under_mocks(run_main, stack="prod")
+    assert deployment.outputs["clusterKind"] == "existing-gke"
+    assert deployment.object("Deployment", "face-api")["metadata"]["namespace"] == "face-recognition"
+
+
+def test_secret_keys_from_the_cli_environment_are_honoured(monkeypatch):
+    certificate = {"host": "face.example.com", "tls": {"certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n"}}
+    environment = cli_environment("dev", {"kiban:ingress": json.dumps(certificate), "kiban:tlsPrivateKey": "KEY"})
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(environment))
+
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", "[]")
+    with pytest.raises(ConfigError, match="kiban:tlsPrivateKey is stored in plain text"):
+        run_under_mocks(run_main, stack="dev")
+
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["kiban:tlsPrivateKey"]))
+    deployment = run_under_mocks(run_main, stack="dev")
+    assert deployment.object("Secret", "face-recognition-tls")["type"] == "kubernetes.io/tls"
