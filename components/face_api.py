@@ -16,6 +16,9 @@ from stack_config.face_recognition import BackendSettings
 
 PORT = 8000
 API_PREFIX = "/api/v1"
+"""`API_V1_STR`: where the backend serves its API."""
+INGRESS_PATH = "/api"
+"""The path prefix the entry point sends to the backend: every API version lives under it."""
 
 
 @dataclass(frozen=True)

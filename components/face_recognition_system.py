@@ -8,7 +8,7 @@ import pulumi
 
 from components.cluster import ClusterFacts
 from components.entry_point import EntryPoint, EntryPointArgs, Route
-from components.face_api import API_PREFIX, FaceApi, FaceApiArgs
+from components.face_api import INGRESS_PATH, FaceApi, FaceApiArgs
 from components.frontend import Frontend, FrontendArgs
 from components.milvus_standalone import MilvusStandalone, MilvusStandaloneArgs
 from components.namespace import PlatformNamespace, PlatformNamespaceArgs
@@ -136,7 +136,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 config=args.config.ingress,
                 cluster=cluster,
                 routes=(
-                    Route(API_PREFIX.rsplit("/", 1)[0], face_api.service_name, face_api.port),
+                    Route(INGRESS_PATH, face_api.service_name, face_api.port),
                     Route("/", frontend.service_name, frontend.port),
                 ),
                 tls_private_key=args.tls_private_key,
