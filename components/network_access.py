@@ -62,6 +62,8 @@ class AllowTraffic(pulumi.ComponentResource):
         annotations = {"kiban.dev/allows": args.description}
 
         sources = [args.source.peer()] if isinstance(args.source, PodGroup) else args.source.to_peers()
+        if not sources:  # an empty `from` admits every source: never write one by accident
+            raise ValueError(f"{resource_name}: the traffic source selects nothing")
         k8s.networking.v1.NetworkPolicy(
             f"{resource_name}-ingress",
             metadata=k8s.meta.v1.ObjectMetaArgs(

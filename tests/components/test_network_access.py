@@ -51,3 +51,12 @@ def test_outside_source_gets_only_the_receiving_side(declare):
 def test_no_ports_is_refused(declare):
     with pytest.raises(ValueError, match="at least one port"):
         declare(lambda opts: AllowTraffic("x", AllowTrafficArgs(source=API, destination=DB, ports=[], description="x"), opts))
+
+
+def test_a_source_that_selects_nothing_is_refused_not_opened_to_all(declare):
+    with pytest.raises(ValueError, match="selects nothing"):
+        declare(
+            lambda opts: AllowTraffic(
+                "x", AllowTrafficArgs(source=TrafficSource(), destination=DB, ports=[80], description="x"), opts
+            )
+        )
