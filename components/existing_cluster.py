@@ -101,7 +101,7 @@ class ExistingCluster(pulumi.ComponentResource):
         if isinstance(config, K3sCluster) and config.gpu is not None and config.gpu.install_device_plugin:
             NvidiaDevicePlugin(
                 f"{resource_name}-nvidia-device-plugin",
-                NvidiaDevicePluginArgs(cluster=self.facts),
+                NvidiaDevicePluginArgs(cluster=self.facts, time_slicing_replicas=config.gpu.time_slicing_replicas),
                 opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
             )
         self.register_outputs({"context": config.context, "kind": config.kind})

@@ -6,12 +6,25 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 
-from components.cluster import ClusterFacts
+from components.cluster import GPU_RESOURCE, ClusterFacts
 from components.namespace import PlatformNamespace, PlatformNamespaceArgs
 from versions import versions
 
 NAMESPACE = "nvidia-device-plugin"
+
+
+def time_slicing_config(replicas: int) -> str:
+    """The plugin's config file (`config.map.default` of the chart) that shares each GPU among `replicas` pods."""
+    return yaml.safe_dump(
+        {
+            "version": "v1",
+            "flags": {"migStrategy": "none"},
+            "sharing": {"timeSlicing": {"resources": [{"name": GPU_RESOURCE, "replicas": replicas}]}},
+        },
+        sort_keys=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -19,7 +32,10 @@ class NvidiaDevicePluginArgs:
     """Arguments of `NvidiaDevicePlugin`."""
 
     cluster: ClusterFacts
-    """The cluster; its `gpu` facts say which nodes and which RuntimeClass."""
+    """The cluster; its `gpu` facts say which nodes and which RuntimeClass (required)."""
+
+    time_slicing_replicas: int = 1
+    """Pods that may share each GPU through CUDA time-slicing. Default: 1 (no sharing)."""
 
 
 class NvidiaDevicePlugin(pulumi.ComponentResource):
@@ -67,6 +83,11 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
                         *({"key": t.key, "operator": t.operator, "effect": t.effect} for t in gpu.tolerations),
                     ],
                     "priorityClassName": "system-node-critical",
+                    **(
+                        {"config": {"map": {"default": time_slicing_config(args.time_slicing_replicas)}}}
+                        if args.time_slicing_replicas > 1
+                        else {}
+                    ),
                 },
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),

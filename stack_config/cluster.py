@@ -44,6 +44,11 @@ class K3sGpuNodes(ConfigModel):
     """Install the NVIDIA device plugin (official Helm chart) so that nodes advertise `nvidia.com/gpu`.
     Default: `true`; turn off only when the cluster already runs it (e.g. through the GPU operator)."""
 
+    time_slicing_replicas: int = Field(default=1, ge=1, le=16)
+    """How many pods may share each physical GPU through CUDA time-slicing (the device plugin then advertises that
+    many `nvidia.com/gpu` per GPU; there is no memory isolation between the sharers). Default: `1`, a whole GPU
+    per pod. A homelab with one GPU needs 3 for the backend, Milvus and a rolling update's extra pod."""
+
 
 class K3sCluster(ExistingClusterAccess):
     """An existing K3s cluster (the homelab of seed 002: three Proxmox nodes), reached through a kubeconfig."""

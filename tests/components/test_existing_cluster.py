@@ -43,3 +43,10 @@ def test_existing_gke_facts():
     assert facts.ingress_source.cidrs == ("130.211.0.0/22", "35.191.0.0/16")
     assert facts.ingress_service_annotations == {"cloud.google.com/neg": '{"ingress": true}'}
     assert not deployment.of_type("kubernetes:helm.sh/v3:Release"), "GKE installs its own device plugin"
+
+
+def test_k3s_time_slicing_reaches_the_device_plugin():
+    config = K3sCluster(kind="k3s", context="homelab", gpu=K3sGpuNodes(time_slicing_replicas=2))
+    deployment = run_under_mocks(lambda: ExistingCluster("cluster", config))
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    assert "replicas: 2" in release.inputs["values"]["config"]["map"]["default"]

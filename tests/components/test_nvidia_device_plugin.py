@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from components.nvidia_device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
 from versions import versions
@@ -29,3 +30,19 @@ def test_chart_values_follow_the_cluster(declare, k3s_gpu_facts):
 def test_refused_without_gpu_nodes(declare, k3s_cpu_facts):
     with pytest.raises(ValueError, match="GPU nodes"):
         declare(lambda opts: NvidiaDevicePlugin("gpu", NvidiaDevicePluginArgs(cluster=k3s_cpu_facts), opts))
+
+
+def test_time_slicing_shares_each_gpu(declare, k3s_gpu_facts):
+    deployment = declare(
+        lambda opts: NvidiaDevicePlugin("gpu", NvidiaDevicePluginArgs(cluster=k3s_gpu_facts, time_slicing_replicas=3), opts)
+    )
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    config = yaml.safe_load(release.inputs["values"]["config"]["map"]["default"])
+    assert config["version"] == "v1"
+    assert config["sharing"]["timeSlicing"]["resources"] == [{"name": "nvidia.com/gpu", "replicas": 3}]
+
+
+def test_no_sharing_by_default(declare, k3s_gpu_facts):
+    deployment = declare(lambda opts: NvidiaDevicePlugin("gpu", NvidiaDevicePluginArgs(cluster=k3s_gpu_facts), opts))
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    assert "config" not in release.inputs["values"]
