@@ -66,11 +66,16 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
         if config.gpu and gpu is None:
             raise ValueError("faceRecognition.gpu needs a cluster with GPU nodes")
 
+        holds_data = {APP_NAMESPACE: False, MILVUS_NAMESPACE: True, POSTGRES_NAMESPACE: True}
         namespaces = {
             name: PlatformNamespace(
-                name, PlatformNamespaceArgs(name=name, cluster=cluster, part_of=PART_OF), opts=child
+                name,
+                PlatformNamespaceArgs(
+                    name=name, cluster=cluster, part_of=PART_OF, protect=safety.protect and data
+                ),
+                opts=child,
             )
-            for name in (APP_NAMESPACE, MILVUS_NAMESPACE, POSTGRES_NAMESPACE)
+            for name, data in holds_data.items()
         }
         self.namespaces = [ns.name for ns in namespaces.values()]
 

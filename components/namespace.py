@@ -33,6 +33,10 @@ class PlatformNamespaceArgs:
     pod_security_reason: str | None = None
     """Why a level below `restricted` is needed; required for `baseline` and `privileged`. Default: unset."""
 
+    protect: bool = False
+    """Pulumi `protect` on the Namespace: deleting a namespace deletes every claim in it, so namespaces that hold
+    data are protected along with the data. Default: false."""
+
 
 class PlatformNamespace(pulumi.ComponentResource):
     """A namespace kiban puts pods in.
@@ -48,7 +52,6 @@ class PlatformNamespace(pulumi.ComponentResource):
         super().__init__("kiban:platform:PlatformNamespace", resource_name, None, opts)
         if args.pod_security != "restricted" and not args.pod_security_reason:
             raise ValueError(f"namespace {args.name}: pod security {args.pod_security!r} needs a stated reason")
-        child = pulumi.ResourceOptions(parent=self)
         version = f"v{args.cluster.kubernetes_version}"
         annotations = {"kiban.dev/pod-security-reason": args.pod_security_reason} if args.pod_security_reason else None
 
@@ -67,7 +70,7 @@ class PlatformNamespace(pulumi.ComponentResource):
                 },
                 annotations=annotations,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.name = namespace.metadata.name
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])

@@ -101,8 +101,8 @@ class DataSafety(ConfigModel):
     """How hard kiban makes it to lose data."""
 
     protect: bool = True
-    """Mark data stores (StatefulSets, their Secrets, backup volumes) `protect`ed: Pulumi refuses to delete or
-    replace them until unprotected. Default: `true`."""
+    """Mark data stores (StatefulSets, their Secrets, backup volumes, and the namespaces holding them) `protect`ed:
+    Pulumi refuses to delete or replace them until unprotected. Default: `true`."""
 
     retain_volumes: bool = True
     """Keep volumes when their claim or StatefulSet goes: a StorageClass with `reclaimPolicy: Retain`, claims

@@ -145,12 +145,15 @@ def test_prod_data_is_protected_and_retained(deployments):
         assert registration.protect and registration.retain_on_delete
         assert claim["spec"]["storageClassName"] == "kiban-retain"
     assert prod.object("StorageClass", "kiban-retain")["reclaimPolicy"] == "Retain"
+    assert prod.registration("Namespace", "postgresql").protect and prod.registration("Namespace", "milvus").protect
+    assert not prod.registration("Namespace", "face-recognition").protect, "holds no data"
     assert all(p.protect for p in prod.of_type("random:index/randomPassword:RandomPassword") if "face-api" not in p.name)
 
 
 def test_dev_data_is_not_protected_but_volumes_are_kept(deployments):
     dev = deployments["dev"]
     assert not any(dev.registration("StatefulSet", o["metadata"]["name"]).protect for o in dev.objects("StatefulSet"))
+    assert not any(dev.registration("Namespace", o["metadata"]["name"]).protect for o in dev.objects("Namespace"))
     assert all(o["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain" for o in dev.objects("StatefulSet"))
 
 

@@ -51,3 +51,13 @@ def test_a_weaker_level_needs_a_reason(declare, k3s_cpu_facts):
     assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
     assert namespace["labels"]["pod-security.kubernetes.io/warn"] == "restricted"
     assert namespace["annotations"] == {"kiban.dev/pod-security-reason": "hostPath"}
+
+
+def test_a_namespace_holding_data_can_be_protected(declare, k3s_cpu_facts):
+    deployment = declare(
+        lambda opts: PlatformNamespace(
+            "data", PlatformNamespaceArgs(name="data", cluster=k3s_cpu_facts, part_of="t", protect=True), opts
+        )
+    )
+    assert deployment.registration("Namespace", "data").protect
+    assert not deployment.registration("NetworkPolicy", "default-deny").protect
