@@ -40,6 +40,7 @@ from components.service_workload import (
     ServicePort,
     ServiceWorkload,
     ServiceWorkloadArgs,
+    service_host,
 )
 from stack_config.face_recognition import MilvusSettings
 from versions import versions
@@ -131,11 +132,6 @@ class MilvusStandaloneArgs:
 
     retain_volumes: bool
     """Keep the data claims when the StatefulSets go, and the backup volume when Pulumi deletes it (required)."""
-
-
-def service_host(name: str, namespace: str) -> str:
-    """In-cluster DNS name of the Service `ServiceWorkload` names after the workload."""
-    return f"{name}.{namespace}.svc.cluster.local"
 
 
 def render_user_yaml(

@@ -298,6 +298,11 @@ def exemption_annotations(exemptions: Sequence[ScannerExemption]) -> dict[str, s
     return {f"checkov.io/skip{i}": f"{e.check_id}={e.reason}" for i, e in enumerate(exemptions, start=1)}
 
 
+def scanner_annotations(images: Sequence[str], exemptions: Sequence[ScannerExemption]) -> dict[str, str] | None:
+    """The skip annotations of a pod-bearing object: its images' exemptions, then the caller's (`None` if none)."""
+    return exemption_annotations([*image_exemptions(images), *exemptions]) or None
+
+
 def image_exemptions(images: Sequence[str]) -> list[ScannerExemption]:
     """The image checks a workload's images knowingly fail, each with its reason, written in one place."""
     exemptions = []

@@ -101,6 +101,7 @@ class PostgresDatabase(pulumi.ComponentResource):
         )
         self.password = credentials.values["password"]
         self.secret_name = credentials.secret_name
+        password_file = SecretFiles(credentials.secret_name, SECRETS_DIR, keys=("password",))
         ready = ExecCheck(("pg_isready", "-U", settings.username, "-d", settings.database, "-h", "127.0.0.1"))
 
         server = ServiceWorkload(
@@ -119,7 +120,7 @@ class PostgresDatabase(pulumi.ComponentResource):
                         EnvLiteral("POSTGRES_PASSWORD_FILE", f"{SECRETS_DIR}/password"),
                         EnvLiteral("PGDATA", f"{DATA_DIR}/pgdata"),
                     ],
-                    secret_files=[SecretFiles(credentials.secret_name, SECRETS_DIR, keys=("password",))],
+                    secret_files=[password_file],
                     writable_paths=[
                         WritablePath("/tmp"),
                         WritablePath("/var/run/postgresql", size_limit="16Mi"),
@@ -172,7 +173,7 @@ class PostgresDatabase(pulumi.ComponentResource):
                         image=image,
                         resources=compute("100m", "128Mi", "1", "512Mi"),
                         command=["/bin/sh", "-c", script],
-                        secret_files=[SecretFiles(credentials.secret_name, SECRETS_DIR, keys=("password",))],
+                        secret_files=[password_file],
                     )
                 ],
                 protect=args.protect,

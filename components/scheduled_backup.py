@@ -16,9 +16,8 @@ from components.pod_spec import (
     RunAs,
     ScannerExemption,
     VolumeMount,
-    exemption_annotations,
-    image_exemptions,
     pod_spec,
+    scanner_annotations,
 )
 from stack_config.workloads import BackupSettings
 
@@ -110,7 +109,7 @@ class ScheduledBackup(pulumi.ComponentResource):
                 name=resource_name,
                 namespace=args.namespace,
                 labels=labels,
-                annotations=exemption_annotations([*image_exemptions(images), *args.scanner_exemptions]) or None,
+                annotations=scanner_annotations(images, args.scanner_exemptions),
             ),
             spec=k8s.batch.v1.CronJobSpecArgs(
                 schedule=args.settings.schedule,

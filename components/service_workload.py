@@ -17,11 +17,15 @@ from components.pod_spec import (
     RunAs,
     ScannerExemption,
     VolumeMount,
-    exemption_annotations,
-    image_exemptions,
     pod_spec,
+    scanner_annotations,
 )
 from stack_config.workloads import Autoscaling
+
+
+def service_host(name: str, namespace: str) -> str:
+    """In-cluster DNS name of the Service a `ServiceWorkload` named `name` creates in `namespace`."""
+    return f"{name}.{namespace}.svc.cluster.local"
 
 
 @dataclass(frozen=True)
@@ -187,10 +191,10 @@ class ServiceWorkload(pulumi.ComponentResource):
         labels = workload_labels(name, args.part_of, args.component)
         selector = selector_labels(name, args.part_of)
         self.pods = PodGroup(namespace=args.namespace, labels=selector)
-        self.host = f"{name}.{args.namespace}.svc.cluster.local"
+        self.host = service_host(name, args.namespace)
         child = pulumi.ResourceOptions(parent=self)
         images = [c.image for c in (*args.init_containers, args.container)]
-        annotations = exemption_annotations([*image_exemptions(images), *args.scanner_exemptions]) or None
+        annotations = scanner_annotations(images, args.scanner_exemptions)
 
         if args.gpu is None and args.container.gpus:
             raise ValueError(f"{name}: the container reserves GPUs; pass gpu=GpuRequest(...) to place it")

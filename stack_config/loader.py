@@ -134,16 +134,21 @@ def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
     return f"{key}: {message} (got {error['input']!r})" if kind != "value_error" else f"{key}: {message}"
 
 
+def _invalid(stack: str, problems: list[str]) -> ConfigError:
+    """The one message a bad stack file gets: every problem, one per line."""
+    listed = "\n".join(f"  - {p}" for p in problems)
+    return ConfigError(
+        f"stack '{stack}' has invalid configuration; nothing was deployed:\n{listed}\n"
+        "See the configuration reference in README.md."
+    )
+
+
 def parse_stack_config(settings: dict[str, Any], stack: str) -> StackConfig:
     """Validate already-decoded settings (short key -> value); raise `ConfigError` naming every bad key."""
     try:
         return StackConfig.model_validate(settings)
     except ValidationError as error:
-        problems = "\n".join(f"  - {_describe(e, settings)}" for e in error.errors())
-        raise ConfigError(
-            f"stack '{stack}' has invalid configuration; nothing was deployed:\n{problems}\n"
-            "See the configuration reference in README.md."
-        ) from None
+        raise _invalid(stack, [_describe(e, settings) for e in error.errors()]) from None
 
 
 def load_stack_config() -> LoadedConfig:
@@ -167,25 +172,22 @@ def load_stack_config() -> LoadedConfig:
         else:
             settings[short] = _decode(runtime_config.get_config(full))
     if problems:
-        raise ConfigError(
-            f"stack '{stack}' has invalid configuration; nothing was deployed:\n"
-            + "\n".join(f"  - {p}" for p in problems)
-        )
+        raise _invalid(stack, problems)
 
     config = parse_stack_config(settings, stack)
 
     wants_key = isinstance(config.ingress.tls, TlsFromConfig)
     has_key = "tlsPrivateKey" in keys
     if wants_key != has_key:
-        raise ConfigError(
-            f"stack '{stack}' has invalid configuration; nothing was deployed:\n  - "
-            + (
+        raise _invalid(
+            stack,
+            [
                 f"{NAMESPACE}:ingress.tls.certificate is set but {NAMESPACE}:tlsPrivateKey is not: "
                 f"pulumi config set --secret {NAMESPACE}:tlsPrivateKey < key.pem"
                 if wants_key
                 else f"{NAMESPACE}:tlsPrivateKey is set but {NAMESPACE}:ingress.tls.certificate is not; "
                 "set the certificate or remove the key"
-            )
+            ],
         )
     tls_key = pulumi.Config(NAMESPACE).require_secret("tlsPrivateKey") if has_key else None
     return LoadedConfig(stack=config, tls_private_key=tls_key)
