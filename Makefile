@@ -12,7 +12,7 @@ UV := $(TOOLS)/uv/bin/uv
 # uv and the project venv first on PATH, so the Pulumi CLI's `toolchain: uv` finds the same uv.
 export PATH := $(CURDIR)/$(TOOLS)/uv/bin:$(PATH)
 
-.PHONY: test render preview up lock env scanners clean
+.PHONY: test render preview up lock env scanners tools clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)/uv
@@ -24,7 +24,11 @@ env: $(UV)
 scanners: $(UV)
 	$(UV) sync --locked --quiet --project tools/scanners
 
-test: env scanners
+# The real command-line tools the tests run offline (helm, kubectl, ...), pinned in versions.json.
+tools: $(UV)
+	$(TOOLS)/uv/bin/python tools/install_tools.py
+
+test: env scanners tools
 	$(UV) run --locked --no-sync ruff check .
 	$(UV) run --locked --no-sync pytest
 

@@ -2,9 +2,9 @@
 
 import pulumi
 
-from components.existing_cluster import ExistingCluster
-from components.face_recognition_system import FaceRecognitionSystem, FaceRecognitionSystemArgs
-from components.retained_storage_class import RetainedStorageClass, RetainedStorageClassArgs
+from components.clusters.existing_cluster import ExistingCluster
+from components.apps.face_recognition.face_recognition_system import FaceRecognitionSystem, FaceRecognitionSystemArgs
+from components.kube.retained_storage_class import RetainedStorageClass, RetainedStorageClassArgs
 from stack_config import load_stack_config
 
 config = load_stack_config()  # before any resource: a bad stack file registers nothing

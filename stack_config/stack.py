@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
+from components.contracts.images import ImageReference as ContractImageReference
+from components.contracts.images import image_digest, image_tag
 from stack_config.base import ConfigModel, KubernetesName
 from stack_config.cluster import ClusterConfig
 from stack_config.face_recognition import FaceRecognitionConfig
 
-_IMAGE = re.compile(
-    r"^(?P<repository>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
-    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@(?P<digest>sha256:[a-f0-9]{64}))?$"
-)
-
-
-def image_tag(reference: str) -> str | None:
-    """The tag of an image reference (`None` when it has none)."""
-    match = _IMAGE.match(reference)
-    return match["tag"] if match else None
-
-
-def image_digest(reference: str) -> str | None:
-    """The digest of an image reference (`None` when it has none)."""
-    match = _IMAGE.match(reference)
-    return match["digest"] if match else None
-
-
 def _check_image(reference: str) -> str:
-    if not _IMAGE.match(reference):
-        raise ValueError(f"{reference!r} is not an image reference; write registry/repository:tag or ...@sha256:<digest>")
-    if image_tag(reference) is None and image_digest(reference) is None:
+    parsed = ContractImageReference.parse(reference)
+    if parsed.tag is None and parsed.digest is None:
         raise ValueError(f"{reference!r} has neither a tag nor a digest; name the version you deploy")
     return reference
 

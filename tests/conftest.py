@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from components.cluster import ClusterFacts  # noqa: E402
-from components.existing_cluster import gke_facts, k3s_facts  # noqa: E402
+from components.contracts.cluster import ClusterFacts  # noqa: E402
+from components.clusters.existing_cluster import gke_facts, k3s_facts  # noqa: E402
 from stack_config.cluster import ExistingGkeCluster, GkeGpuNodes, K3sCluster, K3sGpuNodes  # noqa: E402
 from tools.mock_engine import Deployment, run_under_mocks  # noqa: E402
 

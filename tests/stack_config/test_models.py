@@ -6,7 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from stack_config.base import cpu_millicores, memory_bytes
-from stack_config.stack import ImagesConfig, image_digest, image_tag
+from components.contracts.images import image_digest, image_tag
+from stack_config.stack import ImagesConfig
 from stack_config.workloads import ComputeQuantities, ComputeResources, compute
 
 DIGEST = "sha256:" + "ab" * 32

@@ -8,7 +8,7 @@ from typing import Any, Callable
 import pulumi_kubernetes as k8s
 import pytest
 
-from components.pod_spec import ContainerSpec, RunAs, SecretFiles, WritablePath, pod_spec
+from components.kube.pod_spec import ContainerSpec, RunAs, SecretFiles, WritablePath, pod_spec
 from stack_config.workloads import compute
 from tools.pod_security import (
     NEWEST_VERSION,

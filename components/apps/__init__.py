@@ -1,0 +1,1 @@
+"""Layer 3: what kiban deploys for its users."""

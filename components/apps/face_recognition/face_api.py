@@ -1,0 +1,156 @@
+"""`FaceApi`: the FastAPI face-recognition backend of seed 004 (port 8000, `/health`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import pulumi
+
+from components.contracts.endpoint import DatabaseEndpoint
+from components.kube.generated_secret import GeneratedSecret, GeneratedSecretArgs
+from components.kube.network_access import PodGroup
+from components.kube.pod_spec import ContainerSpec, EnvFromSecret, EnvLiteral, GpuRequest, ScannerExemption
+from components.kube.service_workload import HealthChecks, HttpCheck, ServicePort, ServiceWorkload, ServiceWorkloadArgs
+from stack_config.face_recognition import BackendSettings
+
+PORT = 8000
+API_PREFIX = "/api/v1"
+"""`API_V1_STR`: where the backend serves its API."""
+INGRESS_PATH = "/api"
+"""The path prefix the entry point sends to the backend: every API version lives under it."""
+
+
+@dataclass(frozen=True)
+class FaceApiArgs:
+    """Arguments of `FaceApi`."""
+
+    namespace: str
+    """Namespace (required; it must exist)."""
+
+    part_of: str
+    """`app.kubernetes.io/part-of` (required)."""
+
+    image: str
+    """Backend image (required)."""
+
+    settings: BackendSettings
+    """Replicas, autoscaling, resources and the application's settings (required)."""
+
+    postgres: DatabaseEndpoint
+    """PostgreSQL (SQL_*) (required)."""
+
+    milvus: DatabaseEndpoint
+    """Milvus (MILVUS_DB_*) (required)."""
+
+    environment_name: str
+    """Shown in `PROJECT_NAME` (required), e.g. the stack name."""
+
+    gpu: GpuRequest | None = None
+    """Run the model on a GPU (`MODEL_DEVICE=cuda:0`). Default: none, `MODEL_DEVICE=cpu`."""
+
+    service_annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations the Service needs behind the cluster's Ingress. Default: none."""
+
+
+class FaceApi(pulumi.ComponentResource):
+    """The backend: a ServiceWorkload whose settings come from config and whose secrets come from its own Secret.
+
+    The JWT signing key is generated here; the PostgreSQL and Milvus passwords are copied into the same Secret
+    (a pod reads Secrets of its own namespace only). Loading the model is slow, so a startup probe gives it five
+    minutes before liveness applies.
+    """
+
+    host: str
+    """In-cluster DNS name of the Service."""
+
+    service_name: pulumi.Output[str]
+    """Name of the Service."""
+
+    port: int
+    """Service port (8000)."""
+
+    pods: PodGroup
+    """The backend's pods."""
+
+    secret_name: pulumi.Output[str]
+    """The backend's Secret (JWT key and database passwords)."""
+
+    def __init__(self, resource_name: str, args: FaceApiArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kiban:app:FaceApi", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+        secret = GeneratedSecret(
+            resource_name,
+            GeneratedSecretArgs(
+                namespace=args.namespace,
+                part_of=args.part_of,
+                generated=["JWT_SECRET_KEY"],
+                length=64,
+                copied={"SQL_PASSWORD": args.postgres.password, "MILVUS_DB_PASSWORD": args.milvus.password},
+            ),
+            opts=child,
+        )
+        self.secret_name = secret.secret_name
+        from_secret = [
+            EnvFromSecret(key, secret.secret_name, key) for key in ("SQL_PASSWORD", "MILVUS_DB_PASSWORD", "JWT_SECRET_KEY")
+        ]
+        plain = {
+            "SQL_BACKEND": "asyncpg",
+            "SQL_HOST": args.postgres.host,
+            "SQL_PORT": str(args.postgres.port),
+            "SQL_USERNAME": args.postgres.username,
+            "SQL_DATABASE": args.postgres.database,
+            "MILVUS_DB_HOST": args.milvus.host,
+            "MILVUS_DB_PORT": str(args.milvus.port),
+            "MILVUS_DB_USER": args.milvus.username,
+            "MILVUS_DB_DB_NAME": args.milvus.database,
+            "MODEL_PATH": settings.model_path,
+            "MODEL_LOADER": settings.model_loader,
+            "MODEL_THRESHOLD": str(settings.model_threshold),
+            "MODEL_DEVICE": "cuda:0" if args.gpu else "cpu",
+            "MODEL_EMB_DIM": str(settings.model_embedding_dim),
+            "API_V1_STR": API_PREFIX,
+            "PROJECT_NAME": f"FaceAPI ({args.environment_name})",
+            "JWT_ALGORITHM": settings.jwt_algorithm,
+            "ACCESS_TOKEN_EXPIRE_MINUTES": str(settings.access_token_expire_minutes),
+            "PASSWORD_HASH_ALGORITHM": "sha256_crypt",
+            "BACKEND_HOST": "0.0.0.0",
+            "BACKEND_PORT": str(PORT),
+            "ALLOW_FACE_DEDUPICATION": str(settings.allow_face_deduplication).lower(),
+            "LOG_LEVEL": settings.log_level,
+        }
+        health = HttpCheck("/health", "http")
+        service = ServiceWorkload(
+            resource_name,
+            ServiceWorkloadArgs(
+                namespace=args.namespace,
+                part_of=args.part_of,
+                component="api",
+                container=ContainerSpec(
+                    name=resource_name,
+                    image=args.image,
+                    resources=settings.resources,
+                    env=[*(EnvLiteral(k, v) for k, v in plain.items()), *from_secret],
+                ),
+                ports=[ServicePort("http", PORT)],
+                health=HealthChecks(readiness=health, liveness=health, startup=health, startup_budget_seconds=300),
+                replicas=settings.replicas,
+                autoscaling=settings.autoscaling,
+                gpu=args.gpu,
+                service_annotations=args.service_annotations,
+                scanner_exemptions=[
+                    ScannerExemption(
+                        "CKV_K8S_35",
+                        "the FastAPI app of seed 004 reads its settings from the environment; the values come from "
+                        "secretKeyRef, never literals",
+                    )
+                ],
+            ),
+            opts=child,
+        )
+        self.host = service.host
+        self.service_name = service.service_name
+        self.port = PORT
+        self.pods = service.pods
+        self.register_outputs({"host": self.host})

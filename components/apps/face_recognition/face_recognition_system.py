@@ -1,0 +1,165 @@
+"""`FaceRecognitionSystem`: the whole system of seed 004 on Kubernetes, composed from kiban's components."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.contracts.cluster import ClusterFacts
+from components.kube.entry_point import EntryPoint, EntryPointArgs, Route
+from components.apps.face_recognition.face_api import INGRESS_PATH, FaceApi, FaceApiArgs
+from components.apps.face_recognition.frontend import Frontend, FrontendArgs
+from components.data.milvus_standalone import MilvusStandalone, MilvusStandaloneArgs
+from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
+from components.kube.network_access import AllowTraffic, AllowTrafficArgs
+from components.kube.pod_spec import GpuRequest
+from components.data.postgres_database import PostgresDatabase, PostgresDatabaseArgs
+from stack_config.stack import DataSafety, StackConfig
+
+PART_OF = "face-recognition"
+APP_NAMESPACE = "face-recognition"
+MILVUS_NAMESPACE = "milvus"
+POSTGRES_NAMESPACE = "postgresql"
+
+
+@dataclass(frozen=True)
+class FaceRecognitionSystemArgs:
+    """Arguments of `FaceRecognitionSystem`."""
+
+    config: StackConfig
+    """The stack's validated config (required)."""
+
+    cluster: ClusterFacts
+    """The cluster it runs on (required)."""
+
+    data_storage_class: pulumi.Input[str]
+    """StorageClass for every data and backup volume (required): the retained class when volumes are retained."""
+
+    environment_name: str
+    """Name shown by the application (required), e.g. the stack name."""
+
+    tls_private_key: pulumi.Output[str] | None = None
+    """Key of `ingress.tls.certificate`. Default: none."""
+
+
+class FaceRecognitionSystem(pulumi.ComponentResource):
+    """Frontend and backend in `face-recognition`, Milvus (with etcd and MinIO) in `milvus`, PostgreSQL in
+    `postgresql`; every namespace default-deny, with exactly the connections the system makes allowed.
+
+    On GPU stacks (`faceRecognition.gpu`) the backend and Milvus each reserve one GPU; nothing else does.
+    """
+
+    url: str
+    """Where users reach the system."""
+
+    namespaces: list[pulumi.Output[str]]
+    """The namespaces the system's pods run in."""
+
+    def __init__(self, resource_name: str, args: FaceRecognitionSystemArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kiban:app:FaceRecognitionSystem", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        config = args.config.face_recognition
+        safety: DataSafety = args.config.data_safety
+        cluster = args.cluster
+        gpu = GpuRequest(count=1, scheduling=cluster.gpu) if config.gpu and cluster.gpu else None
+        if config.gpu and gpu is None:
+            raise ValueError("faceRecognition.gpu needs a cluster with GPU nodes")
+
+        holds_data = {APP_NAMESPACE: False, MILVUS_NAMESPACE: True, POSTGRES_NAMESPACE: True}
+        namespaces = {
+            name: PlatformNamespace(
+                name,
+                PlatformNamespaceArgs(
+                    name=name, cluster=cluster, part_of=PART_OF, protect=safety.protect and data
+                ),
+                opts=child,
+            )
+            for name, data in holds_data.items()
+        }
+        self.namespaces = [ns.name for ns in namespaces.values()]
+
+        def inside(namespace: str) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=[namespaces[namespace]])
+
+        postgres = PostgresDatabase(
+            "postgres",
+            PostgresDatabaseArgs(
+                namespace=POSTGRES_NAMESPACE,
+                part_of=PART_OF,
+                settings=config.postgres,
+                storage_class=args.data_storage_class,
+                protect=safety.protect,
+                retain_volumes=safety.retain_volumes,
+            ),
+            opts=inside(POSTGRES_NAMESPACE),
+        )
+        milvus = MilvusStandalone(
+            "milvus",
+            MilvusStandaloneArgs(
+                namespace=MILVUS_NAMESPACE,
+                part_of=PART_OF,
+                settings=config.milvus,
+                storage_class=args.data_storage_class,
+                gpu=gpu,
+                protect=safety.protect,
+                retain_volumes=safety.retain_volumes,
+            ),
+            opts=inside(MILVUS_NAMESPACE),
+        )
+        face_api = FaceApi(
+            "face-api",
+            FaceApiArgs(
+                namespace=APP_NAMESPACE,
+                part_of=PART_OF,
+                image=args.config.images.face_api,
+                settings=config.backend,
+                postgres=postgres.endpoint,
+                milvus=milvus.endpoint,
+                environment_name=args.environment_name,
+                gpu=gpu,
+                service_annotations=cluster.ingress_service_annotations,
+            ),
+            opts=inside(APP_NAMESPACE),
+        )
+        frontend = Frontend(
+            "frontend",
+            FrontendArgs(
+                namespace=APP_NAMESPACE,
+                part_of=PART_OF,
+                image=args.config.images.frontend,
+                settings=config.frontend,
+                service_annotations=cluster.ingress_service_annotations,
+            ),
+            opts=inside(APP_NAMESPACE),
+        )
+        entry = EntryPoint(
+            "face-recognition",
+            EntryPointArgs(
+                namespace=APP_NAMESPACE,
+                part_of=PART_OF,
+                config=args.config.ingress,
+                cluster=cluster,
+                routes=(
+                    Route(INGRESS_PATH, face_api.service_name, face_api.port),
+                    Route("/", frontend.service_name, frontend.port),
+                ),
+                tls_private_key=args.tls_private_key,
+            ),
+            opts=inside(APP_NAMESPACE),
+        )
+        self.url = entry.url
+
+        connections = (
+            ("ingress-to-frontend", cluster.ingress_source, frontend.pods, frontend.port, "users reach the frontend"),
+            ("ingress-to-face-api", cluster.ingress_source, face_api.pods, face_api.port, "users reach the API"),
+            ("face-api-to-postgres", face_api.pods, postgres.pods, postgres.port, "the API stores users and faces"),
+            ("face-api-to-milvus", face_api.pods, milvus.pods, milvus.port, "the API searches face embeddings"),
+        )
+        for name, source, destination, port, description in connections:
+            AllowTraffic(
+                name,
+                AllowTrafficArgs(source=source, destination=destination, ports=[port], description=description),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(namespaces.values())),
+            )
+        self.register_outputs({"url": self.url})

@@ -1,0 +1,81 @@
+"""`Frontend`: the Vue.js frontend of seed 004, served by an unprivileged nginx on port 8080."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import pulumi
+
+from components.kube.network_access import PodGroup
+from components.kube.pod_spec import ContainerSpec, WritablePath
+from components.kube.service_workload import HealthChecks, HttpCheck, ServicePort, ServiceWorkload, ServiceWorkloadArgs
+from stack_config.face_recognition import FrontendSettings
+
+PORT = 8080
+
+
+@dataclass(frozen=True)
+class FrontendArgs:
+    """Arguments of `Frontend`."""
+
+    namespace: str
+    """Namespace (required; it must exist)."""
+
+    part_of: str
+    """`app.kubernetes.io/part-of` (required)."""
+
+    image: str
+    """Frontend image (required): a static build on an unprivileged nginx listening on 8080."""
+
+    settings: FrontendSettings
+    """Replicas, autoscaling and resources (required)."""
+
+    service_annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations the Service needs behind the cluster's Ingress. Default: none."""
+
+
+class Frontend(pulumi.ComponentResource):
+    """The static frontend. It holds no secrets: the browser calls the API on the same origin under `/api`."""
+
+    host: str
+    """In-cluster DNS name of the Service."""
+
+    service_name: pulumi.Output[str]
+    """Name of the Service."""
+
+    port: int
+    """Service port (8080)."""
+
+    pods: PodGroup
+    """The frontend's pods."""
+
+    def __init__(self, resource_name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kiban:app:Frontend", resource_name, None, opts)
+        root = HttpCheck("/", "http")
+        service = ServiceWorkload(
+            resource_name,
+            ServiceWorkloadArgs(
+                namespace=args.namespace,
+                part_of=args.part_of,
+                component="frontend",
+                container=ContainerSpec(
+                    name=resource_name,
+                    image=args.image,
+                    resources=args.settings.resources,
+                    # nginx writes its pid and temp files under /tmp and its caches under /var/cache/nginx.
+                    writable_paths=[WritablePath("/tmp", size_limit="64Mi"), WritablePath("/var/cache/nginx", size_limit="128Mi")],
+                ),
+                ports=[ServicePort("http", PORT)],
+                health=HealthChecks(readiness=root, liveness=root),
+                replicas=args.settings.replicas,
+                autoscaling=args.settings.autoscaling,
+                service_annotations=args.service_annotations,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.host = service.host
+        self.service_name = service.service_name
+        self.port = PORT
+        self.pods = service.pods
+        self.register_outputs({"host": self.host})

@@ -1,0 +1,55 @@
+"""Image references: parsed once here, for the config that accepts them and the components that deploy them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_IMAGE = re.compile(
+    r"(?P<repository>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
+    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@(?P<digest>sha256:[a-f0-9]{64}))?"
+)
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    """`registry/repository[:tag][@sha256:digest]`, split into its parts."""
+
+    repository: str
+    """Registry host (with port) and path, e.g. `registry.homelab.internal:5000/face-api`."""
+
+    tag: str | None = None
+    """The tag, or `None` when there is none."""
+
+    digest: str | None = None
+    """`sha256:<64 hex>`, or `None` when the reference is not pinned by digest."""
+
+    @classmethod
+    def parse(cls, reference: str) -> "ImageReference":
+        """Split `reference`; raises `ValueError` when it is not an image reference (the whole string must match:
+        a trailing newline is not part of any reference)."""
+        match = _IMAGE.fullmatch(reference)
+        if match is None:
+            raise ValueError(
+                f"{reference!r} is not an image reference; write registry/repository:tag or ...@sha256:<digest>"
+            )
+        return cls(repository=match["repository"], tag=match["tag"], digest=match["digest"])
+
+    def __str__(self) -> str:
+        return self.repository + (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
+
+
+def image_tag(reference: str) -> str | None:
+    """The tag of an image reference (`None` when it has none, or when `reference` is not one)."""
+    try:
+        return ImageReference.parse(reference).tag
+    except ValueError:
+        return None
+
+
+def image_digest(reference: str) -> str | None:
+    """The digest of an image reference (`None` when it has none, or when `reference` is not one)."""
+    try:
+        return ImageReference.parse(reference).digest
+    except ValueError:
+        return None

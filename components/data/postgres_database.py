@@ -1,0 +1,192 @@
+"""`PostgresDatabase`: PostgreSQL 15 as a StatefulSet with a generated password and nightly `pg_dump` backups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.contracts.endpoint import DatabaseEndpoint
+from components.kube.generated_secret import GeneratedSecret, GeneratedSecretArgs
+from components.kube.network_access import AllowTraffic, AllowTrafficArgs, PodGroup
+from components.kube.pod_spec import ContainerSpec, EnvLiteral, RunAs, ScannerExemption, SecretFiles, WritablePath
+from components.kube.scheduled_backup import BACKUP_MOUNT, ScheduledBackup, ScheduledBackupArgs, prune_command
+from components.kube.service_workload import DataVolume, ExecCheck, HealthChecks, ServicePort, ServiceWorkload, ServiceWorkloadArgs
+from stack_config.face_recognition import PostgresSettings
+from stack_config.workloads import compute
+from versions import versions
+
+PORT = 5432
+SECRETS_DIR = "/run/secrets/postgres"
+DATA_DIR = "/var/lib/postgresql/data"
+POSTGRES_UID = 70
+"""The `postgres` user of the official Alpine image: it owns the data directory it initialises."""
+
+
+@dataclass(frozen=True)
+class PostgresDatabaseArgs:
+    """Arguments of `PostgresDatabase`."""
+
+    namespace: str
+    """Namespace (required; it must exist)."""
+
+    part_of: str
+    """`app.kubernetes.io/part-of` (required)."""
+
+    settings: PostgresSettings
+    """Database name, owner, sizes, resources, backup schedule (required)."""
+
+    storage_class: pulumi.Input[str]
+    """StorageClass of the data and backup volumes (required; the retained one when volumes are retained)."""
+
+    protect: bool
+    """Pulumi `protect` on the StatefulSet, the password and the backup volume (required)."""
+
+    retain_volumes: bool
+    """Keep claims when the StatefulSet goes and the backup volume when Pulumi deletes it (required)."""
+
+
+class PostgresDatabase(pulumi.ComponentResource):
+    """One PostgreSQL server with one database and its owner.
+
+    The password is generated, reaches the server as a file (`POSTGRES_PASSWORD_FILE`) and is never in an
+    environment literal. Data lives under a subdirectory of the volume (so initdb never meets `lost+found`).
+    `pg_isready` gates readiness, liveness and a startup budget for recovery after a crash. A CronJob writes a
+    custom-format `pg_dump` to its own volume every night and deletes dumps past the retention.
+    """
+
+    host: str
+    """In-cluster DNS name of the server."""
+
+    port: int
+    """TCP port (5432)."""
+
+    database: str
+    """Database name."""
+
+    username: str
+    """Owner of the database."""
+
+    password: pulumi.Output[str]
+    """The owner's password (`Output.secret`); copy it into a client's own Secret, never into env literals."""
+
+    secret_name: pulumi.Output[str]
+    """Secret with `username`, `database` and `password`."""
+
+    pods: PodGroup
+    """The server's pods."""
+
+    endpoint: DatabaseEndpoint
+    """Host, port, database, owner and password, for clients."""
+
+    def __init__(self, resource_name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kiban:data:PostgresDatabase", resource_name, None, opts)
+        settings = args.settings
+        image = versions().images.postgres
+        child = pulumi.ResourceOptions(parent=self)
+        self.port = PORT
+        self.database = settings.database
+        self.username = settings.username
+
+        credentials = GeneratedSecret(
+            resource_name,
+            GeneratedSecretArgs(
+                namespace=args.namespace,
+                part_of=args.part_of,
+                generated=["password"],
+                plain={"username": settings.username, "database": settings.database},
+                protect=args.protect,
+            ),
+            opts=child,
+        )
+        self.password = credentials.values["password"]
+        self.secret_name = credentials.secret_name
+        password_file = SecretFiles(credentials.secret_name, SECRETS_DIR, keys=("password",))
+        ready = ExecCheck(("pg_isready", "-U", settings.username, "-d", settings.database, "-h", "127.0.0.1"))
+
+        server = ServiceWorkload(
+            resource_name,
+            ServiceWorkloadArgs(
+                namespace=args.namespace,
+                part_of=args.part_of,
+                component="database",
+                container=ContainerSpec(
+                    name="postgres",
+                    image=image,
+                    resources=settings.resources,
+                    env=[
+                        EnvLiteral("POSTGRES_DB", settings.database),
+                        EnvLiteral("POSTGRES_USER", settings.username),
+                        EnvLiteral("POSTGRES_PASSWORD_FILE", f"{SECRETS_DIR}/password"),
+                        EnvLiteral("PGDATA", f"{DATA_DIR}/pgdata"),
+                    ],
+                    secret_files=[password_file],
+                    writable_paths=[
+                        WritablePath("/tmp"),
+                        WritablePath("/var/run/postgresql", size_limit="16Mi"),
+                        WritablePath("/dev/shm", size_limit=settings.shared_memory, in_memory=True),
+                    ],
+                ),
+                ports=[ServicePort("postgres", PORT)],
+                health=HealthChecks(readiness=ready, liveness=ready, startup=ready, startup_budget_seconds=600),
+                data_volumes=[DataVolume("data", DATA_DIR, settings.storage_size, args.storage_class)],
+                run_as=RunAs(user=POSTGRES_UID, group=POSTGRES_UID, fs_group=POSTGRES_UID),
+                scanner_exemptions=[
+                    ScannerExemption(
+                        "CKV_K8S_40",
+                        "runs as the image's postgres user (uid 70), which owns the data directory it initialises",
+                    )
+                ],
+                protect=args.protect,
+                retain_volumes=args.retain_volumes,
+                termination_grace_period_seconds=60,
+            ),
+            opts=child,
+        )
+        self.host = server.host
+        self.pods = server.pods
+        self.endpoint = DatabaseEndpoint(self.host, self.port, self.database, self.username, self.password)
+
+        dump = f"{BACKUP_MOUNT}/{settings.database}-$(date -u +%Y%m%dT%H%M%SZ).dump"
+        script = "\n".join(
+            [
+                "set -eu",
+                f'target="{dump}"',
+                f'PGPASSWORD="$(cat {SECRETS_DIR}/password)" pg_dump --host={server.host} --port={PORT} '
+                f'--username={settings.username} --dbname={settings.database} --format=custom --file="$target.partial"',
+                'mv "$target.partial" "$target"',
+                prune_command("*.dump", settings.backup.retention_days),
+                prune_command("*.partial", 1),
+                'echo "backup written: $target"',
+            ]
+        )
+        backup = ScheduledBackup(
+            f"{resource_name}-backup",
+            ScheduledBackupArgs(
+                namespace=args.namespace,
+                part_of=args.part_of,
+                settings=settings.backup,
+                storage_class=args.storage_class,
+                steps=[
+                    ContainerSpec(
+                        name="pg-dump",
+                        image=image,
+                        resources=compute("100m", "128Mi", "1", "512Mi"),
+                        command=["/bin/sh", "-c", script],
+                        secret_files=[password_file],
+                    )
+                ],
+                protect=args.protect,
+                retain_volume=args.retain_volumes,
+            ),
+            opts=child,
+        )
+        AllowTraffic(
+            f"{resource_name}-backup-to-{resource_name}",
+            AllowTrafficArgs(
+                source=backup.pods, destination=server.pods, ports=[PORT], description="pg_dump reads the database"
+            ),
+            opts=child,
+        )
+        self.register_outputs({"host": self.host, "secret_name": self.secret_name})
+

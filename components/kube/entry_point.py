@@ -1,0 +1,119 @@
+"""`EntryPoint`: the Ingress in front of the system: `/api` to the backend, everything else to the frontend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.contracts.cluster import ClusterFacts
+from components.contracts.labels import platform_labels
+from stack_config.stack import IngressConfig, TlsFromConfig
+
+
+@dataclass(frozen=True)
+class Route:
+    """A path prefix and the Service (name, port) that serves it."""
+
+    path: str
+    service: pulumi.Input[str]
+    port: int
+
+
+@dataclass(frozen=True)
+class EntryPointArgs:
+    """Arguments of `EntryPoint`."""
+
+    namespace: str
+    """Namespace of the Ingress and of the Services it routes to (required)."""
+
+    part_of: str
+    """`app.kubernetes.io/part-of` (required)."""
+
+    config: IngressConfig
+    """Host and TLS (required)."""
+
+    cluster: ClusterFacts
+    """The cluster: which ingress class, and how to name it (required)."""
+
+    routes: tuple[Route, ...]
+    """Path prefixes, most specific first (required)."""
+
+    tls_private_key: pulumi.Output[str] | None = None
+    """Private key for `config.tls.certificate` (from the secret setting `kiban:tlsPrivateKey`). Default: none."""
+
+
+class EntryPoint(pulumi.ComponentResource):
+    """The system's single public entry point (the nginx of seed 004's production compose, as an Ingress).
+
+    With `tls.certificate`, the certificate and the secret key become a `kubernetes.io/tls` Secret; with
+    `tls.secretName`, an existing one is used. On GKE plain HTTP is then switched off at the load balancer.
+    """
+
+    url: str
+    """Where users reach the system."""
+
+    def __init__(self, resource_name: str, args: EntryPointArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kiban:app:EntryPoint", resource_name, None, opts)
+        tls = args.config.tls
+        if isinstance(tls, TlsFromConfig) != (args.tls_private_key is not None):
+            raise ValueError("a TLS certificate from config needs its private key, and only then")
+        labels = platform_labels(args.part_of)
+
+        tls_secret_name: pulumi.Input[str] | None = None
+        if isinstance(tls, TlsFromConfig):
+            secret = k8s.core.v1.Secret(
+                f"{resource_name}-tls",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{resource_name}-tls", namespace=args.namespace, labels=labels),
+                type="kubernetes.io/tls",
+                string_data={"tls.crt": tls.certificate, "tls.key": pulumi.Output.secret(args.tls_private_key)},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            tls_secret_name = secret.metadata.name
+        elif tls is not None:
+            tls_secret_name = tls.secret_name
+
+        annotations: dict[str, str] = {}
+        if args.cluster.ingress_class_as_annotation:
+            annotations["kubernetes.io/ingress.class"] = args.cluster.ingress_class
+            if tls is not None:
+                annotations["kubernetes.io/ingress.allow-http"] = "false"
+
+        k8s.networking.v1.Ingress(
+            resource_name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=resource_name, namespace=args.namespace, labels=labels, annotations=annotations or None
+            ),
+            spec=k8s.networking.v1.IngressSpecArgs(
+                ingress_class_name=None if args.cluster.ingress_class_as_annotation else args.cluster.ingress_class,
+                tls=(
+                    [k8s.networking.v1.IngressTLSArgs(hosts=[args.config.host], secret_name=tls_secret_name)]
+                    if tls_secret_name is not None
+                    else None
+                ),
+                rules=[
+                    k8s.networking.v1.IngressRuleArgs(
+                        host=args.config.host,
+                        http=k8s.networking.v1.HTTPIngressRuleValueArgs(
+                            paths=[
+                                k8s.networking.v1.HTTPIngressPathArgs(
+                                    path=route.path,
+                                    path_type="Prefix",
+                                    backend=k8s.networking.v1.IngressBackendArgs(
+                                        service=k8s.networking.v1.IngressServiceBackendArgs(
+                                            name=route.service,
+                                            port=k8s.networking.v1.ServiceBackendPortArgs(number=route.port),
+                                        )
+                                    ),
+                                )
+                                for route in args.routes
+                            ]
+                        ),
+                    )
+                ],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.url = f"{'https' if tls else 'http'}://{args.config.host}"
+        self.register_outputs({"url": self.url})

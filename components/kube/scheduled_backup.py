@@ -1,0 +1,150 @@
+"""`ScheduledBackup`: a CronJob that writes dated backups onto its own (retained) volume and prunes old ones."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field, replace
+from typing import Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.contracts.labels import selector_labels, workload_labels
+from components.kube.network_access import PodGroup
+from components.kube.pod_spec import (
+    ContainerSpec,
+    RunAs,
+    ScannerExemption,
+    VolumeMount,
+    pod_spec,
+    scanner_annotations,
+)
+from stack_config.workloads import BackupSettings
+
+BACKUP_MOUNT = "/backup"
+"""Where every step of a backup job sees the backup volume."""
+
+BACKUP_VOLUME = "backup"
+
+
+def prune_command(pattern: str, retention_days: int) -> str:
+    """Shell that deletes backups matching `pattern` under /backup older than `retention_days` (whole days)."""
+    return (
+        f"find {BACKUP_MOUNT} -mindepth 1 -maxdepth 1 -name {shlex.quote(pattern)} "
+        f"-mtime +{retention_days - 1} -exec rm -rf {{}} +"
+    )
+
+
+@dataclass(frozen=True)
+class ScheduledBackupArgs:
+    """Arguments of `ScheduledBackup`."""
+
+    namespace: str
+    """Namespace (required): the one of the data store, so that its Secrets can be mounted."""
+
+    part_of: str
+    """`app.kubernetes.io/part-of` (required)."""
+
+    settings: BackupSettings
+    """Schedule, time zone, retention and volume size (required)."""
+
+    storage_class: pulumi.Input[str]
+    """StorageClass of the backup volume (required; the retained one when volumes are retained)."""
+
+    steps: Sequence[ContainerSpec]
+    """The containers that make one backup, run in order (all but the last as init containers), each seeing the
+    backup volume at /backup. The last one also prunes (see `prune_command`). Required, at least one."""
+
+    run_as: RunAs = field(default_factory=RunAs)
+    """Identity of the backup processes. Default: uid/gid/fsGroup 10001."""
+
+    extra_volumes: Sequence[k8s.core.v1.VolumeArgs] = ()
+    """More pod volumes for the steps. Default: none."""
+
+    protect: bool = False
+    """Pulumi `protect` on the backup volume. Default: false."""
+
+    retain_volume: bool = True
+    """Leave the backup volume in the cluster when Pulumi deletes it (`retainOnDelete`). Default: true."""
+
+    scanner_exemptions: Sequence[ScannerExemption] = ()
+    """Scanner checks that do not apply, each with its reason. Default: none."""
+
+
+class ScheduledBackup(pulumi.ComponentResource):
+    """Backups on a schedule: never two at once, a failed run retried twice, the last three runs kept for logs."""
+
+    claim_name: pulumi.Output[str]
+    """The PersistentVolumeClaim holding the backups (restore from it)."""
+
+    pods: PodGroup
+    """The backup job's pods, for the network policies that let them reach the data store."""
+
+    def __init__(self, resource_name: str, args: ScheduledBackupArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kiban:backup:ScheduledBackup", resource_name, None, opts)
+        if not args.steps:
+            raise ValueError(f"{resource_name}: a backup needs at least one step")
+        labels = workload_labels(resource_name, args.part_of, "backup")
+        self.pods = PodGroup(namespace=args.namespace, labels=selector_labels(resource_name, args.part_of))
+        claim = k8s.core.v1.PersistentVolumeClaim(
+            f"{resource_name}-volume",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=resource_name, namespace=args.namespace, labels=labels),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                storage_class_name=args.storage_class,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": args.settings.storage_size}),
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, retain_on_delete=args.retain_volume
+            ),
+        )
+        self.claim_name = claim.metadata.name
+
+        mount = VolumeMount(BACKUP_VOLUME, BACKUP_MOUNT)
+        steps = [replace(s, mounts=[*s.mounts, mount]) for s in args.steps]
+        images = [s.image for s in steps]
+        k8s.batch.v1.CronJob(
+            resource_name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=resource_name,
+                namespace=args.namespace,
+                labels=labels,
+                annotations=scanner_annotations(images, args.scanner_exemptions),
+            ),
+            spec=k8s.batch.v1.CronJobSpecArgs(
+                schedule=args.settings.schedule,
+                time_zone=args.settings.time_zone,
+                concurrency_policy="Forbid",
+                starting_deadline_seconds=3600,
+                successful_jobs_history_limit=3,
+                failed_jobs_history_limit=3,
+                job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.batch.v1.JobSpecArgs(
+                        backoff_limit=2,
+                        active_deadline_seconds=6 * 3600,
+                        ttl_seconds_after_finished=7 * 24 * 3600,
+                        template=k8s.core.v1.PodTemplateSpecArgs(
+                            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                            spec=pod_spec(
+                                init_containers=steps[:-1],
+                                containers=steps[-1:],
+                                run_as=args.run_as,
+                                restart_policy="Never",
+                                volumes=[
+                                    k8s.core.v1.VolumeArgs(
+                                        name=BACKUP_VOLUME,
+                                        persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
+                                            claim_name=claim.metadata.name
+                                        ),
+                                    ),
+                                    *args.extra_volumes,
+                                ],
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"claim_name": self.claim_name})

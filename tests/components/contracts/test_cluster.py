@@ -1,0 +1,31 @@
+"""Cluster facts: traffic sources become NetworkPolicy peers, tolerations become Kubernetes tolerations."""
+
+from __future__ import annotations
+
+from components.contracts.cluster import Toleration, TrafficSource
+
+
+def test_cidrs_become_ip_blocks_and_selectors_one_peer():
+    peers = TrafficSource(
+        namespace_labels={"kubernetes.io/metadata.name": "kube-system"},
+        pod_labels={"app.kubernetes.io/name": "traefik"},
+        cidrs=("10.0.0.0/8",),
+    ).to_peers()
+    assert [p.ip_block.cidr for p in peers if p.ip_block] == ["10.0.0.0/8"]
+    (selector_peer,) = [p for p in peers if not p.ip_block]
+    assert selector_peer.namespace_selector.match_labels == {"kubernetes.io/metadata.name": "kube-system"}
+    assert selector_peer.pod_selector.match_labels == {"app.kubernetes.io/name": "traefik"}
+
+
+def test_namespace_only_source_selects_every_pod_there():
+    (peer,) = TrafficSource(namespace_labels={"team": "web"}).to_peers()
+    assert peer.pod_selector is None and peer.namespace_selector.match_labels == {"team": "web"}
+
+
+def test_an_empty_source_allows_nothing():
+    assert TrafficSource().to_peers() == []
+
+
+def test_toleration_defaults():
+    args = Toleration("nvidia.com/gpu").to_args()
+    assert (args.key, args.operator, args.effect) == ("nvidia.com/gpu", "Exists", "NoSchedule")

@@ -1,0 +1,114 @@
+"""PostgresDatabase: generated password as a file, pg_isready probes, retained data, nightly pg_dump."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi.runtime import rpc
+
+from components.data.postgres_database import PostgresDatabase, PostgresDatabaseArgs
+from stack_config.face_recognition import PostgresSettings
+
+
+def declare_postgres(declare, protect=True, retain=True, **settings):
+    captured = {}
+
+    def build(opts):
+        captured["db"] = PostgresDatabase(
+            "postgres",
+            PostgresDatabaseArgs(
+                namespace="postgresql",
+                part_of="face-recognition",
+                settings=PostgresSettings(**settings),
+                storage_class="kiban-retain",
+                protect=protect,
+                retain_volumes=retain,
+            ),
+            opts,
+        )
+
+    return declare(build), captured
+
+
+def test_statefulset_with_password_file_and_probes(declare):
+    deployment, _ = declare_postgres(declare)
+    workload = deployment.object("StatefulSet", "postgres")
+    pod = workload["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"].startswith("docker.io/library/postgres:15.")
+    env = {e["name"]: e for e in container["env"]}
+    assert env["POSTGRES_PASSWORD_FILE"]["value"] == "/run/secrets/postgres/password"
+    assert "POSTGRES_PASSWORD" not in env, "the password never travels as an environment variable"
+    assert env["PGDATA"]["value"] == "/var/lib/postgresql/data/pgdata"
+    assert env["POSTGRES_DB"]["value"] == "faceapi" and env["POSTGRES_USER"]["value"] == "faceuser"
+    ready = ["pg_isready", "-U", "faceuser", "-d", "faceapi", "-h", "127.0.0.1"]
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        assert container[probe]["exec"]["command"] == ready
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert mounts["/run/secrets/postgres"]["readOnly"] is True
+    assert {"/var/lib/postgresql/data", "/var/run/postgresql", "/dev/shm", "/tmp"} <= set(mounts)
+    shm = next(v for v in pod["volumes"] if v["name"] == mounts["/dev/shm"]["name"])
+    assert shm["emptyDir"] == {"sizeLimit": "128Mi", "medium": "Memory"}
+    assert pod["securityContext"]["runAsUser"] == 70 and pod["securityContext"]["fsGroup"] == 70
+    assert "CKV_K8S_40=" in " ".join(workload["metadata"]["annotations"].values())
+    (claim,) = workload["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert claim["spec"]["storageClassName"] == "kiban-retain"
+
+
+def test_password_is_generated_secret_and_never_plain(declare):
+    deployment, captured = declare_postgres(declare)
+    passwords = deployment.of_type("random:index/randomPassword:RandomPassword")
+    assert [p.name for p in passwords] == ["postgres-password"]
+    assert passwords[0].inputs["special"] is False and passwords[0].inputs["length"] >= 32
+    secret = deployment.object("Secret", "postgres")
+    assert rpc.is_rpc_secret(secret["stringData"])
+    values = rpc.unwrap_rpc_secret(secret["stringData"])
+    assert values == {"password": "mock-password-postgres-password", "username": "faceuser", "database": "faceapi"}
+    assert isinstance(captured["db"].password, pulumi.Output)
+
+
+def test_protected_and_retained_in_prod_shape(declare):
+    deployment, _ = declare_postgres(declare, protect=True, retain=True)
+    assert deployment.registration("StatefulSet", "postgres").protect
+    assert deployment.registration("Secret", "postgres").protect
+    assert all(p.protect for p in deployment.of_type("random:index/randomPassword:RandomPassword"))
+    claim = deployment.registration("PersistentVolumeClaim", "postgres-backup")
+    assert claim.protect and claim.retain_on_delete
+    policy = deployment.object("StatefulSet", "postgres")["spec"]["persistentVolumeClaimRetentionPolicy"]
+    assert policy == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+
+
+def test_unprotected_dev_shape(declare):
+    deployment, _ = declare_postgres(declare, protect=False, retain=False)
+    assert not deployment.registration("StatefulSet", "postgres").protect
+    assert not deployment.registration("PersistentVolumeClaim", "postgres-backup").retain_on_delete
+    policy = deployment.object("StatefulSet", "postgres")["spec"]["persistentVolumeClaimRetentionPolicy"]
+    assert policy["whenDeleted"] == "Delete"
+
+
+def test_backup_cronjob_dumps_and_prunes(declare):
+    deployment, _ = declare_postgres(declare, backup={"schedule": "15 2 * * *", "retentionDays": 14})
+    cron = deployment.object("CronJob", "postgres-backup")["spec"]
+    assert cron["schedule"] == "15 2 * * *" and cron["concurrencyPolicy"] == "Forbid"
+    pod = cron["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    script = container["command"][-1]
+    assert "pg_dump --host=postgres.postgresql.svc.cluster.local --port=5432" in script
+    assert "--format=custom" in script
+    assert "-mtime +13" in script and "*.dump" in script
+    assert "PGPASSWORD=\"$(cat /run/secrets/postgres/password)\"" in script
+    assert all("PGPASSWORD" != e["name"] for e in container.get("env", []))
+    claim_volume = next(v for v in pod["volumes"] if v["name"] == "backup")
+    assert claim_volume["persistentVolumeClaim"]["claimName"] == "postgres-backup"
+    assert {"name": "backup", "mountPath": "/backup"} in container["volumeMounts"]
+
+
+def test_backup_may_reach_the_database_and_nothing_else(declare):
+    deployment, _ = declare_postgres(declare)
+    inbound = deployment.object("NetworkPolicy", "allow-postgres-backup-to-postgres-in")["spec"]
+    outbound = deployment.object("NetworkPolicy", "allow-postgres-backup-to-postgres-out")["spec"]
+    assert inbound["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "postgres"
+    assert inbound["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "postgres-backup"
+    assert inbound["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 5432}]
+    assert outbound["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "postgres-backup"
+    assert outbound["egress"][0]["ports"] == [{"protocol": "TCP", "port": 5432}]

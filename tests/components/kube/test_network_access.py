@@ -1,0 +1,62 @@
+"""AllowTraffic: both sides of a connection between kiban pods; one side for outside sources."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.contracts.cluster import TrafficSource
+from components.kube.network_access import AllowTraffic, AllowTrafficArgs, PodGroup
+
+API = PodGroup("apps", {"app.kubernetes.io/name": "api"})
+DB = PodGroup("data", {"app.kubernetes.io/name": "db"})
+
+
+def test_pod_to_pod_gets_egress_and_ingress(declare):
+    deployment = declare(
+        lambda opts: AllowTraffic("api-to-db", AllowTrafficArgs(source=API, destination=DB, ports=[5432], description="sql"), opts)
+    )
+    inbound = deployment.object("NetworkPolicy", "allow-api-to-db-in")
+    outbound = deployment.object("NetworkPolicy", "allow-api-to-db-out")
+    assert inbound["metadata"]["namespace"] == "data" and outbound["metadata"]["namespace"] == "apps"
+    assert inbound["spec"] == {
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "db"}},
+        "policyTypes": ["Ingress"],
+        "ingress": [
+            {
+                "from": [
+                    {
+                        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "apps"}},
+                        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "api"}},
+                    }
+                ],
+                "ports": [{"protocol": "TCP", "port": 5432}],
+            }
+        ],
+    }
+    assert outbound["spec"]["policyTypes"] == ["Egress"]
+    assert outbound["spec"]["egress"][0]["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "data"}
+    assert inbound["metadata"]["annotations"] == {"kiban.dev/allows": "sql"}
+
+
+def test_outside_source_gets_only_the_receiving_side(declare):
+    source = TrafficSource(cidrs=("130.211.0.0/22", "35.191.0.0/16"))
+    deployment = declare(
+        lambda opts: AllowTraffic("lb-to-api", AllowTrafficArgs(source=source, destination=API, ports=[8000], description="lb"), opts)
+    )
+    assert [p["metadata"]["name"] for p in deployment.objects("NetworkPolicy")] == ["allow-lb-to-api-in"]
+    rule = deployment.object("NetworkPolicy", "allow-lb-to-api-in")["spec"]["ingress"][0]
+    assert rule["from"] == [{"ipBlock": {"cidr": "130.211.0.0/22"}}, {"ipBlock": {"cidr": "35.191.0.0/16"}}]
+
+
+def test_no_ports_is_refused(declare):
+    with pytest.raises(ValueError, match="at least one port"):
+        declare(lambda opts: AllowTraffic("x", AllowTrafficArgs(source=API, destination=DB, ports=[], description="x"), opts))
+
+
+def test_a_source_that_selects_nothing_is_refused_not_opened_to_all(declare):
+    with pytest.raises(ValueError, match="selects nothing"):
+        declare(
+            lambda opts: AllowTraffic(
+                "x", AllowTrafficArgs(source=TrafficSource(), destination=DB, ports=[80], description="x"), opts
+            )
+        )

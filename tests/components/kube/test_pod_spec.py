@@ -1,0 +1,69 @@
+"""pod_spec: the hardening building blocks refuse what kiban never runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.kube.pod_spec import (
+    ContainerSpec,
+    RunAs,
+    SecretFiles,
+    container_volumes,
+    image_exemptions,
+    pod_spec,
+    volume_name,
+)
+from stack_config.workloads import compute
+
+R = compute("10m", "16Mi", "20m", "32Mi")
+
+
+def test_root_is_refused():
+    with pytest.raises(ValueError, match="root"):
+        RunAs(user=0)
+    with pytest.raises(ValueError, match="root"):
+        RunAs(group=0)
+    assert RunAs(fs_group=0).fs_group == 0, "group 0 for file access is allowed; the user never is root"
+
+
+def test_volume_names_are_dns_labels():
+    assert volume_name("app-w", "/var/cache/nginx") == "app-w-var-cache-nginx"
+    assert volume_name("app-w", "/") == "app-w-root"
+    long = volume_name("a-very-long-container-name-w", "/" + "x" * 80)
+    assert len(long) <= 63 and not long.endswith("-")
+
+
+def test_single_file_secret_mount():
+    files = SecretFiles("config", "/etc/app/user.yaml", single_file="user.yaml")
+    assert files.mounted_keys() == ("user.yaml",)
+    (volume,) = container_volumes(ContainerSpec(name="app", image="r/a:1", resources=R, secret_files=[files], writable_paths=()))
+    assert volume.secret.items[0].key == "user.yaml"
+    with pytest.raises(ValueError, match="exactly the key"):
+        SecretFiles("config", "/etc/app/user.yaml", keys=("other",), single_file="user.yaml")
+
+
+def test_repeated_container_names_are_refused():
+    spec = ContainerSpec(name="app", image="r/a:1", resources=R)
+    with pytest.raises(ValueError, match="repeat"):
+        pod_spec(containers=[spec], init_containers=[spec], run_as=RunAs())
+
+
+def test_gpus_without_placement_are_refused():
+    with pytest.raises(ValueError, match="GpuRequest"):
+        pod_spec(containers=[ContainerSpec(name="app", image="r/a:1", resources=R, gpus=1)], run_as=RunAs())
+
+
+def test_image_exemptions_follow_the_images():
+    digest = "r/a@sha256:" + "0" * 64
+    assert image_exemptions([digest]) == []
+    assert [e.check_id for e in image_exemptions(["r/a:1.0.0"])] == ["CKV_K8S_43"]
+    assert [e.check_id for e in image_exemptions(["r/a:latest", digest])] == ["CKV_K8S_14", "CKV_K8S_43"]
+
+
+def test_container_defaults():
+    pod = pod_spec(containers=[ContainerSpec(name="app", image="r/a:1", resources=R)], run_as=RunAs())
+    assert pod.automount_service_account_token is False and pod.enable_service_links is False
+    (container,) = pod.containers
+    assert container.security_context.read_only_root_filesystem is True
+    assert container.security_context.capabilities.drop == ["ALL"]
+    assert container.image_pull_policy == "Always"

@@ -1,0 +1,201 @@
+"""ServiceWorkload: secure defaults without asking, GPU placement, Deployment vs StatefulSet, HPA and PDB."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.kube.pod_spec import ContainerSpec, GpuRequest, WritablePath
+from components.kube.service_workload import (
+    DataVolume,
+    HealthChecks,
+    HttpCheck,
+    ServicePort,
+    ServiceWorkload,
+    ServiceWorkloadArgs,
+    TcpCheck,
+)
+from stack_config.workloads import Autoscaling, compute
+
+RESOURCES = compute("100m", "128Mi", "500m", "256Mi")
+
+
+def web_args(**overrides) -> ServiceWorkloadArgs:
+    fields = dict(
+        namespace="apps",
+        part_of="test",
+        component="api",
+        container=ContainerSpec(name="web", image="registry.example/web:1.2.3", resources=RESOURCES),
+        ports=[ServicePort("http", 8000)],
+        health=HealthChecks(readiness=HttpCheck("/health", "http"), liveness=HttpCheck("/health", "http")),
+    )
+    fields.update(overrides)
+    return ServiceWorkloadArgs(**fields)
+
+
+def test_defaults_are_hardened(declare):
+    deployment = declare(lambda opts: ServiceWorkload("web", web_args(), opts))
+    workload = deployment.object("Deployment", "web")
+    pod = workload["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "fsGroup": 10001,
+        "fsGroupChangePolicy": "OnRootMismatch",
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    (container,) = pod["containers"]
+    security = container["securityContext"]
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["runAsNonRoot"] is True and security["runAsUser"] >= 10000
+    assert container["resources"] == {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "500m", "memory": "256Mi"},
+    }
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/tmp"}
+    tmp_volume = next(v for v in pod["volumes"] if v["name"] == container["volumeMounts"][0]["name"])
+    assert "emptyDir" in tmp_volume
+    assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert "startupProbe" not in container
+    assert workload["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    assert workload["spec"]["replicas"] == 1
+    account = deployment.object("ServiceAccount", "web")
+    assert account["automountServiceAccountToken"] is False
+    assert pod["serviceAccountName"] == "web"
+    service = deployment.object("Service", "web")
+    assert service["spec"]["selector"] == workload["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["ports"] == [{"name": "http", "port": 8000, "targetPort": "http", "protocol": "TCP"}]
+    assert not deployment.objects("HorizontalPodAutoscaler")
+    assert not deployment.objects("PodDisruptionBudget")
+    assert "nodeSelector" not in pod and "runtimeClassName" not in pod and "tolerations" not in pod
+
+
+def test_tag_pinned_image_names_its_digest_exemption(declare):
+    deployment = declare(lambda opts: ServiceWorkload("web", web_args(), opts))
+    annotations = deployment.object("Deployment", "web")["metadata"]["annotations"]
+    assert annotations["checkov.io/skip1"].startswith("CKV_K8S_43=")
+
+    digest = "registry.example/web@sha256:" + "a" * 64
+    pinned = web_args(container=ContainerSpec(name="web", image=digest, resources=RESOURCES))
+    deployment = declare(lambda opts: ServiceWorkload("web", pinned, opts))
+    workload = deployment.object("Deployment", "web")
+    assert "annotations" not in workload["metadata"]
+    assert workload["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "IfNotPresent"
+
+
+def test_startup_probe_budget(declare):
+    health = HealthChecks(
+        readiness=HttpCheck("/health", "http"),
+        liveness=HttpCheck("/health", "http"),
+        startup=HttpCheck("/health", "http"),
+        period_seconds=10,
+        startup_budget_seconds=600,
+    )
+    deployment = declare(lambda opts: ServiceWorkload("web", web_args(health=health), opts))
+    container = deployment.object("Deployment", "web")["spec"]["template"]["spec"]["containers"][0]
+    assert container["startupProbe"]["failureThreshold"] == 60
+    assert container["startupProbe"]["periodSeconds"] == 10
+
+
+def test_gpu_request_places_pod_the_way_the_cluster_says(declare, k3s_gpu_facts, gke_gpu_facts):
+    for facts, runtime_class, selector in (
+        (k3s_gpu_facts, "nvidia", {"nvidia.com/gpu.present": "true"}),
+        (gke_gpu_facts, None, {"cloud.google.com/gke-accelerator": "nvidia-l4"}),
+    ):
+        args = web_args(gpu=GpuRequest(count=1, scheduling=facts.gpu))
+        deployment = declare(lambda opts, args=args: ServiceWorkload("web", args, opts))
+        pod = deployment.object("Deployment", "web")["spec"]["template"]["spec"]
+        assert pod.get("runtimeClassName") == runtime_class
+        assert pod["nodeSelector"] == selector
+        assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+        assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+        assert "nvidia.com/gpu" not in pod["containers"][0]["resources"]["requests"]
+
+
+def test_gpu_container_without_placement_is_refused(declare):
+    args = web_args(container=ContainerSpec(name="web", image="r/web:1", resources=RESOURCES, gpus=1))
+    with pytest.raises(ValueError, match="GpuRequest"):
+        declare(lambda opts: ServiceWorkload("web", args, opts))
+
+
+def test_autoscaling_and_disruption_budget(declare):
+    args = web_args(replicas=2, autoscaling=Autoscaling(max_replicas=5))
+    deployment = declare(lambda opts: ServiceWorkload("web", args, opts))
+    workload = deployment.object("Deployment", "web")
+    assert "replicas" not in workload["spec"], "the autoscaler owns the replica count"
+    hpa = deployment.object("HorizontalPodAutoscaler", "web")["spec"]
+    assert hpa["minReplicas"] == 2 and hpa["maxReplicas"] == 5
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
+    assert hpa["metrics"][0]["resource"] == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}
+    pdb = deployment.object("PodDisruptionBudget", "web")["spec"]
+    assert pdb["maxUnavailable"] == 1
+    assert pdb["selector"]["matchLabels"] == workload["spec"]["selector"]["matchLabels"]
+    spread = workload["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert spread[0]["topologyKey"] == "kubernetes.io/hostname"
+
+
+def test_data_volumes_make_a_statefulset_that_keeps_its_claims(declare):
+    args = web_args(
+        component="database",
+        data_volumes=[DataVolume("data", "/var/lib/data", "10Gi", "kiban-retain")],
+        health=HealthChecks(readiness=TcpCheck("http"), liveness=TcpCheck("http")),
+        protect=True,
+    )
+    deployment = declare(lambda opts: ServiceWorkload("db", args, opts))
+    workload = deployment.object("StatefulSet", "db")
+    assert not deployment.objects("Deployment")
+    spec = workload["spec"]
+    assert spec["serviceName"] == "db"
+    assert deployment.object("Service", "db")["spec"]["clusterIP"] == "None"
+    assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    (claim,) = spec["volumeClaimTemplates"]
+    assert claim["spec"]["storageClassName"] == "kiban-retain"
+    assert claim["spec"]["resources"]["requests"] == {"storage": "10Gi"}
+    mounts = spec["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert {"name": "data", "mountPath": "/var/lib/data"} in mounts
+    assert deployment.registration("StatefulSet", "db").protect is True
+    assert deployment.registration("Service", "db").protect is False
+
+
+def test_writable_paths_are_configurable(declare):
+    container = ContainerSpec(
+        name="web",
+        image="r/web:1",
+        resources=RESOURCES,
+        writable_paths=(WritablePath("/tmp"), WritablePath("/var/cache/nginx", size_limit="64Mi")),
+    )
+    deployment = declare(lambda opts: ServiceWorkload("web", web_args(container=container), opts))
+    pod = deployment.object("Deployment", "web")["spec"]["template"]["spec"]
+    paths = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    assert set(paths) == {"/tmp", "/var/cache/nginx"}
+    cache = next(v for v in pod["volumes"] if v["name"] == paths["/var/cache/nginx"])
+    assert cache["emptyDir"] == {"sizeLimit": "64Mi"}
+
+
+def test_every_kubernetes_object_uses_the_given_provider(declare):
+    deployment = declare(lambda opts: ServiceWorkload("web", web_args(replicas=2), opts))
+    assert deployment.kubernetes_objects()
+    assert all(r.provider.split("::")[-1].startswith("test-cluster") for r in deployment.kubernetes_objects())
+
+
+def test_latest_tag_names_its_exemption_too(declare):
+    latest = web_args(container=ContainerSpec(name="web", image="registry.example/web:latest", resources=RESOURCES))
+    deployment = declare(lambda opts: ServiceWorkload("web", latest, opts))
+    annotations = deployment.object("Deployment", "web")["metadata"]["annotations"]
+    assert annotations["checkov.io/skip1"].startswith("CKV_K8S_14=a development stack follows the mutable latest tag")
+    assert annotations["checkov.io/skip2"].startswith("CKV_K8S_43=")
+    pod = deployment.object("Deployment", "web")["spec"]["template"]["spec"]
+    assert pod["containers"][0]["imagePullPolicy"] == "Always"
+
+
+def test_exemptions_need_a_reason_checkov_can_read():
+    from components.kube.pod_spec import ScannerExemption
+
+    with pytest.raises(ValueError, match="needs its reason"):
+        ScannerExemption("CKV_K8S_40", " ")
+    with pytest.raises(ValueError, match="cannot contain '='"):
+        ScannerExemption("CKV_K8S_40", "uid=70")

@@ -1,0 +1,98 @@
+"""`components/` is in layers: a module imports only from its own folder or from a lower layer.
+
+0 contracts, 1 kube, 2 clusters/data/platform, 3 apps. Siblings on one layer meet through contract values that
+`__main__.py` passes between them, never by importing each other. Parsed, not imported: a module that is never
+imported by a test is still checked.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPONENTS = ROOT / "components"
+LAYERS = {"contracts": 0, "kube": 1, "clusters": 2, "data": 2, "platform": 2, "apps": 3}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """(line, absolute module name) of every import in `path`, relative imports resolved."""
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            found.append((node.lineno, name))
+            found += [(node.lineno, f"{name}.{alias.name}") for alias in node.names]
+    return found
+
+
+def room(module: str) -> tuple[str, ...] | None:
+    """The folder a `components` module lives in (`("apps", "face_recognition")`), or None outside `components`."""
+    parts = module.split(".")
+    if parts[0] != "components" or len(parts) < 2 or parts[1] not in LAYERS:
+        return None
+    return tuple(parts[1:-1]) or (parts[1],)
+
+
+def violations(path: Path) -> list[str]:
+    own = room(module_name(path))
+    assert own is not None, f"{path.relative_to(ROOT)} is not in one of the layers {sorted(LAYERS)}"
+    found = []
+    for line, target in imported_modules(path):
+        other = room(target)
+        if other is None or other[: len(own)] == own or own[: len(other)] == other:
+            continue  # outside the layers, in the module's own folder, or the folder's own package
+        if LAYERS[other[0]] >= LAYERS[own[0]]:
+            direction = "sideways" if LAYERS[other[0]] == LAYERS[own[0]] else "upward"
+            found.append(f"{path.relative_to(ROOT)}:{line} imports {target} ({direction})")
+    return found
+
+
+MODULES = sorted(p for p in COMPONENTS.rglob("*.py") if p.parent != COMPONENTS)
+
+
+def test_components_has_no_module_at_its_top_level_and_exactly_the_layer_folders():
+    assert sorted(p.name for p in COMPONENTS.glob("*.py")) == ["__init__.py"]
+    assert sorted(p.name for p in COMPONENTS.iterdir() if p.is_dir() and p.name != "__pycache__") == sorted(LAYERS)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(COMPONENTS)))
+def test_module_imports_only_its_own_folder_or_lower_layers(path):
+    assert violations(path) == []
+
+
+def test_the_check_catches_upward_and_sideways_imports(tmp_path, monkeypatch):
+    fake = tmp_path / "components"
+    for folder, text in {
+        "kube": "from components.apps.face_recognition.face_api import FaceApi\n",
+        "data": "import components.platform.registry\nfrom ..clusters import existing_cluster\n",
+        "apps/face_recognition": "from components.data.postgres_database import PostgresDatabase\nfrom . import frontend\n",
+    }.items():
+        (fake / folder).mkdir(parents=True)
+        (fake / folder / "mod.py").write_text(text)
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert [v.split(" imports ")[1] for v in violations(fake / "kube" / "mod.py")] == [
+        "components.apps.face_recognition.face_api (upward)",
+        "components.apps.face_recognition.face_api.FaceApi (upward)",
+    ]
+    assert [v.split(" imports ")[1] for v in violations(fake / "data" / "mod.py")] == [
+        "components.platform.registry (sideways)",
+        "components.clusters (sideways)",
+        "components.clusters.existing_cluster (sideways)",
+    ]
+    assert violations(fake / "apps" / "face_recognition" / "mod.py") == []

