@@ -8,7 +8,9 @@ another chart version quietly does nothing).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+import tarfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -20,6 +22,16 @@ from tools.install_tools import tool_path
 FREE_FORM = ({}, [], None)
 """A chart default that admits keys of the caller's choosing: an empty map (`nodeSelector: {}`), an empty list, or
 an unset value. Keys below it are not checked."""
+
+_WHOLE = re.compile(
+    r"toYaml\s+\(?\s*\.Values\.([A-Za-z0-9_.]+)"
+    r"|\{\{-?\s*with\s+\.Values\.([A-Za-z0-9_.]+)\s*-?\}\}[^{]{0,200}\{\{-?\s*toYaml\s+\.\s"
+    r"|range\s+\$[A-Za-z0-9_]+\s*,\s*\$[A-Za-z0-9_]+\s*:=\s*\(?\s*\.Values\.([A-Za-z0-9_.]+)"
+    r"|omit\s+\.Values\.([A-Za-z0-9_.]+)"
+)
+"""`toYaml .Values.a.b` (or `with .Values.a.b` around `toYaml .`, `range $k, $v := .Values.a.b`, `omit .Values.a.b`):
+the template writes that value out whole, or every key of it, so any key under it reaches the manifest (a
+`podSecurityContext` map is a Kubernetes object, not a list of chart options)."""
 
 
 class HelmError(RuntimeError):
@@ -76,7 +88,39 @@ def template(
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
-def _paths(values: Any, defaults: Any, prefix: str) -> Iterator[str]:
+def _values_prefix(chart: tarfile.TarFile, top: str, subcharts: list[str]) -> str:
+    """Where the values of `top/charts/a/charts/b` sit in the top chart's values: under each dependency's alias."""
+    prefix, folder = [], top
+    for name in subcharts:
+        meta = chart.extractfile(f"{folder}/Chart.yaml")
+        dependencies = (yaml.safe_load(meta.read()) if meta else {}).get("dependencies") or []
+        aliases = {d["name"]: d.get("alias") or d["name"] for d in dependencies}
+        prefix.append(aliases.get(name, name))
+        folder = f"{folder}/charts/{name}"
+    return ".".join(prefix)
+
+
+@lru_cache(maxsize=None)
+def written_whole(archive: Path) -> frozenset[str]:
+    """Values paths the chart's templates (its subcharts' under their alias) pass to `toYaml` whole."""
+    found = set()
+    with tarfile.open(archive) as chart:
+        for member in chart.getmembers():
+            parts = member.name.split("/")
+            if not member.isfile() or "templates" not in parts:
+                continue
+            # <chart>/templates/x.yaml, or <chart>/charts/<sub>/templates/x.yaml whose values sit under <alias>.
+            subcharts = parts[1 : parts.index("templates")][1::2]
+            prefix = _values_prefix(chart, parts[0], subcharts)
+            handle = chart.extractfile(member)
+            assert handle is not None
+            for groups in _WHOLE.findall(handle.read().decode("utf-8", "replace")):
+                path = next(group for group in groups if group)
+                found.add(f"{prefix}.{path}" if prefix else path)
+    return frozenset(found)
+
+
+def _paths(values: Any, defaults: Any, prefix: str, whole: frozenset[str]) -> Iterator[str]:
     if not isinstance(values, dict):
         return
     for key, value in values.items():
@@ -85,12 +129,13 @@ def _paths(values: Any, defaults: Any, prefix: str) -> Iterator[str]:
             yield path
             continue
         default = defaults[key]
-        if any(default == free and type(default) is type(free) for free in FREE_FORM):
+        if path in whole or any(default == free and type(default) is type(free) for free in FREE_FORM):
             continue
-        yield from _paths(value, default, path)
+        yield from _paths(value, default, path, whole)
 
 
 def unknown_value_keys(archive: Path, values: dict[str, Any]) -> list[str]:
-    """Dotted paths of the keys in `values` that the chart's `values.yaml` does not define (keys under a free-form
-    default such as `nodeSelector: {}` are the caller's to choose)."""
-    return list(_paths(values, chart_defaults(archive), ""))
+    """Dotted paths of the keys in `values` that the chart's `values.yaml` does not define. Keys under a free-form
+    default (`nodeSelector: {}`) or under a value the templates write out whole (`toYaml .Values.podSecurityContext`)
+    are the caller's to choose."""
+    return list(_paths(values, chart_defaults(archive), "", written_whole(archive)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.helm import HelmError, template, unknown_value_keys
+from tools.helm import HelmError, template, unknown_value_keys, written_whole
 from versions import versions
 
 CHARTS = versions().charts
@@ -39,3 +39,26 @@ def test_template_renders_what_an_install_creates():
 def test_template_reports_helms_own_error():
     with pytest.raises(HelmError, match="kube-version|Kubernetes|version"):
         template(CHARTS.argo_rollouts.archive, release="r", namespace="n", values={}, kube_version="not-a-version")
+
+
+def test_values_written_out_whole_admit_any_key_below_them():
+    archive = CHARTS.argo_rollouts.archive
+    assert "podSecurityContext" in written_whole(archive)
+    assert unknown_value_keys(archive, {"podSecurityContext": {"runAsUser": 999, "seccompProfile": {}}}) == []
+    # but a map the chart reads key by key is still checked
+    assert unknown_value_keys(archive, {"controller": {"image": {"tagg": "v1"}}}) == ["controller.image.tagg"]
+
+
+def test_subchart_values_are_checked_under_the_subchart_name():
+    archive = CHARTS.nvidia_device_plugin.archive
+    whole = written_whole(archive)
+    assert any(path.startswith("nfd.") for path in whole), sorted(whole)[:20]
+
+
+def test_maps_the_chart_iterates_over_admit_any_key():
+    archive = CHARTS.argo_cd.archive
+    values = {"configs": {"cm": {"timeout.reconciliation": "180s"}, "params": {"server.insecure": True}}}
+    assert unknown_value_keys(archive, values) == []
+    assert unknown_value_keys(archive, {"configs": {"secret": {"argocdServerAdminPasswrd": "x"}}}) == [
+        "configs.secret.argocdServerAdminPasswrd"
+    ]
