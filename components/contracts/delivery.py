@@ -46,6 +46,9 @@ class BlueGreenDelivery:
     controller_labels: Mapping[str, str]
     """Labels that select the controller's pods (for the NetworkPolicy that lets the check through)."""
 
+    check_image: str
+    """The image of the check's pods (a pinned busybox: its `wget` makes the call)."""
+
     crds: Sequence[pulumi.Resource]
     """What installs the Rollout and AnalysisTemplate CRDs: every custom resource depends on it, so a first `up`
     on an empty cluster works and a destroy removes Rollouts before their controller."""

@@ -68,6 +68,9 @@ class ArgoRolloutsArgs:
     chart: PinnedChart
     """The pinned `argo-rollouts` chart (required), from versions.json."""
 
+    check_image: str
+    """Image of the preview check's pods (required): a pinned busybox from versions.json."""
+
 
 class ArgoRollouts(pulumi.ComponentResource):
     """The Argo Rollouts controller and its CRDs, in a `restricted`, default-deny namespace of its own.
@@ -113,6 +116,7 @@ class ArgoRollouts(pulumi.ComponentResource):
                 failure_limit=analysis.failure_limit,
                 timeout_seconds=analysis.timeout_seconds,
             ),
+            check_image=args.check_image,
             controller_namespace=NAMESPACE,
             controller_labels=CONTROLLER_LABELS,
             crds=(release,),

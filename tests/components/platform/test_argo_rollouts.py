@@ -12,6 +12,7 @@ from tools.pod_security import check, is_pod_bearing
 from versions import versions
 
 CHART = versions().charts.argo_rollouts
+BUSYBOX = versions().images.busybox
 PROD_LIKE = RolloutsConfig(controller_replicas=2, auto_promote=False, scale_down_delay_seconds=900)
 
 
@@ -25,7 +26,7 @@ def test_release_is_the_pinned_chart_in_its_own_restricted_namespace(declare, k3
     components = []
     deployment = declare(
         lambda opts: components.append(
-            ArgoRollouts("argo-rollouts", ArgoRolloutsArgs(config=PROD_LIKE, cluster=k3s_cpu_facts, chart=CHART), opts)
+            ArgoRollouts("argo-rollouts", ArgoRolloutsArgs(config=PROD_LIKE, cluster=k3s_cpu_facts, chart=CHART, check_image=BUSYBOX), opts)
         )
     )
     (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
@@ -44,7 +45,7 @@ def test_release_is_the_pinned_chart_in_its_own_restricted_namespace(declare, k3
     delivery = rollouts.delivery
     assert (delivery.auto_promote, delivery.scale_down_delay_seconds) == (False, 900)
     assert delivery.controller_namespace == NAMESPACE and delivery.controller_labels == CONTROLLER_LABELS
-    assert len(delivery.crds) == 1
+    assert len(delivery.crds) == 1 and delivery.check_image == BUSYBOX
 
 
 @pytest.mark.parametrize("config", [RolloutsConfig(), PROD_LIKE], ids=["dev", "prod"])
