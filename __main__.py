@@ -41,6 +41,7 @@ face_recognition = FaceRecognitionSystem(
         data_storage_class=data_storage_class,
         environment_name=pulumi.get_stack(),
         tls_private_key=config.tls_private_key,
+        delivery=rollouts.delivery,
     ),
     opts=on_cluster,
 )

@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 
 
 from components.contracts.delivery import BlueGreenDelivery
-from components.kube.pod_spec import ContainerSpec, RunAs, pod_spec
+from components.kube.pod_spec import ContainerSpec, RunAs, pod_spec, scanner_annotations
 from stack_config.workloads import compute
 
 ROLLOUTS_API = "argoproj.io/v1alpha1"
@@ -70,7 +70,13 @@ def preview_check_template(
         f"{name}-preview-check",
         api_version=ROLLOUTS_API,
         kind="AnalysisTemplate",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-preview-check", namespace=namespace, labels=dict(labels)),
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=f"{name}-preview-check",
+            namespace=namespace,
+            labels=dict(labels),
+            # The Jobs it creates run the check image: its scanner exemptions travel with the template.
+            annotations=scanner_annotations([delivery.check_image], []),
+        ),
         spec={"metrics": [metric]},
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(delivery.crds))),
     )
