@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 from components.contracts.cluster import ClusterFacts
 from components.contracts.delivery import BlueGreenDelivery, PreviewCheck
 from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
+from components.kube.network_access import AllowApiServer, AllowApiServerArgs, PodGroup
 from stack_config.rollouts import RolloutsConfig
 from versions import PinnedChart
 
@@ -102,6 +103,15 @@ class ArgoRollouts(pulumi.ComponentResource):
                 namespace=NAMESPACE,
                 values=chart_values(args.config),
                 timeout=HELM_TIMEOUT_SECONDS,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+        )
+        AllowApiServer(
+            f"{resource_name}-controller-to-api-server",
+            AllowApiServerArgs(
+                pods=PodGroup(namespace=NAMESPACE, labels=CONTROLLER_LABELS),
+                api_server=args.cluster.api_server,
+                description="the controller watches Rollouts and manages their ReplicaSets, Services and Jobs",
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )

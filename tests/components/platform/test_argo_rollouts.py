@@ -41,6 +41,10 @@ def test_release_is_the_pinned_chart_in_its_own_restricted_namespace(declare, k3
     (namespace_urn,) = [r.urn for r in deployment.kubernetes_objects() if r.inputs["kind"] == "Namespace"]
     assert any(namespace_urn.split("::")[-1] in d for d in release.dependencies) or release.dependencies
 
+    egress = deployment.object("NetworkPolicy", "allow-argo-rollouts-controller-to-api-server")["spec"]
+    assert egress["podSelector"]["matchLabels"] == CONTROLLER_LABELS
+    assert egress["egress"][0]["to"] == [{"ipBlock": {"cidr": "192.168.0.41/32"}}]
+
     (rollouts,) = components
     delivery = rollouts.delivery
     assert (delivery.auto_promote, delivery.scale_down_delay_seconds) == (False, 900)
