@@ -5,7 +5,9 @@ import pulumi
 from components.clusters.existing_cluster import ExistingCluster
 from components.apps.face_recognition.face_recognition_system import FaceRecognitionSystem, FaceRecognitionSystemArgs
 from components.kube.retained_storage_class import RetainedStorageClass, RetainedStorageClassArgs
+from components.platform.argo_rollouts import ArgoRollouts, ArgoRolloutsArgs
 from stack_config import load_stack_config
+from versions import versions
 
 config = load_stack_config()  # before any resource: a bad stack file registers nothing
 stack = config.stack
@@ -20,6 +22,17 @@ if stack.data_safety.retain_volumes:
 else:
     data_storage_class = cluster.facts.storage_class
 
+rollouts = ArgoRollouts(
+    "argo-rollouts",
+    ArgoRolloutsArgs(
+        config=stack.rollouts,
+        cluster=cluster.facts,
+        chart=versions().charts.argo_rollouts,
+        check_image=versions().images.busybox,
+    ),
+    opts=on_cluster,
+)
+
 face_recognition = FaceRecognitionSystem(
     "face-recognition",
     FaceRecognitionSystemArgs(
@@ -28,6 +41,7 @@ face_recognition = FaceRecognitionSystem(
         data_storage_class=data_storage_class,
         environment_name=pulumi.get_stack(),
         tls_private_key=config.tls_private_key,
+        delivery=rollouts.delivery,
     ),
     opts=on_cluster,
 )

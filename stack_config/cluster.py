@@ -5,14 +5,48 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from stack_config.base import ConfigModel, KubernetesName, LabelValue
 
 KubernetesVersion = Annotated[str, Field(pattern=r"^1\.(2[89]|3[0-7])$")]
 """`major.minor` of the cluster's Kubernetes, e.g. `1.35`; manifests are validated against it."""
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a CIDR block; write an address with its prefix length, e.g. 192.168.0.41/32"
+        ) from None
+    return str(network)
+
+
+Cidr = Annotated[str, AfterValidator(_check_cidr)]
+"""An IP network in CIDR notation, e.g. `192.168.0.41/32`."""
+
+
+class ApiServer(ConfigModel):
+    """Where pods reach the Kubernetes API server, as NetworkPolicies see it. Pods connect to the `kubernetes`
+    Service, but the CNI translates that to the control plane's own address and port before policies apply, so an
+    egress allow must name those (the device plugin's config manager and the Argo Rollouts controller need it)."""
+
+    addresses: list[Cidr] = Field(min_length=1)
+    """The control plane's addresses, as CIDR blocks (a single node: `<ip>/32`). Required."""
+
+
+class K3sApiServer(ApiServer):
+    port: int = Field(default=6443, ge=1, le=65535)
+    """Port the K3s server listens on. Default: `6443`."""
+
+
+class GkeApiServer(ApiServer):
+    port: int = Field(default=443, ge=1, le=65535)
+    """Port of the control plane endpoint. Default: `443`."""
 
 
 class ExistingClusterAccess(ConfigModel):
@@ -54,6 +88,9 @@ class K3sCluster(ExistingClusterAccess):
     """An existing K3s cluster (the homelab of seed 002: three Proxmox nodes), reached through a kubeconfig."""
 
     kind: Literal["k3s"]
+    api_server: K3sApiServer
+    """The K3s server node(s) (the homelab's control plane `k1`, 192.168.0.41). Required."""
+
     storage_class: KubernetesName = "local-path"
     """StorageClass for volumes that need no retention. Default: `local-path` (K3s's bundled provisioner)."""
 
@@ -75,6 +112,10 @@ class ExistingGkeCluster(ExistingClusterAccess):
     """An existing GKE cluster reached through a kubeconfig (its context uses `gke-gcloud-auth-plugin`)."""
 
     kind: Literal["existing-gke"]
+    api_server: GkeApiServer
+    """The control plane endpoint's address (`gcloud container clusters describe ... --format='value(endpoint)'`,
+    or the private endpoint for a private cluster). Required."""
+
     storage_class: KubernetesName = "standard-rwo"
     """StorageClass for volumes that need no retention. Default: `standard-rwo` (pd-balanced, GKE's default)."""
 

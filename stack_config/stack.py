@@ -11,6 +11,7 @@ from components.contracts.images import image_digest, image_tag
 from stack_config.base import ConfigModel, KubernetesName
 from stack_config.cluster import ClusterConfig
 from stack_config.face_recognition import FaceRecognitionConfig
+from stack_config.rollouts import RolloutsConfig
 
 def _check_image(reference: str) -> str:
     parsed = ContractImageReference.parse(reference)
@@ -108,6 +109,10 @@ class StackConfig(ConfigModel):
 
     data_safety: DataSafety = Field(default_factory=DataSafety)
     """Default: data stores protected and volumes retained."""
+
+    rollouts: RolloutsConfig = Field(default_factory=RolloutsConfig)
+    """Blue/green releases of the backend and the frontend. Default: a new version waits on its preview for a
+    person to promote it, and the previous one stays up 10 minutes after a switch."""
 
     @model_validator(mode="after")
     def _gpu_needs_gpu_nodes(self) -> "StackConfig":

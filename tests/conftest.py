@@ -16,23 +16,34 @@ if str(ROOT) not in sys.path:
 
 from components.contracts.cluster import ClusterFacts  # noqa: E402
 from components.clusters.existing_cluster import gke_facts, k3s_facts  # noqa: E402
-from stack_config.cluster import ExistingGkeCluster, GkeGpuNodes, K3sCluster, K3sGpuNodes  # noqa: E402
+from stack_config.cluster import (  # noqa: E402
+    ExistingGkeCluster,
+    GkeApiServer,
+    GkeGpuNodes,
+    K3sApiServer,
+    K3sCluster,
+    K3sGpuNodes,
+)
 from tools.mock_engine import Deployment, run_under_mocks  # noqa: E402
+
+
+K3S_API = K3sApiServer(addresses=["192.168.0.41/32"])
+GKE_API = GkeApiServer(addresses=["172.16.0.2/32"])
 
 
 @pytest.fixture
 def k3s_gpu_facts() -> ClusterFacts:
-    return k3s_facts(K3sCluster(kind="k3s", context="homelab", gpu=K3sGpuNodes()))
+    return k3s_facts(K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, gpu=K3sGpuNodes()))
 
 
 @pytest.fixture
 def k3s_cpu_facts() -> ClusterFacts:
-    return k3s_facts(K3sCluster(kind="k3s", context="homelab"))
+    return k3s_facts(K3sCluster(kind="k3s", context="homelab", api_server=K3S_API))
 
 
 @pytest.fixture
 def gke_gpu_facts() -> ClusterFacts:
-    return gke_facts(ExistingGkeCluster(kind="existing-gke", context="gke", gpu=GkeGpuNodes()))
+    return gke_facts(ExistingGkeCluster(kind="existing-gke", context="gke", api_server=GKE_API, gpu=GkeGpuNodes()))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import json
 import pytest
 from pulumi.runtime import rpc
 
+from tools.custom_workloads import with_stand_ins
 from tools.mock_engine import Deployment, available_stacks, run_program
 from tools.render import manifests, pod_spec
 
@@ -25,7 +26,11 @@ def containers_of(obj: dict) -> list[dict]:
 
 
 def pod_objects(deployment: Deployment) -> list[dict]:
-    return [o for o in deployment.objects() if o["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job")]
+    return [
+        o
+        for o in with_stand_ins(deployment.objects())
+        if o["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job")
+    ]
 
 
 def gpu_holders(deployment: Deployment) -> set[str]:
@@ -68,6 +73,7 @@ def test_the_program_is_composed_of_components(deployments):
     assert sorted(r.type for r in top_level) == [
         "kiban:app:FaceRecognitionSystem",
         "kiban:cluster:ExistingCluster",
+        "kiban:platform:ArgoRollouts",
         "kiban:storage:RetainedStorageClass",
     ]
 
@@ -77,14 +83,14 @@ def test_gpu_lands_exactly_on_backend_and_milvus(deployments):
         assert gpu_holders(deployments[stack]) == {"face-api/face-api", "milvus/milvus"}, stack
     cpu = run_program("dev", GPU_CPU_DEV)
     assert gpu_holders(cpu) == set()
-    assert not cpu.of_type("kubernetes:helm.sh/v3:Release") or all(
-        r.inputs["chart"] == "nvidia-device-plugin" for r in cpu.of_type("kubernetes:helm.sh/v3:Release")
-    )
+    # The homelab still has its GPU node: the device plugin stays, only the workloads stop reserving GPUs.
+    charts = sorted(r.inputs["chart"] for r in cpu.of_type("kubernetes:helm.sh/v3:Release"))
+    assert charts == ["argo-rollouts", "nvidia-device-plugin"]
 
 
 def test_model_device_and_milvus_image_follow_the_gpu_switch(deployments):
     def model_device(deployment):
-        (api,) = [c for c in containers_of(deployment.object("Deployment", "face-api")) if c["name"] == "face-api"]
+        (api,) = [c for c in containers_of(deployment.object("Rollout", "face-api")) if c["name"] == "face-api"]
         return {e["name"]: e.get("value") for e in api["env"]}["MODEL_DEVICE"]
 
     def milvus_image(deployment):
@@ -97,12 +103,12 @@ def test_model_device_and_milvus_image_follow_the_gpu_switch(deployments):
 
 
 def test_gpu_pods_are_placed_the_way_each_cluster_says(deployments):
-    dev_pod = pod_spec(deployments["dev"].object("Deployment", "face-api"))
+    dev_pod = pod_spec(deployments["dev"].object("Rollout", "face-api"))
     assert dev_pod["runtimeClassName"] == "nvidia"
-    prod_pod = pod_spec(deployments["prod"].object("Deployment", "face-api"))
+    prod_pod = pod_spec(deployments["prod"].object("Rollout", "face-api"))
     assert prod_pod["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
     assert "runtimeClassName" not in prod_pod
-    frontend_pod = pod_spec(deployments["prod"].object("Deployment", "frontend"))
+    frontend_pod = pod_spec(deployments["prod"].object("Rollout", "frontend"))
     assert "nodeSelector" not in frontend_pod and "tolerations" not in frontend_pod
 
 
@@ -160,7 +166,7 @@ def test_dev_data_is_not_protected_but_volumes_are_kept(deployments):
 def test_replicas_per_environment(deployments):
     dev, prod = deployments["dev"], deployments["prod"]
     for name in ("face-api", "frontend"):
-        assert dev.object("Deployment", name)["spec"]["replicas"] == 1
+        assert dev.object("Rollout", name)["spec"]["replicas"] == 1
         assert not [o for o in dev.objects("HorizontalPodAutoscaler") if o["metadata"]["name"] == name]
         hpa = prod.object("HorizontalPodAutoscaler", name)["spec"]
         assert hpa["minReplicas"] == 2

@@ -20,7 +20,7 @@ from pulumi.runtime import rpc
 from tools.mock_engine import ROOT, Deployment, Registration, available_stacks, run_program
 
 REDACTED = "<redacted: secret>"
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job")
+WORKLOAD_KINDS = ("Deployment", "Rollout", "StatefulSet", "DaemonSet", "CronJob", "Job")
 
 
 def redact(value: Any) -> Any:
@@ -118,6 +118,13 @@ def summary(deployment: Deployment, objects: list[dict[str, Any]], out_dir: Path
             shape += f" x{autoscaler['minReplicas']:g}-{autoscaler['maxReplicas']:g} (HPA)"
         elif replicas:
             shape += f" x{replicas:g}"
+        blue_green = obj["spec"].get("strategy", {}).get("blueGreen") if obj["kind"] == "Rollout" else None
+        if blue_green:
+            promotion = "promotes itself" if blue_green["autoPromotionEnabled"] else "a person promotes"
+            shape += (
+                f", blue/green: preview {blue_green['previewService']}, checked, {promotion}, previous version kept "
+                f"{blue_green['scaleDownDelaySeconds']:g}s (both colours hold their GPUs during a switch)"
+            )
         lines.append(f"  {where:<40} {shape}")
         for container in spec.get("initContainers", []) + spec.get("containers", []):
             gpus = container.get("resources", {}).get("limits", {}).get("nvidia.com/gpu")

@@ -7,7 +7,14 @@ import os
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.contracts.cluster import ClusterFacts, GpuScheduling, StorageProvisioner, Toleration, TrafficSource
+from components.contracts.cluster import (
+    ApiServerEndpoint,
+    ClusterFacts,
+    GpuScheduling,
+    StorageProvisioner,
+    Toleration,
+    TrafficSource,
+)
 from components.clusters.nvidia_device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
 from stack_config.cluster import ExistingGkeCluster, K3sCluster
 
@@ -45,6 +52,7 @@ def k3s_facts(config: K3sCluster) -> ClusterFacts:
         dns_source=_KUBE_DNS,
         ingress_service_annotations={},
         gpu=gpu,
+        api_server=ApiServerEndpoint(cidrs=tuple(config.api_server.addresses), port=config.api_server.port),
     )
 
 
@@ -72,6 +80,7 @@ def gke_facts(config: ExistingGkeCluster) -> ClusterFacts:
         dns_source=_KUBE_DNS,
         ingress_service_annotations={"cloud.google.com/neg": '{"ingress": true}'},
         gpu=gpu,
+        api_server=ApiServerEndpoint(cidrs=tuple(config.api_server.addresses), port=config.api_server.port),
     )
 
 

@@ -10,9 +10,12 @@ import yaml
 
 from components.contracts.cluster import GPU_RESOURCE, ClusterFacts
 from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
+from components.kube.network_access import AllowApiServer, AllowApiServerArgs, PodGroup
 from versions import versions
 
 NAMESPACE = "nvidia-device-plugin"
+PLUGIN_LABELS = {"app.kubernetes.io/name": "nvidia-device-plugin"}
+"""The chart's selector label on the plugin's pods."""
 
 
 def time_slicing_config(replicas: int) -> str:
@@ -92,5 +95,16 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
+        if args.time_slicing_replicas > 1:
+            AllowApiServer(
+                f"{resource_name}-config-manager-to-api-server",
+                AllowApiServerArgs(
+                    pods=PodGroup(namespace=NAMESPACE, labels=PLUGIN_LABELS),
+                    api_server=args.cluster.api_server,
+                    description="with a sharing config, the config-manager init container and sidecar read the "
+                    "node's labels to pick the plugin's config",
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            )
         self.release_name = release.name
         self.register_outputs({"release_name": self.release_name})

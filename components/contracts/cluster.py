@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Protocol
 
+import pulumi
 import pulumi_kubernetes as k8s
 
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -70,6 +71,27 @@ class TrafficSource:
 
 
 @dataclass(frozen=True)
+class ApiServerEndpoint:
+    """Where pods reach the Kubernetes API server, as NetworkPolicies see it: the control plane's addresses and port
+    after the CNI has translated the `kubernetes` Service's ClusterIP."""
+
+    cidrs: tuple[pulumi.Input[str], ...]
+    """The control plane's address blocks (may be known only once a cluster kiban creates exists)."""
+
+    port: int
+    """TCP port of the API server (K3s: 6443; GKE: 443)."""
+
+    def egress_rule(self) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+        """The egress rule that lets a pod call the API server and nothing else."""
+        if not self.cidrs:
+            raise ValueError("the API server has no address: an empty `to` would allow every destination")
+        return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=c)) for c in self.cidrs],
+            ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=self.port)],
+        )
+
+
+@dataclass(frozen=True)
 class StorageProvisioner:
     """The CSI driver (or provisioner) behind the cluster's volumes, for kiban's own StorageClasses."""
 
@@ -112,6 +134,9 @@ class ClusterFacts:
 
     gpu: GpuScheduling | None
     """How to reach GPU nodes, or `None` when the cluster has none."""
+
+    api_server: ApiServerEndpoint
+    """Where pods that call the Kubernetes API reach it, for their egress NetworkPolicy."""
 
 
 class ClusterTarget(Protocol):

@@ -8,7 +8,7 @@ from typing import Mapping, Sequence, Union
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.contracts.cluster import TrafficSource
+from components.contracts.cluster import ApiServerEndpoint, TrafficSource
 from components.contracts.labels import MANAGED_BY
 
 
@@ -95,4 +95,45 @@ class AllowTraffic(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+        self.register_outputs({})
+
+
+@dataclass(frozen=True)
+class AllowApiServerArgs:
+    """Arguments of `AllowApiServer`."""
+
+    pods: PodGroup
+    """The pods that call the Kubernetes API (controllers, operators' sidecars)."""
+
+    api_server: ApiServerEndpoint
+    """Where the cluster's API server is (from the cluster contract)."""
+
+    description: str
+    """Why these pods call the API (written as an annotation on the policy)."""
+
+
+class AllowApiServer(pulumi.ComponentResource):
+    """Lets `pods` call the Kubernetes API server, and nothing else, through their namespace's default-deny.
+
+    Without it a controller in a default-deny namespace cannot list or watch anything: on K3s (kube-router) and on
+    GKE Dataplane V2 NetworkPolicies apply to API server traffic like to any other.
+    """
+
+    def __init__(self, resource_name: str, args: AllowApiServerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kiban:network:AllowApiServer", resource_name, None, opts)
+        k8s.networking.v1.NetworkPolicy(
+            resource_name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"allow-{resource_name}",
+                namespace=args.pods.namespace,
+                labels=MANAGED_BY,
+                annotations={"kiban.dev/allows": args.description},
+            ),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(args.pods.labels)),
+                policy_types=["Egress"],
+                egress=[args.api_server.egress_rule()],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.register_outputs({})

@@ -9,8 +9,10 @@ from typing import Literal, Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.contracts.delivery import BlueGreenDelivery
 from components.contracts.labels import selector_labels, workload_labels
-from components.kube.network_access import PodGroup
+from components.kube.blue_green import ROLLOUTS_API, blue_green_strategy, preview_check_labels, preview_check_template
+from components.kube.network_access import AllowTraffic, AllowTrafficArgs, PodGroup
 from components.kube.pod_spec import (
     ContainerSpec,
     GpuRequest,
@@ -171,6 +173,11 @@ class ServiceWorkloadArgs:
     """Deployment strategy. Default: RollingUpdate with maxUnavailable 0 and maxSurge 1 (a new pod must be
     ready before an old one goes). `Recreate` is for single-writer volumes."""
 
+    delivery: BlueGreenDelivery | None = None
+    """Release new versions blue/green through Argo Rollouts: a `Rollout` in place of the Deployment, a preview
+    Service `<name>-preview` beside the active one, and a check of the readiness endpoint on the preview before
+    every promotion. Needs an HTTP readiness check. Default: none, a Deployment with `strategy`."""
+
 
 class ServiceWorkload(pulumi.ComponentResource):
     """One service of the platform, hardened by default. The Kubernetes objects are named `resource_name`."""
@@ -253,6 +260,7 @@ class ServiceWorkload(pulumi.ComponentResource):
         )
         replicas = None if args.autoscaling else args.replicas
         workload_opts = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        api_version = "apps/v1"
         if stateful:
             workload = k8s.apps.v1.StatefulSet(
                 name,
@@ -287,6 +295,13 @@ class ServiceWorkload(pulumi.ComponentResource):
                 opts=workload_opts,
             )
             kind = "StatefulSet"
+
+        elif args.delivery is not None:
+            workload = _blue_green_rollout(
+                name, args, args.delivery, metadata=metadata, template=template, selector=selector, labels=labels,
+                replicas=replicas, service=service, pods=self.pods, opts=workload_opts,
+            )
+            api_version, kind = ROLLOUTS_API, "Rollout"
         else:
             workload = k8s.apps.v1.Deployment(
                 name,
@@ -315,7 +330,7 @@ class ServiceWorkload(pulumi.ComponentResource):
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
                 spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
                     scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
-                        api_version="apps/v1", kind=kind, name=workload.metadata.name
+                        api_version=api_version, kind=kind, name=name
                     ),
                     min_replicas=args.replicas,
                     max_replicas=args.autoscaling.max_replicas,
@@ -331,7 +346,7 @@ class ServiceWorkload(pulumi.ComponentResource):
                         )
                     ],
                 ),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[workload]),
             )
         if args.replicas >= 2:
             k8s.policy.v1.PodDisruptionBudget(
@@ -343,3 +358,76 @@ class ServiceWorkload(pulumi.ComponentResource):
                 opts=child,
             )
         self.register_outputs({"service_name": self.service_name, "host": self.host})
+
+
+def _blue_green_rollout(
+    name: str,
+    args: ServiceWorkloadArgs,
+    delivery: BlueGreenDelivery,
+    *,
+    metadata: k8s.meta.v1.ObjectMetaArgs,
+    template: k8s.core.v1.PodTemplateSpecArgs,
+    selector: dict[str, str],
+    labels: dict[str, str],
+    replicas: int | None,
+    service: k8s.core.v1.Service,
+    pods: PodGroup,
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """The Rollout that replaces the Deployment, with its preview Service and pre-promotion check."""
+    check = args.health.readiness
+    if not isinstance(check, HttpCheck):
+        raise ValueError(f"{name}: a blue/green release checks the preview over HTTP; give it an HTTP readiness check")
+    (check_port,) = [p.port for p in args.ports if p.name == check.port]
+    child = pulumi.ResourceOptions(parent=opts.parent)
+    preview = k8s.core.v1.Service(
+        f"{name}-preview-service",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-preview", namespace=args.namespace, labels=labels),
+        spec=k8s.core.v1.ServiceSpecArgs(
+            type="ClusterIP",
+            selector=selector,
+            ports=[
+                k8s.core.v1.ServicePortArgs(name=p.name, port=p.port, target_port=p.name, protocol="TCP")
+                for p in args.ports
+            ],
+        ),
+        opts=child,
+    )
+    analysis = preview_check_template(
+        name,
+        namespace=args.namespace,
+        part_of=args.part_of,
+        url=f"http://{service_host(f'{name}-preview', args.namespace)}:{check_port}{check.path}",
+        delivery=delivery,
+        labels=labels,
+        opts=child,
+    )
+    AllowTraffic(
+        f"{name}-preview-check",
+        AllowTrafficArgs(
+            source=PodGroup(namespace=args.namespace, labels=preview_check_labels(name, args.part_of)),
+            destination=pods,
+            ports=[check_port],
+            description=f"the release check calls {name}'s preview before it is promoted",
+        ),
+        opts=child,
+    )
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version=ROLLOUTS_API,
+        kind="Rollout",
+        metadata=metadata,
+        spec={
+            "replicas": replicas,
+            "selector": k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            "template": template,
+            "revisionHistoryLimit": 5,
+            "strategy": blue_green_strategy(
+                active_service=service.metadata.name,
+                preview_service=preview.metadata.name,
+                check_template=f"{name}-preview-check",
+                delivery=delivery,
+            ),
+        },
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[*delivery.crds, analysis])),
+    )

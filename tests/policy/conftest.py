@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from stack_config.cluster import ClusterConfig
 from tools.mock_engine import ROOT, Deployment, available_stacks, run_program, stack_config
+from tools.custom_workloads import with_stand_ins
 from tools.render import manifests, write
 
 STACKS = available_stacks()
@@ -84,7 +85,8 @@ class _CheckovScans:
         if not CHECKOV.exists():
             pytest.fail(f"checkov is not installed at {CHECKOV.relative_to(ROOT)}: run `make scanners` to create it")
         directory = self._tmp.mktemp(f"rendered-{stack}")
-        write(self._renders(stack).objects, directory)
+        # checkov knows only built-in kinds: Rollouts and analysis Jobs are scanned through their stand-ins.
+        write(with_stand_ins(self._renders(stack).objects), directory)
         # Without --quiet: it would drop the skipped checks from the JSON, and with them the reasons to check.
         command = [str(CHECKOV), "-d", str(directory), "--framework", "kubernetes", "-o", "json", "--skip-download"]
         environment = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}  # offline: no check-id mapping download

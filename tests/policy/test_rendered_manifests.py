@@ -20,6 +20,7 @@ from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
 from tests.policy.conftest import STACKS, RenderedStack
 from tools import pod_security
 from tools.crd_schema import known_kinds, schema_errors
+from tools.custom_workloads import with_stand_ins
 from tools.render import object_path
 
 POD_SECURITY_REASON = "kiban.dev/pod-security-reason"
@@ -163,7 +164,7 @@ def pod_security_level(obj: dict[str, Any], namespaces: dict[str, dict[str, Any]
 def test_every_pod_meets_restricted_unless_its_namespace_says_why(rendered: RenderedStack):
     namespaces = namespaces_of(rendered)
     failures = []
-    for obj in rendered.objects:
+    for obj in with_stand_ins(rendered.objects):
         if not pod_security.is_pod_bearing(obj):
             continue
         level, why = pod_security_level(obj, namespaces)

@@ -31,7 +31,7 @@ def test_a_stack_loads_from_the_cli_environment(monkeypatch):
     monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", "[]")
     deployment = run_under_mocks(run_main, stack="prod")
     assert deployment.outputs["clusterKind"] == "existing-gke"
-    assert deployment.object("Deployment", "face-api")["metadata"]["namespace"] == "face-recognition"
+    assert deployment.object("Rollout", "face-api")["metadata"]["namespace"] == "face-recognition"
 
 
 def test_secret_keys_from_the_cli_environment_are_honoured(monkeypatch):

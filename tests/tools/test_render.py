@@ -28,6 +28,7 @@ def test_render_writes_one_file_per_object_and_a_summary(tmp_path: Path, capsys)
     assert "face-recognition             restricted" in out
     assert "nvidia-device-plugin         privileged" in out
     assert "face-recognition/face-api" in out and "GPU x1" in out
+    assert "Rollout x1, blue/green: preview face-api-preview, checked, promotes itself" in out
     assert "nvidia-device-plugin 0.20.0" in out
     assert "random:index/randomPassword:RandomPassword" in out
 

@@ -7,6 +7,7 @@ from typing import Mapping
 
 import pulumi
 
+from components.contracts.delivery import BlueGreenDelivery
 from components.contracts.endpoint import DatabaseEndpoint
 from components.kube.generated_secret import GeneratedSecret, GeneratedSecretArgs
 from components.kube.network_access import PodGroup
@@ -51,6 +52,9 @@ class FaceApiArgs:
 
     service_annotations: Mapping[str, str] = field(default_factory=dict)
     """Annotations the Service needs behind the cluster's Ingress. Default: none."""
+
+    delivery: BlueGreenDelivery | None = None
+    """Release new versions blue/green through Argo Rollouts. Default: none, a rolling Deployment."""
 
 
 class FaceApi(pulumi.ComponentResource):
@@ -139,6 +143,7 @@ class FaceApi(pulumi.ComponentResource):
                 autoscaling=settings.autoscaling,
                 gpu=args.gpu,
                 service_annotations=args.service_annotations,
+                delivery=args.delivery,
                 scanner_exemptions=[
                     ScannerExemption(
                         "CKV_K8S_35",

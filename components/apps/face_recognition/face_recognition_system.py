@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.contracts.cluster import ClusterFacts
+from components.contracts.delivery import BlueGreenDelivery
 from components.kube.entry_point import EntryPoint, EntryPointArgs, Route
 from components.apps.face_recognition.face_api import INGRESS_PATH, FaceApi, FaceApiArgs
 from components.apps.face_recognition.frontend import Frontend, FrontendArgs
@@ -41,6 +42,10 @@ class FaceRecognitionSystemArgs:
 
     tls_private_key: pulumi.Output[str] | None = None
     """Key of `ingress.tls.certificate`. Default: none."""
+
+    delivery: BlueGreenDelivery | None = None
+    """How the backend and the frontend release new versions (Argo Rollouts blue/green). Default: none, rolling
+    Deployments."""
 
 
 class FaceRecognitionSystem(pulumi.ComponentResource):
@@ -119,6 +124,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 environment_name=args.environment_name,
                 gpu=gpu,
                 service_annotations=cluster.ingress_service_annotations,
+                delivery=args.delivery,
             ),
             opts=inside(APP_NAMESPACE),
         )
@@ -130,6 +136,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 image=args.config.images.frontend,
                 settings=config.frontend,
                 service_annotations=cluster.ingress_service_annotations,
+                delivery=args.delivery,
             ),
             opts=inside(APP_NAMESPACE),
         )

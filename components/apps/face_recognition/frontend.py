@@ -7,6 +7,7 @@ from typing import Mapping
 
 import pulumi
 
+from components.contracts.delivery import BlueGreenDelivery
 from components.kube.network_access import PodGroup
 from components.kube.pod_spec import ContainerSpec, WritablePath
 from components.kube.service_workload import HealthChecks, HttpCheck, ServicePort, ServiceWorkload, ServiceWorkloadArgs
@@ -33,6 +34,9 @@ class FrontendArgs:
 
     service_annotations: Mapping[str, str] = field(default_factory=dict)
     """Annotations the Service needs behind the cluster's Ingress. Default: none."""
+
+    delivery: BlueGreenDelivery | None = None
+    """Release new versions blue/green through Argo Rollouts. Default: none, a rolling Deployment."""
 
 
 class Frontend(pulumi.ComponentResource):
@@ -71,6 +75,7 @@ class Frontend(pulumi.ComponentResource):
                 replicas=args.settings.replicas,
                 autoscaling=args.settings.autoscaling,
                 service_annotations=args.service_annotations,
+                delivery=args.delivery,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

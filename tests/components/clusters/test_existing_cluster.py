@@ -6,11 +6,12 @@ import os
 
 from components.clusters.existing_cluster import ExistingCluster
 from stack_config.cluster import ExistingGkeCluster, K3sCluster, K3sGpuNodes
+from tests.conftest import GKE_API, K3S_API
 from tools.mock_engine import run_under_mocks
 
 
 def test_k3s_provider_and_device_plugin():
-    config = K3sCluster(kind="k3s", kubeconfig="~/.kube/homelab.yaml", context="homelab", gpu=K3sGpuNodes())
+    config = K3sCluster(kind="k3s", kubeconfig="~/.kube/homelab.yaml", context="homelab", api_server=K3S_API, gpu=K3sGpuNodes())
     captured = {}
     deployment = run_under_mocks(lambda: captured.setdefault("cluster", ExistingCluster("cluster", config)))
     (provider,) = deployment.of_type("pulumi:providers:kubernetes")
@@ -25,13 +26,13 @@ def test_k3s_provider_and_device_plugin():
 
 
 def test_k3s_without_gpus_installs_no_device_plugin():
-    deployment = run_under_mocks(lambda: ExistingCluster("cluster", K3sCluster(kind="k3s", context="homelab")))
+    deployment = run_under_mocks(lambda: ExistingCluster("cluster", K3sCluster(kind="k3s", context="homelab", api_server=K3S_API)))
     assert not deployment.of_type("kubernetes:helm.sh/v3:Release")
     assert not deployment.objects("Namespace")
 
 
 def test_existing_gke_facts():
-    config = ExistingGkeCluster(kind="existing-gke", context="gke_p_asia-northeast2_c", gpu={"accelerator": "nvidia-l4"})
+    config = ExistingGkeCluster(kind="existing-gke", context="gke_p_asia-northeast2_c", api_server=GKE_API, gpu={"accelerator": "nvidia-l4"})
     captured = {}
     deployment = run_under_mocks(lambda: captured.setdefault("cluster", ExistingCluster("cluster", config)))
     (provider,) = deployment.of_type("pulumi:providers:kubernetes")
@@ -46,7 +47,7 @@ def test_existing_gke_facts():
 
 
 def test_k3s_time_slicing_reaches_the_device_plugin():
-    config = K3sCluster(kind="k3s", context="homelab", gpu=K3sGpuNodes(time_slicing_replicas=2))
+    config = K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, gpu=K3sGpuNodes(time_slicing_replicas=2))
     deployment = run_under_mocks(lambda: ExistingCluster("cluster", config))
     (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
     assert "replicas: 2" in release.inputs["values"]["config"]["map"]["default"]

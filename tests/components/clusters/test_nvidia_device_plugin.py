@@ -46,3 +46,17 @@ def test_no_sharing_by_default(declare, k3s_gpu_facts):
     deployment = declare(lambda opts: NvidiaDevicePlugin("gpu", NvidiaDevicePluginArgs(cluster=k3s_gpu_facts), opts))
     (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
     assert "config" not in release.inputs["values"]
+
+
+def test_time_slicing_lets_the_config_manager_reach_the_api_server(declare, k3s_gpu_facts):
+    shared = declare(
+        lambda opts: NvidiaDevicePlugin("gpu", NvidiaDevicePluginArgs(cluster=k3s_gpu_facts, time_slicing_replicas=3), opts)
+    )
+    spec = shared.object("NetworkPolicy", "allow-gpu-config-manager-to-api-server")["spec"]
+    assert spec["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "nvidia-device-plugin"}
+    (rule,) = spec["egress"]
+    assert rule["to"] == [{"ipBlock": {"cidr": "192.168.0.41/32"}}] and rule["ports"][0]["port"] == 6443
+    whole = declare(lambda opts: NvidiaDevicePlugin("gpu", NvidiaDevicePluginArgs(cluster=k3s_gpu_facts), opts))
+    assert not [p for p in whole.objects("NetworkPolicy") if "api-server" in p["metadata"]["name"]], (
+        "without a sharing config the plugin never calls the API"
+    )

@@ -60,3 +60,26 @@ def test_a_source_that_selects_nothing_is_refused_not_opened_to_all(declare):
                 "x", AllowTrafficArgs(source=TrafficSource(), destination=DB, ports=[80], description="x"), opts
             )
         )
+
+
+def test_api_server_access_allows_exactly_the_control_plane(declare):
+    from components.contracts.cluster import ApiServerEndpoint
+    from components.kube.network_access import AllowApiServer, AllowApiServerArgs
+
+    api = ApiServerEndpoint(cidrs=("192.168.0.41/32", "192.168.0.42/32"), port=6443)
+    pods = PodGroup(namespace="ops", labels={"app": "controller"})
+    deployment = declare(
+        lambda opts: AllowApiServer("controller-to-api", AllowApiServerArgs(pods=pods, api_server=api, description="d"), opts)
+    )
+    spec = deployment.object("NetworkPolicy", "allow-controller-to-api")["spec"]
+    assert spec["podSelector"] == {"matchLabels": {"app": "controller"}} and spec["policyTypes"] == ["Egress"]
+    (rule,) = spec["egress"]
+    assert [peer["ipBlock"]["cidr"] for peer in rule["to"]] == ["192.168.0.41/32", "192.168.0.42/32"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 6443.0}]
+
+
+def test_api_server_access_refuses_an_empty_destination():
+    from components.contracts.cluster import ApiServerEndpoint
+
+    with pytest.raises(ValueError, match="every destination"):
+        ApiServerEndpoint(cidrs=(), port=443).egress_rule()

@@ -199,3 +199,63 @@ def test_exemptions_need_a_reason_checkov_can_read():
         ScannerExemption("CKV_K8S_40", " ")
     with pytest.raises(ValueError, match="cannot contain '='"):
         ScannerExemption("CKV_K8S_40", "uid=70")
+
+
+def _delivery(auto_promote: bool = False):
+    from components.contracts.delivery import BlueGreenDelivery, PreviewCheck
+
+    return BlueGreenDelivery(
+        auto_promote=auto_promote,
+        scale_down_delay_seconds=900,
+        check=PreviewCheck(count=3, interval_seconds=10, failure_limit=0, timeout_seconds=5),
+        check_image="docker.io/library/busybox:1.37.0",
+        controller_namespace="argo-rollouts",
+        controller_labels={"app.kubernetes.io/name": "argo-rollouts"},
+        crds=(),
+    )
+
+
+def test_blue_green_delivery_makes_a_rollout_with_a_preview_and_a_check(declare):
+    from tools.crd_schema import schema_errors
+    from tools.pod_security import check as pod_security
+    from tools.render import restore_integers
+
+    args = web_args(replicas=2, autoscaling=Autoscaling(max_replicas=4), delivery=_delivery())
+    deployment = declare(lambda opts: ServiceWorkload("web", args, opts))
+    assert not deployment.objects("Deployment"), "the Rollout replaces the Deployment"
+    rollout = restore_integers(deployment.object("Rollout", "web"))
+    assert schema_errors(rollout) == []
+    strategy = rollout["spec"]["strategy"]["blueGreen"]
+    assert (strategy["activeService"], strategy["previewService"]) == ("web", "web-preview")
+    assert strategy["autoPromotionEnabled"] is False and strategy["scaleDownDelaySeconds"] == 900
+    assert strategy["prePromotionAnalysis"]["templates"] == [{"templateName": "web-preview-check"}]
+    assert "replicas" not in rollout["spec"] or rollout["spec"]["replicas"] is None, "the autoscaler owns replicas"
+    as_pod = {"kind": "Deployment", "apiVersion": "apps/v1", "metadata": rollout["metadata"], "spec": rollout["spec"]}
+    assert pod_security(as_pod, "restricted", version="1.35") == [], "same hardening as the Deployment it replaces"
+
+    active, preview = deployment.object("Service", "web"), deployment.object("Service", "web-preview")
+    assert active["spec"]["selector"] == preview["spec"]["selector"] == rollout["spec"]["selector"]["matchLabels"]
+    assert active["spec"]["ports"] == preview["spec"]["ports"]
+
+    (metric,) = deployment.object("AnalysisTemplate", "web-preview-check")["spec"]["metrics"]
+    (wget,) = metric["provider"]["job"]["spec"]["template"]["spec"]["containers"]
+    assert wget["command"][-1] == "http://web-preview.apps.svc.cluster.local:8000/health"
+
+    autoscaler = deployment.object("HorizontalPodAutoscaler", "web")["spec"]["scaleTargetRef"]
+    assert autoscaler == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "web"}
+    budget = deployment.object("PodDisruptionBudget", "web")["spec"]["selector"]["matchLabels"]
+    assert budget == rollout["spec"]["selector"]["matchLabels"]
+
+    inbound = deployment.object("NetworkPolicy", "allow-web-preview-check-in")["spec"]
+    assert inbound["podSelector"]["matchLabels"] == rollout["spec"]["selector"]["matchLabels"]
+    assert inbound["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8000.0}]
+    check_pods = metric["provider"]["job"]["spec"]["template"]["metadata"]["labels"]
+    assert inbound["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == check_pods
+
+
+def test_blue_green_needs_an_http_readiness_check(declare):
+    args = web_args(
+        health=HealthChecks(readiness=TcpCheck("http"), liveness=TcpCheck("http")), delivery=_delivery()
+    )
+    with pytest.raises(ValueError, match="HTTP readiness check"):
+        declare(lambda opts: ServiceWorkload("web", args, opts))

@@ -12,7 +12,7 @@ from stack_config.stack import StackConfig
 def stack(gpu: bool) -> StackConfig:
     return StackConfig.model_validate(
         {
-            "cluster": {"kind": "k3s", "context": "homelab", "gpu": {}},
+            "cluster": {"kind": "k3s", "context": "homelab", "apiServer": {"addresses": ["192.168.0.41/32"]}, "gpu": {}},
             "ingress": {"host": "face.example.com"},
             "images": {"faceApi": "r.example/face-api:1.0.0", "frontend": "r.example/face-frontend:1.0.0"},
             "faceRecognition": {"gpu": gpu},

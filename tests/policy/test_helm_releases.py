@@ -1,0 +1,148 @@
+"""Every Helm release each stack declares, rendered by the real helm from the vendored archive of its pinned
+version, with exactly the values kiban passes:
+
+- every values key exists in the chart (Helm ignores unknown keys silently);
+- every rendered object validates strictly against the stack's Kubernetes version;
+- every pod that calls the Kubernetes API (its service account is bound to a role) may reach the API server
+  through kiban's NetworkPolicies in that namespace.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import kubernetes_validate
+from kubernetes_validate.utils import ValidationError
+
+from tests.policy.conftest import RenderedStack
+from tools.helm import template, unknown_value_keys
+from tools.mock_engine import Registration
+from tools.pod_security import is_pod_bearing, pod_template
+from tools.render import restore_integers
+from versions import PinnedChart, versions
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def pinned(release: Registration) -> PinnedChart:
+    charts = [getattr(versions().charts, name) for name in type(versions().charts).model_fields]
+    found = [c for c in charts if (c.chart, c.version) == (release.inputs["chart"], release.inputs["version"])]
+    assert found, f"release {release.name}: chart {release.inputs['chart']} {release.inputs['version']} is not pinned"
+    assert found[0].archive.is_file(), f"{found[0].archive} is not vendored under charts/"
+    return found[0]
+
+
+def values_of(release: Registration) -> dict[str, Any]:
+    return restore_integers(release.inputs.get("values") or {})
+
+
+_RENDERS: dict[tuple[str, str], tuple[dict[str, Any], ...]] = {}
+
+
+def _render(stack: str, name: str, rendered: RenderedStack) -> tuple[dict[str, Any], ...]:
+    """`helm template` of one release, once per session; objects without a namespace get the release's."""
+    if (stack, name) not in _RENDERS:
+        (release,) = [r for r in rendered.deployment.of_type(RELEASE) if r.name == name]
+        objects = template(
+            pinned(release).archive,
+            release=release.inputs.get("name", release.name),
+            namespace=release.inputs["namespace"],
+            values=values_of(release),
+            kube_version=rendered.kubernetes_version,
+        )
+        for obj in objects:
+            obj.setdefault("metadata", {}).setdefault("namespace", release.inputs["namespace"])
+        _RENDERS[(stack, name)] = tuple(objects)
+    return _RENDERS[(stack, name)]
+
+
+def releases(rendered: RenderedStack) -> list[Registration]:
+    found = rendered.deployment.of_type(RELEASE)
+    assert found, f"{rendered.stack} declares no Helm release"
+    return found
+
+
+def test_every_values_key_exists_in_its_chart(rendered: RenderedStack):
+    unknown = {r.name: unknown_value_keys(pinned(r).archive, values_of(r)) for r in releases(rendered)}
+    assert not any(unknown.values()), f"{rendered.stack}: values keys the charts do not define: {unknown}"
+
+
+def test_every_rendered_object_validates_strictly(rendered: RenderedStack):
+    failures = []
+    for release in releases(rendered):
+        for obj in _render(rendered.stack, release.name, rendered):
+            try:
+                kubernetes_validate.validate(obj, rendered.kubernetes_patch_version, strict=True)
+            except ValidationError as error:
+                where = f"{release.name}: {obj['kind']} {obj['metadata']['name']}"
+                failures.append(f"{where}: {'.'.join(map(str, error.path))}: {error.message}")
+    assert not failures, "\n".join(failures)
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items()) and not selector.get(
+        "matchExpressions"
+    )
+
+
+def api_clients(objects: tuple[dict[str, Any], ...]) -> list[tuple[str, dict[str, str]]]:
+    """(name, pod labels) of the pods whose service account is bound to a Role or ClusterRole."""
+    bound = {
+        (subject.get("namespace"), subject["name"])
+        for o in objects
+        if o["kind"] in ("RoleBinding", "ClusterRoleBinding")
+        for subject in o.get("subjects") or []
+        if subject.get("kind") == "ServiceAccount"
+    }
+    clients = []
+    for obj in (o for o in objects if is_pod_bearing(o)):
+        pod = pod_template(obj)
+        account = pod.spec.get("serviceAccountName") or "default"
+        if (obj["metadata"].get("namespace"), account) in bound or (None, account) in bound:
+            clients.append((f"{obj['kind']} {obj['metadata']['name']}", pod.metadata.get("labels") or {}))
+    return clients
+
+
+def api_reachability_problems(rendered: RenderedStack) -> list[str]:
+    """The API clients of every release that no NetworkPolicy of kiban's lets reach the API server."""
+    problems = []
+    for release in releases(rendered):
+        namespace = release.inputs["namespace"]
+        policies = [
+            o
+            for o in rendered.objects
+            if o["kind"] == "NetworkPolicy" and o["metadata"].get("namespace") == namespace
+        ]
+        for name, labels in api_clients(_render(rendered.stack, release.name, rendered)):
+            reachable = [
+                p
+                for p in policies
+                if "Egress" in p["spec"].get("policyTypes", [])
+                and _selects(p["spec"].get("podSelector") or {}, labels)
+                and any(
+                    peer.get("ipBlock") and any(port.get("port") in (443, 6443) for port in rule.get("ports") or [])
+                    for rule in p["spec"].get("egress") or []
+                    for peer in rule.get("to") or []
+                )
+            ]
+            if not reachable:
+                problems.append(f"{release.name}: {name} calls the API but no NetworkPolicy in {namespace} lets it")
+    return problems
+
+
+def test_pods_that_call_the_api_may_reach_the_api_server(rendered: RenderedStack):
+    problems = api_reachability_problems(rendered)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_api_check_finds_the_clients_and_fails_without_their_allow(renders):
+    rendered = renders("dev")
+    clients = {r.inputs["chart"]: [n for n, _ in api_clients(_render("dev", r.name, rendered))] for r in releases(rendered)}
+    assert clients["argo-rollouts"] == ["Deployment argo-rollouts"]
+    assert "DaemonSet nvidia-device-plugin" in clients["nvidia-device-plugin"], "time-slicing's config-manager"
+    without = dataclasses.replace(
+        rendered, objects=[o for o in rendered.objects if not o["metadata"]["name"].endswith("-to-api-server")]
+    )
+    problems = api_reachability_problems(without)
+    assert len(problems) == sum(len(c) for c in clients.values()), problems
