@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.clusters.existing_cluster import ExistingCluster
+from components.clusters.targets import cluster_target
 from components.apps.face_recognition.face_recognition_system import FaceRecognitionSystem, FaceRecognitionSystemArgs
 from components.kube.retained_storage_class import RetainedStorageClass, RetainedStorageClassArgs
 from components.platform.argo_rollouts import ArgoRollouts, ArgoRolloutsArgs
@@ -12,7 +12,7 @@ from versions import versions
 config = load_stack_config()  # before any resource: a bad stack file registers nothing
 stack = config.stack
 
-cluster = ExistingCluster("cluster", stack.cluster)
+cluster = cluster_target("cluster", stack.cluster)
 on_cluster = pulumi.ResourceOptions(provider=cluster.provider)
 
 if stack.data_safety.retain_volumes:

@@ -15,11 +15,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from components.contracts.cluster import ClusterFacts  # noqa: E402
-from components.clusters.existing_cluster import gke_facts, k3s_facts  # noqa: E402
+from components.clusters.gke_facts import gke_facts  # noqa: E402
+from components.clusters.k3s_target import k3s_facts  # noqa: E402
+from components.contracts.cluster import ApiServerEndpoint  # noqa: E402
 from stack_config.cluster import (  # noqa: E402
-    ExistingGkeCluster,
     GkeApiServer,
-    GkeGpuNodes,
     K3sApiServer,
     K3sCluster,
     K3sGpuNodes,
@@ -43,7 +43,13 @@ def k3s_cpu_facts() -> ClusterFacts:
 
 @pytest.fixture
 def gke_gpu_facts() -> ClusterFacts:
-    return gke_facts(ExistingGkeCluster(kind="existing-gke", context="gke", api_server=GKE_API, gpu=GkeGpuNodes()))
+    return gke_facts(
+        kind="existing-gke",
+        kubernetes_version="1.35",
+        storage_class="standard-rwo",
+        api_server=ApiServerEndpoint(cidrs=("172.16.0.2/32",), port=443),
+        gpu_accelerator="nvidia-l4",
+    )
 
 
 @pytest.fixture

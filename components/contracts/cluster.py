@@ -71,6 +71,37 @@ class TrafficSource:
 
 
 @dataclass(frozen=True)
+class IngressFacts:
+    """Everything that differs between ingress controllers, answered once by the cluster target."""
+
+    class_name: str
+    """IngressClass of the cluster's ingress controller."""
+
+    class_as_annotation: bool
+    """Name the class with the `kubernetes.io/ingress.class` annotation instead of `spec.ingressClassName`
+    (GKE's built-in controller ignores Ingresses that use the field)."""
+
+    source: TrafficSource
+    """Where the controller's (or load balancer's) traffic to pods comes from."""
+
+    service_annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations a Service behind an Ingress needs (GKE: container-native load balancing through NEGs)."""
+
+    https_only_annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations that switch plain HTTP off on an Ingress that has TLS (GKE: `kubernetes.io/ingress.allow-http`).
+    Default: none (Traefik serves both unless told otherwise)."""
+
+    def ingress_class_name(self) -> str | None:
+        """`spec.ingressClassName`, or `None` where the class goes into an annotation."""
+        return None if self.class_as_annotation else self.class_name
+
+    def annotations(self, *, tls: bool) -> dict[str, str]:
+        """The annotations an Ingress needs on this cluster."""
+        found = {"kubernetes.io/ingress.class": self.class_name} if self.class_as_annotation else {}
+        return {**found, **(self.https_only_annotations if tls else {})}
+
+
+@dataclass(frozen=True)
 class ApiServerEndpoint:
     """Where pods reach the Kubernetes API server, as NetworkPolicies see it: the control plane's addresses and port
     after the CNI has translated the `kubernetes` Service's ClusterIP."""
@@ -116,21 +147,11 @@ class ClusterFacts:
     storage_provisioner: StorageProvisioner
     """Provisioner for kiban's retained StorageClass."""
 
-    ingress_class: str
-    """IngressClass of the cluster's ingress controller."""
-
-    ingress_class_as_annotation: bool
-    """Name the class with the `kubernetes.io/ingress.class` annotation instead of `spec.ingressClassName`
-    (GKE's built-in controller ignores Ingresses that use the field)."""
-
-    ingress_source: TrafficSource
-    """Where the ingress controller's (or load balancer's) traffic to pods comes from."""
+    ingress: IngressFacts
+    """How an Ingress is written on this cluster, and where its traffic comes from."""
 
     dns_source: TrafficSource
     """The cluster DNS pods, which every pod may reach on port 53."""
-
-    ingress_service_annotations: Mapping[str, str]
-    """Annotations a Service behind the Ingress needs on this cluster (GKE: container-native load balancing)."""
 
     gpu: GpuScheduling | None
     """How to reach GPU nodes, or `None` when the cluster has none."""

@@ -74,11 +74,7 @@ class EntryPoint(pulumi.ComponentResource):
         elif tls is not None:
             tls_secret_name = tls.secret_name
 
-        annotations: dict[str, str] = {}
-        if args.cluster.ingress_class_as_annotation:
-            annotations["kubernetes.io/ingress.class"] = args.cluster.ingress_class
-            if tls is not None:
-                annotations["kubernetes.io/ingress.allow-http"] = "false"
+        annotations = args.cluster.ingress.annotations(tls=tls is not None)
 
         k8s.networking.v1.Ingress(
             resource_name,
@@ -86,7 +82,7 @@ class EntryPoint(pulumi.ComponentResource):
                 name=resource_name, namespace=args.namespace, labels=labels, annotations=annotations or None
             ),
             spec=k8s.networking.v1.IngressSpecArgs(
-                ingress_class_name=None if args.cluster.ingress_class_as_annotation else args.cluster.ingress_class,
+                ingress_class_name=args.cluster.ingress.ingress_class_name(),
                 tls=(
                     [k8s.networking.v1.IngressTLSArgs(hosts=[args.config.host], secret_name=tls_secret_name)]
                     if tls_secret_name is not None

@@ -123,7 +123,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 milvus=milvus.endpoint,
                 environment_name=args.environment_name,
                 gpu=gpu,
-                service_annotations=cluster.ingress_service_annotations,
+                service_annotations=cluster.ingress.service_annotations,
                 delivery=args.delivery,
             ),
             opts=inside(APP_NAMESPACE),
@@ -135,7 +135,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 part_of=PART_OF,
                 image=args.config.images.frontend,
                 settings=config.frontend,
-                service_annotations=cluster.ingress_service_annotations,
+                service_annotations=cluster.ingress.service_annotations,
                 delivery=args.delivery,
             ),
             opts=inside(APP_NAMESPACE),
@@ -158,8 +158,8 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
         self.url = entry.url
 
         connections = (
-            ("ingress-to-frontend", cluster.ingress_source, frontend.pods, frontend.port, "users reach the frontend"),
-            ("ingress-to-face-api", cluster.ingress_source, face_api.pods, face_api.port, "users reach the API"),
+            ("ingress-to-frontend", cluster.ingress.source, frontend.pods, frontend.port, "users reach the frontend"),
+            ("ingress-to-face-api", cluster.ingress.source, face_api.pods, face_api.port, "users reach the API"),
             ("face-api-to-postgres", face_api.pods, postgres.pods, postgres.port, "the API stores users and faces"),
             ("face-api-to-milvus", face_api.pods, milvus.pods, milvus.port, "the API searches face embeddings"),
         )

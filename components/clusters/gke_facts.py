@@ -1,0 +1,64 @@
+"""What every GKE cluster tells the components that deploy onto it, whether kiban created it or not."""
+
+from __future__ import annotations
+
+from components.contracts.cluster import (
+    ApiServerEndpoint,
+    ClusterFacts,
+    GpuScheduling,
+    IngressFacts,
+    StorageProvisioner,
+    Toleration,
+    TrafficSource,
+)
+
+KUBE_DNS = TrafficSource(
+    namespace_labels={"kubernetes.io/metadata.name": "kube-system"}, pod_labels={"k8s-app": "kube-dns"}
+)
+"""CoreDNS on K3s and kube-dns on GKE both carry `k8s-app: kube-dns`."""
+
+GKE_LOAD_BALANCER_RANGES = ("130.211.0.0/22", "35.191.0.0/16")
+"""Google Front Ends and health checkers, which reach pods directly with container-native load balancing."""
+
+GKE_INGRESS_CLASS = "gce"
+PD_BALANCED = StorageProvisioner(
+    provisioner="pd.csi.storage.gke.io", parameters={"type": "pd-balanced"}, allow_volume_expansion=True
+)
+
+
+def gke_facts(
+    *,
+    kind: str,
+    kubernetes_version: str,
+    storage_class: str,
+    api_server: ApiServerEndpoint,
+    gpu_accelerator: str | None,
+    ingress_class: str = GKE_INGRESS_CLASS,
+) -> ClusterFacts:
+    """GKE: Persistent Disk CSI volumes, the GCE load balancer with NEGs, GPUs through accelerator node pools
+    (GKE installs the driver and its own device plugin, and taints GPU nodes `nvidia.com/gpu`)."""
+    gpu = (
+        GpuScheduling(
+            node_selector={"cloud.google.com/gke-accelerator": gpu_accelerator},
+            tolerations=(Toleration("nvidia.com/gpu"),),
+            runtime_class_name=None,
+        )
+        if gpu_accelerator
+        else None
+    )
+    return ClusterFacts(
+        kind=kind,
+        kubernetes_version=kubernetes_version,
+        storage_class=storage_class,
+        storage_provisioner=PD_BALANCED,
+        ingress=IngressFacts(
+            class_name=ingress_class,
+            class_as_annotation=True,
+            source=TrafficSource(cidrs=GKE_LOAD_BALANCER_RANGES),
+            service_annotations={"cloud.google.com/neg": '{"ingress": true}'},
+            https_only_annotations={"kubernetes.io/ingress.allow-http": "false"},
+        ),
+        dns_source=KUBE_DNS,
+        gpu=gpu,
+        api_server=api_server,
+    )

@@ -1,0 +1,65 @@
+"""cluster_target: the kind picks the target; every target yields an explicit provider and the contract."""
+
+from __future__ import annotations
+
+from components.clusters.existing_gke_target import ExistingGkeTarget
+from components.clusters.k3s_target import K3sTarget
+from components.clusters.targets import cluster_target
+from stack_config.cluster import ExistingGkeCluster, K3sCluster, K3sGpuNodes
+from tests.conftest import GKE_API, K3S_API
+from tools.mock_engine import run_under_mocks
+
+
+def build(config):
+    captured = {}
+    deployment = run_under_mocks(lambda: captured.setdefault("target", cluster_target("cluster", config)))
+    return captured["target"], deployment
+
+
+def test_k3s_with_gpus_installs_the_device_plugin_under_the_target():
+    target, deployment = build(K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, gpu=K3sGpuNodes()))
+    assert isinstance(target, K3sTarget) and target.device_plugin is not None
+    (provider,) = deployment.of_type("pulumi:providers:kubernetes")
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    assert release.provider.startswith(provider.urn)
+    facts = target.facts
+    assert facts.gpu.runtime_class_name == "nvidia"
+    assert facts.ingress.ingress_class_name() == "traefik" and facts.ingress.annotations(tls=True) == {}
+    assert facts.storage_provisioner.provisioner == "rancher.io/local-path"
+    assert facts.api_server.port == 6443
+
+
+def test_k3s_without_gpus_installs_no_device_plugin():
+    target, deployment = build(K3sCluster(kind="k3s", context="homelab", api_server=K3S_API))
+    assert target.device_plugin is None
+    assert not deployment.of_type("kubernetes:helm.sh/v3:Release")
+    assert not deployment.objects("Namespace")
+
+
+def test_k3s_time_slicing_reaches_the_device_plugin():
+    _, deployment = build(
+        K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, gpu=K3sGpuNodes(time_slicing_replicas=2))
+    )
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    assert "replicas: 2" in release.inputs["values"]["config"]["map"]["default"]
+
+
+def test_existing_gke_answers_the_gke_questions_once():
+    config = ExistingGkeCluster(
+        kind="existing-gke", context="gke_p_asia-northeast2_c", api_server=GKE_API, gpu={"accelerator": "nvidia-l4"}
+    )
+    target, deployment = build(config)
+    assert isinstance(target, ExistingGkeTarget)
+    facts = target.facts
+    assert facts.gpu.node_selector == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+    assert facts.gpu.runtime_class_name is None
+    assert facts.ingress.ingress_class_name() is None
+    assert facts.ingress.annotations(tls=False) == {"kubernetes.io/ingress.class": "gce"}
+    assert facts.ingress.annotations(tls=True) == {
+        "kubernetes.io/ingress.class": "gce",
+        "kubernetes.io/ingress.allow-http": "false",
+    }
+    assert facts.ingress.source.cidrs == ("130.211.0.0/22", "35.191.0.0/16")
+    assert facts.ingress.service_annotations == {"cloud.google.com/neg": '{"ingress": true}'}
+    assert facts.api_server.port == 443
+    assert not deployment.of_type("kubernetes:helm.sh/v3:Release"), "GKE installs its own device plugin"
