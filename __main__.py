@@ -1,6 +1,7 @@
 """kiban: load and validate the stack's config, compose the platform from components, export what matters."""
 
 import pulumi
+import pulumi_random
 
 from components.clusters.targets import cluster_target
 from components.apps.face_recognition.face_recognition_system import FaceRecognitionSystem, FaceRecognitionSystemArgs
@@ -13,7 +14,9 @@ config = load_stack_config()  # before any resource: a bad stack file registers 
 stack = config.stack
 
 cluster = cluster_target("cluster", stack.cluster)
-on_cluster = pulumi.ResourceOptions(provider=cluster.provider)
+# Generated secrets use an explicit `random` provider too: every stack disables all default providers.
+generator = pulumi_random.Provider("random")
+on_cluster = pulumi.ResourceOptions(providers=[cluster.provider, generator])
 
 if stack.data_safety.retain_volumes:
     data_storage_class: pulumi.Input[str] = RetainedStorageClass(

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,12 +55,12 @@ def gke_gpu_facts() -> ClusterFacts:
 
 @pytest.fixture
 def declare() -> Callable[[Callable[[pulumi.ResourceOptions], Any]], Deployment]:
-    """Run `build(opts)` under mocks; `opts` carries an explicit Kubernetes provider, as the program's do."""
+    """Run `build(opts)` under mocks; `opts` carries explicit Kubernetes and random providers, as the program's do."""
 
     def run(build: Callable[[pulumi.ResourceOptions], Any]) -> Deployment:
         def program() -> None:
-            provider = k8s.Provider("test-cluster", context="test")
-            build(pulumi.ResourceOptions(provider=provider))
+            providers = [k8s.Provider("test-cluster", context="test"), pulumi_random.Provider("test-random")]
+            build(pulumi.ResourceOptions(providers=providers))
 
         return run_under_mocks(program)
 

@@ -48,11 +48,12 @@ def test_both_stacks_exist():
 
 def test_every_resource_of_a_provider_package_names_its_provider(deployments):
     for stack, deployment in deployments.items():
-        (provider,) = deployment.of_type("pulumi:providers:kubernetes")
-        kubernetes = [r for r in deployment.registrations if r.custom and r.package == "kubernetes"]
-        assert len(kubernetes) > 40, stack
-        for registration in kubernetes:
-            assert registration.provider.startswith(provider.urn + "::"), (stack, registration.name)
+        for package, at_least in (("kubernetes", 40), ("random", 4)):
+            (provider,) = deployment.of_type(f"pulumi:providers:{package}")
+            resources = [r for r in deployment.registrations if r.custom and r.package == package]
+            assert len(resources) >= at_least, (stack, package)
+            for registration in resources:
+                assert registration.provider.startswith(provider.urn + "::"), (stack, registration.name)
 
 
 def test_the_program_is_composed_of_components(deployments):
@@ -75,6 +76,7 @@ def test_the_program_is_composed_of_components(deployments):
         "kiban:cluster:ExistingCluster",
         "kiban:platform:ArgoRollouts",
         "kiban:storage:RetainedStorageClass",
+        "pulumi:providers:random",
     ]
 
 

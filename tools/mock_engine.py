@@ -203,7 +203,7 @@ def run_under_mocks(
     *,
     stack: str = "test",
     config: dict[str, Any] | None = None,
-    disabled_default_providers: Sequence[str] = ("kubernetes", "gcp", "docker"),
+    disabled_default_providers: Sequence[str] = ("kubernetes", "gcp", "docker", "random"),
 ) -> Deployment:
     """Run `program` (anything that declares resources) under the mock monitor and return what it declared.
 
