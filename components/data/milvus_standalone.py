@@ -20,6 +20,7 @@ import yaml
 from components.contracts.endpoint import DatabaseEndpoint
 from components.kube.generated_secret import GeneratedSecret, GeneratedSecretArgs
 from components.kube.network_access import AllowTraffic, AllowTrafficArgs, PodGroup
+from components.contracts.exemptions import ScannerExemption
 from components.kube.pod_spec import (
     SECURE_USER,
     ContainerSpec,
@@ -27,21 +28,13 @@ from components.kube.pod_spec import (
     EnvLiteral,
     GpuRequest,
     RunAs,
-    ScannerExemption,
     SecretFiles,
     WritablePath,
 )
 from components.kube.scheduled_backup import BACKUP_MOUNT, ScheduledBackup, ScheduledBackupArgs, prune_command
-from components.kube.service_workload import (
-    DataVolume,
-    ExecCheck,
-    HealthChecks,
-    HttpCheck,
-    ServicePort,
-    ServiceWorkload,
-    ServiceWorkloadArgs,
-    service_host,
-)
+from components.kube.health_checks import ExecCheck, HealthChecks, HttpCheck
+from components.kube.service_base import ServicePort, service_host
+from components.kube.stateful_service import DataVolume, StatefulService, StatefulServiceArgs
 from stack_config.face_recognition import MilvusSettings
 from versions import versions
 
@@ -284,7 +277,7 @@ class MilvusStandalone(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _etcd(self, name: str) -> ServiceWorkload:
+    def _etcd(self, name: str) -> StatefulService:
         """etcd v3.5 (distroless: `etcdctl` but no shell), with seed 004's flags and compaction settings."""
         settings = self._args.settings
         healthy = ExecCheck(("etcdctl", "endpoint", "health"))
@@ -317,7 +310,7 @@ class MilvusStandalone(pulumi.ComponentResource):
             scanner_exemptions=ETCD_TLS_EXEMPTIONS,
         )
 
-    def _minio(self, name: str, credentials: pulumi.Input[str]) -> ServiceWorkload:
+    def _minio(self, name: str, credentials: pulumi.Input[str]) -> StatefulService:
         """MinIO with generated root credentials read from files (`MINIO_ROOT_*_FILE`)."""
         settings = self._args.settings
         container = ContainerSpec(
@@ -349,7 +342,7 @@ class MilvusStandalone(pulumi.ComponentResource):
             volume=DataVolume("data", MINIO_DATA_DIR, settings.minio_storage_size, self._args.storage_class),
         )
 
-    def _milvus(self, config_secret: pulumi.Input[str]) -> ServiceWorkload:
+    def _milvus(self, config_secret: pulumi.Input[str]) -> StatefulService:
         """Milvus standalone, with `user.yaml` laid over the image's configuration directory.
 
         Milvus reads every file from one directory (`MILVUSCONF`, else `/milvus/configs`): `milvus.yaml` and
@@ -394,11 +387,11 @@ class MilvusStandalone(pulumi.ComponentResource):
         gpu: GpuRequest | None = None,
         termination_grace_period_seconds: int | None = None,
         scanner_exemptions: list[ScannerExemption] | None = None,
-    ) -> ServiceWorkload:
+    ) -> StatefulService:
         """One single-replica StatefulSet with a data volume, protected and retained as the caller says."""
-        return ServiceWorkload(
+        return StatefulService(
             name,
-            ServiceWorkloadArgs(
+            StatefulServiceArgs(
                 namespace=self._args.namespace,
                 part_of=self._args.part_of,
                 component=component,

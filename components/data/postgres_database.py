@@ -9,9 +9,12 @@ import pulumi
 from components.contracts.endpoint import DatabaseEndpoint
 from components.kube.generated_secret import GeneratedSecret, GeneratedSecretArgs
 from components.kube.network_access import AllowTraffic, AllowTrafficArgs, PodGroup
-from components.kube.pod_spec import ContainerSpec, EnvLiteral, RunAs, ScannerExemption, SecretFiles, WritablePath
+from components.contracts.exemptions import ScannerExemption
+from components.kube.pod_spec import ContainerSpec, EnvLiteral, RunAs, SecretFiles, WritablePath
 from components.kube.scheduled_backup import BACKUP_MOUNT, ScheduledBackup, ScheduledBackupArgs, prune_command
-from components.kube.service_workload import DataVolume, ExecCheck, HealthChecks, ServicePort, ServiceWorkload, ServiceWorkloadArgs
+from components.kube.health_checks import ExecCheck, HealthChecks
+from components.kube.service_base import ServicePort
+from components.kube.stateful_service import DataVolume, StatefulService, StatefulServiceArgs
 from stack_config.face_recognition import PostgresSettings
 from stack_config.workloads import compute
 from versions import versions
@@ -104,9 +107,9 @@ class PostgresDatabase(pulumi.ComponentResource):
         password_file = SecretFiles(credentials.secret_name, SECRETS_DIR, keys=("password",))
         ready = ExecCheck(("pg_isready", "-U", settings.username, "-d", settings.database, "-h", "127.0.0.1"))
 
-        server = ServiceWorkload(
+        server = StatefulService(
             resource_name,
-            ServiceWorkloadArgs(
+            StatefulServiceArgs(
                 namespace=args.namespace,
                 part_of=args.part_of,
                 component="database",

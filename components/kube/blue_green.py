@@ -14,7 +14,8 @@ import pulumi_kubernetes as k8s
 
 
 from components.contracts.delivery import BlueGreenDelivery
-from components.kube.pod_spec import ContainerSpec, RunAs, pod_spec, scanner_annotations
+from components.contracts.exemptions import scanner_annotations
+from components.kube.pod_spec import ContainerSpec, RunAs, pod_spec
 from stack_config.workloads import compute
 
 ROLLOUTS_API = "argoproj.io/v1alpha1"

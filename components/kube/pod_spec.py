@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.contracts.cluster import GPU_RESOURCE, GpuScheduling
-from components.contracts.images import image_digest, image_tag
+from components.contracts.images import image_digest
 from stack_config.workloads import ComputeResources
 
 SECURE_USER = 10001
@@ -102,7 +102,8 @@ class VolumeMount:
 
 @dataclass(frozen=True)
 class GpuRequest:
-    """A reservation of whole GPUs, placed the way the cluster target says."""
+    """A reservation of GPUs (whole ones, or time-sliced shares where the cluster shares them) for a pod's main
+    container, placed the way the cluster target says. The one way kiban represents a GPU reservation."""
 
     count: int
     scheduling: GpuScheduling
@@ -129,7 +130,6 @@ class ContainerSpec:
     ports: Sequence[k8s.core.v1.ContainerPortArgs] = ()
     probes: Mapping[str, k8s.core.v1.ProbeArgs] = field(default_factory=dict)
     """`readiness_probe`, `liveness_probe`, `startup_probe` keyword arguments."""
-    gpus: int = 0
 
 
 def volume_name(prefix: str, path: str) -> str:
@@ -174,11 +174,12 @@ def container_volumes(spec: ContainerSpec) -> list[k8s.core.v1.VolumeArgs]:
     return volumes
 
 
-def container(spec: ContainerSpec, run_as: RunAs) -> k8s.core.v1.ContainerArgs:
-    """A container with kiban's secure defaults."""
+def container(spec: ContainerSpec, run_as: RunAs, gpus: int = 0) -> k8s.core.v1.ContainerArgs:
+    """A container with kiban's secure defaults; `gpus` reserves that many `nvidia.com/gpu` (limits only: the
+    scheduler takes requests to equal them)."""
     limits = {"cpu": spec.resources.limits.cpu, "memory": spec.resources.limits.memory}
-    if spec.gpus:
-        limits[GPU_RESOURCE] = str(spec.gpus)
+    if gpus:
+        limits[GPU_RESOURCE] = str(gpus)
     mounts = [
         k8s.core.v1.VolumeMountArgs(name=volume_name(f"{spec.name}-w", w.path), mount_path=w.path)
         for w in spec.writable_paths
@@ -237,13 +238,12 @@ def pod_spec(
     topology_spread: Mapping[str, str] | None = None,
     termination_grace_period_seconds: int | None = None,
 ) -> k8s.core.v1.PodSpecArgs:
-    """A pod spec with kiban's secure defaults; `gpu` places it on GPU nodes as the cluster requires."""
+    """A pod spec with kiban's secure defaults. `gpu` reserves GPUs for the main container (the first of
+    `containers`) and places the pod on GPU nodes as the cluster requires."""
     every = [*init_containers, *containers]
     names = [c.name for c in every]
     if len(set(names)) != len(names):
         raise ValueError(f"container names repeat: {names}")
-    if gpu is None and any(c.gpus for c in every):
-        raise ValueError("a container reserves GPUs but the pod has no GpuRequest to place it on GPU nodes")
     return k8s.core.v1.PodSpecArgs(
         service_account_name=service_account_name,
         automount_service_account_token=False,
@@ -274,51 +274,6 @@ def pod_spec(
             else None
         ),
         init_containers=[container(c, run_as) for c in init_containers] or None,
-        containers=[container(c, run_as) for c in containers],
+        containers=[container(c, run_as, gpu.count if gpu and i == 0 else 0) for i, c in enumerate(containers)],
         volumes=[v for c in every for v in container_volumes(c)] + list(volumes) or None,
     )
-
-
-@dataclass(frozen=True)
-class ScannerExemption:
-    """A scanner check that does not apply to one object, with the reason, written onto the object itself."""
-
-    check_id: str
-    reason: str
-
-    def __post_init__(self) -> None:
-        if not self.reason.strip():
-            raise ValueError(f"{self.check_id}: an exemption needs its reason")
-        if "=" in self.reason:  # checkov splits the annotation on '=' and crashes on a second one
-            raise ValueError(f"{self.check_id}: a scanner exemption reason cannot contain '='")
-
-
-def exemption_annotations(exemptions: Sequence[ScannerExemption]) -> dict[str, str]:
-    """Checkov's per-object skip annotations (`checkov.io/skipN: CKV_K8S_NN=reason`)."""
-    return {f"checkov.io/skip{i}": f"{e.check_id}={e.reason}" for i, e in enumerate(exemptions, start=1)}
-
-
-def scanner_annotations(images: Sequence[str], exemptions: Sequence[ScannerExemption]) -> dict[str, str] | None:
-    """The skip annotations of a pod-bearing object: its images' exemptions, then the caller's (`None` if none)."""
-    return exemption_annotations([*image_exemptions(images), *exemptions]) or None
-
-
-def image_exemptions(images: Sequence[str]) -> list[ScannerExemption]:
-    """The image checks a workload's images knowingly fail, each with its reason, written in one place."""
-    exemptions = []
-    if any(image_tag(i) == "latest" and not image_digest(i) for i in images):
-        exemptions.append(
-            ScannerExemption(
-                "CKV_K8S_14",
-                "a development stack follows the mutable latest tag on purpose (kiban:images.allowMutableTags, seed "
-                "001); stacks without that setting refuse latest at config load",
-            )
-        )
-    if not all(image_digest(i) for i in images):
-        exemptions.append(
-            ScannerExemption(
-                "CKV_K8S_43",
-                "pinned by version tag in versions.json or stack config; digests are not resolved offline",
-            )
-        )
-    return exemptions

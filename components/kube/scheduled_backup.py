@@ -11,13 +11,12 @@ import pulumi_kubernetes as k8s
 
 from components.contracts.labels import selector_labels, workload_labels
 from components.kube.network_access import PodGroup
+from components.contracts.exemptions import ScannerExemption, scanner_annotations
 from components.kube.pod_spec import (
     ContainerSpec,
     RunAs,
-    ScannerExemption,
     VolumeMount,
     pod_spec,
-    scanner_annotations,
 )
 from stack_config.workloads import BackupSettings
 

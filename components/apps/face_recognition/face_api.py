@@ -11,8 +11,11 @@ from components.contracts.delivery import BlueGreenDelivery
 from components.contracts.endpoint import DatabaseEndpoint
 from components.kube.generated_secret import GeneratedSecret, GeneratedSecretArgs
 from components.kube.network_access import PodGroup
-from components.kube.pod_spec import ContainerSpec, EnvFromSecret, EnvLiteral, GpuRequest, ScannerExemption
-from components.kube.service_workload import HealthChecks, HttpCheck, ServicePort, ServiceWorkload, ServiceWorkloadArgs
+from components.contracts.exemptions import ScannerExemption
+from components.kube.pod_spec import ContainerSpec, EnvFromSecret, EnvLiteral, GpuRequest
+from components.kube.health_checks import HealthChecks, HttpCheck
+from components.kube.service_base import ServicePort
+from components.kube.stateless_service import StatelessService, StatelessServiceArgs
 from stack_config.face_recognition import BackendSettings
 
 PORT = 8000
@@ -58,7 +61,7 @@ class FaceApiArgs:
 
 
 class FaceApi(pulumi.ComponentResource):
-    """The backend: a ServiceWorkload whose settings come from config and whose secrets come from its own Secret.
+    """The backend: a StatelessService whose settings come from config and whose secrets come from its own Secret.
 
     The JWT signing key is generated here; the PostgreSQL and Milvus passwords are copied into the same Secret
     (a pod reads Secrets of its own namespace only). Loading the model is slow, so a startup probe gives it five
@@ -125,9 +128,9 @@ class FaceApi(pulumi.ComponentResource):
             "LOG_LEVEL": settings.log_level,
         }
         health = HttpCheck("/health", "http")
-        service = ServiceWorkload(
+        service = StatelessService(
             resource_name,
-            ServiceWorkloadArgs(
+            StatelessServiceArgs(
                 namespace=args.namespace,
                 part_of=args.part_of,
                 component="api",

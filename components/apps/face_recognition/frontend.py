@@ -10,7 +10,9 @@ import pulumi
 from components.contracts.delivery import BlueGreenDelivery
 from components.kube.network_access import PodGroup
 from components.kube.pod_spec import ContainerSpec, WritablePath
-from components.kube.service_workload import HealthChecks, HttpCheck, ServicePort, ServiceWorkload, ServiceWorkloadArgs
+from components.kube.health_checks import HealthChecks, HttpCheck
+from components.kube.service_base import ServicePort
+from components.kube.stateless_service import StatelessService, StatelessServiceArgs
 from stack_config.face_recognition import FrontendSettings
 
 PORT = 8080
@@ -57,9 +59,9 @@ class Frontend(pulumi.ComponentResource):
     def __init__(self, resource_name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:app:Frontend", resource_name, None, opts)
         root = HttpCheck("/", "http")
-        service = ServiceWorkload(
+        service = StatelessService(
             resource_name,
-            ServiceWorkloadArgs(
+            StatelessServiceArgs(
                 namespace=args.namespace,
                 part_of=args.part_of,
                 component="frontend",

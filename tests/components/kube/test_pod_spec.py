@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from components.kube.pod_spec import (
+    GpuRequest,
     ContainerSpec,
     RunAs,
     SecretFiles,
     container_volumes,
-    image_exemptions,
     pod_spec,
     volume_name,
 )
@@ -48,16 +48,20 @@ def test_repeated_container_names_are_refused():
         pod_spec(containers=[spec], init_containers=[spec], run_as=RunAs())
 
 
-def test_gpus_without_placement_are_refused():
-    with pytest.raises(ValueError, match="GpuRequest"):
-        pod_spec(containers=[ContainerSpec(name="app", image="r/a:1", resources=R, gpus=1)], run_as=RunAs())
+def test_a_gpu_request_reserves_for_the_main_container_only_and_places_the_pod(k3s_gpu_facts):
+    main = ContainerSpec(name="app", image="r/a:1", resources=R)
+    sidecar = ContainerSpec(name="sidecar", image="r/s:1", resources=R)
+    init = ContainerSpec(name="init", image="r/i:1", resources=R)
+    pod = pod_spec(
+        containers=[main, sidecar], init_containers=[init], run_as=RunAs(),
+        gpu=GpuRequest(count=2, scheduling=k3s_gpu_facts.gpu),
+    )
+    limits = [c.resources.limits for c in (*pod.init_containers, *pod.containers)]
+    assert [lim.get("nvidia.com/gpu") for lim in limits] == [None, "2", None]
+    assert pod.runtime_class_name == "nvidia" and pod.node_selector == {"nvidia.com/gpu.present": "true"}
+    without = pod_spec(containers=[main], run_as=RunAs())
+    assert "nvidia.com/gpu" not in without.containers[0].resources.limits and without.node_selector is None
 
-
-def test_image_exemptions_follow_the_images():
-    digest = "r/a@sha256:" + "0" * 64
-    assert image_exemptions([digest]) == []
-    assert [e.check_id for e in image_exemptions(["r/a:1.0.0"])] == ["CKV_K8S_43"]
-    assert [e.check_id for e in image_exemptions(["r/a:latest", digest])] == ["CKV_K8S_14", "CKV_K8S_43"]
 
 
 def test_container_defaults():

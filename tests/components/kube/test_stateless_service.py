@@ -1,25 +1,19 @@
-"""ServiceWorkload: secure defaults without asking, GPU placement, Deployment vs StatefulSet, HPA and PDB."""
+"""StatelessService: secure defaults without asking, GPU placement, HPA and PDB, blue/green Rollouts."""
 
 from __future__ import annotations
 
 import pytest
 
+from components.kube.health_checks import HealthChecks, HttpCheck, TcpCheck
 from components.kube.pod_spec import ContainerSpec, GpuRequest, WritablePath
-from components.kube.service_workload import (
-    DataVolume,
-    HealthChecks,
-    HttpCheck,
-    ServicePort,
-    ServiceWorkload,
-    ServiceWorkloadArgs,
-    TcpCheck,
-)
+from components.kube.service_base import ServicePort
+from components.kube.stateless_service import StatelessService, StatelessServiceArgs
 from stack_config.workloads import Autoscaling, compute
 
 RESOURCES = compute("100m", "128Mi", "500m", "256Mi")
 
 
-def web_args(**overrides) -> ServiceWorkloadArgs:
+def web_args(**overrides) -> StatelessServiceArgs:
     fields = dict(
         namespace="apps",
         part_of="test",
@@ -29,11 +23,10 @@ def web_args(**overrides) -> ServiceWorkloadArgs:
         health=HealthChecks(readiness=HttpCheck("/health", "http"), liveness=HttpCheck("/health", "http")),
     )
     fields.update(overrides)
-    return ServiceWorkloadArgs(**fields)
-
+    return StatelessServiceArgs(**fields)
 
 def test_defaults_are_hardened(declare):
-    deployment = declare(lambda opts: ServiceWorkload("web", web_args(), opts))
+    deployment = declare(lambda opts: StatelessService("web", web_args(), opts))
     workload = deployment.object("Deployment", "web")
     pod = workload["spec"]["template"]["spec"]
     assert pod["automountServiceAccountToken"] is False
@@ -73,19 +66,17 @@ def test_defaults_are_hardened(declare):
     assert not deployment.objects("PodDisruptionBudget")
     assert "nodeSelector" not in pod and "runtimeClassName" not in pod and "tolerations" not in pod
 
-
 def test_tag_pinned_image_names_its_digest_exemption(declare):
-    deployment = declare(lambda opts: ServiceWorkload("web", web_args(), opts))
+    deployment = declare(lambda opts: StatelessService("web", web_args(), opts))
     annotations = deployment.object("Deployment", "web")["metadata"]["annotations"]
     assert annotations["checkov.io/skip1"].startswith("CKV_K8S_43=")
 
     digest = "registry.example/web@sha256:" + "a" * 64
     pinned = web_args(container=ContainerSpec(name="web", image=digest, resources=RESOURCES))
-    deployment = declare(lambda opts: ServiceWorkload("web", pinned, opts))
+    deployment = declare(lambda opts: StatelessService("web", pinned, opts))
     workload = deployment.object("Deployment", "web")
     assert "annotations" not in workload["metadata"]
     assert workload["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "IfNotPresent"
-
 
 def test_startup_probe_budget(declare):
     health = HealthChecks(
@@ -95,11 +86,10 @@ def test_startup_probe_budget(declare):
         period_seconds=10,
         startup_budget_seconds=600,
     )
-    deployment = declare(lambda opts: ServiceWorkload("web", web_args(health=health), opts))
+    deployment = declare(lambda opts: StatelessService("web", web_args(health=health), opts))
     container = deployment.object("Deployment", "web")["spec"]["template"]["spec"]["containers"][0]
     assert container["startupProbe"]["failureThreshold"] == 60
     assert container["startupProbe"]["periodSeconds"] == 10
-
 
 def test_gpu_request_places_pod_the_way_the_cluster_says(declare, k3s_gpu_facts, gke_gpu_facts):
     for facts, runtime_class, selector in (
@@ -107,7 +97,7 @@ def test_gpu_request_places_pod_the_way_the_cluster_says(declare, k3s_gpu_facts,
         (gke_gpu_facts, None, {"cloud.google.com/gke-accelerator": "nvidia-l4"}),
     ):
         args = web_args(gpu=GpuRequest(count=1, scheduling=facts.gpu))
-        deployment = declare(lambda opts, args=args: ServiceWorkload("web", args, opts))
+        deployment = declare(lambda opts, args=args: StatelessService("web", args, opts))
         pod = deployment.object("Deployment", "web")["spec"]["template"]["spec"]
         assert pod.get("runtimeClassName") == runtime_class
         assert pod["nodeSelector"] == selector
@@ -115,16 +105,9 @@ def test_gpu_request_places_pod_the_way_the_cluster_says(declare, k3s_gpu_facts,
         assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
         assert "nvidia.com/gpu" not in pod["containers"][0]["resources"]["requests"]
 
-
-def test_gpu_container_without_placement_is_refused(declare):
-    args = web_args(container=ContainerSpec(name="web", image="r/web:1", resources=RESOURCES, gpus=1))
-    with pytest.raises(ValueError, match="GpuRequest"):
-        declare(lambda opts: ServiceWorkload("web", args, opts))
-
-
 def test_autoscaling_and_disruption_budget(declare):
     args = web_args(replicas=2, autoscaling=Autoscaling(max_replicas=5))
-    deployment = declare(lambda opts: ServiceWorkload("web", args, opts))
+    deployment = declare(lambda opts: StatelessService("web", args, opts))
     workload = deployment.object("Deployment", "web")
     assert "replicas" not in workload["spec"], "the autoscaler owns the replica count"
     hpa = deployment.object("HorizontalPodAutoscaler", "web")["spec"]
@@ -137,30 +120,6 @@ def test_autoscaling_and_disruption_budget(declare):
     spread = workload["spec"]["template"]["spec"]["topologySpreadConstraints"]
     assert spread[0]["topologyKey"] == "kubernetes.io/hostname"
 
-
-def test_data_volumes_make_a_statefulset_that_keeps_its_claims(declare):
-    args = web_args(
-        component="database",
-        data_volumes=[DataVolume("data", "/var/lib/data", "10Gi", "kiban-retain")],
-        health=HealthChecks(readiness=TcpCheck("http"), liveness=TcpCheck("http")),
-        protect=True,
-    )
-    deployment = declare(lambda opts: ServiceWorkload("db", args, opts))
-    workload = deployment.object("StatefulSet", "db")
-    assert not deployment.objects("Deployment")
-    spec = workload["spec"]
-    assert spec["serviceName"] == "db"
-    assert deployment.object("Service", "db")["spec"]["clusterIP"] == "None"
-    assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
-    (claim,) = spec["volumeClaimTemplates"]
-    assert claim["spec"]["storageClassName"] == "kiban-retain"
-    assert claim["spec"]["resources"]["requests"] == {"storage": "10Gi"}
-    mounts = spec["template"]["spec"]["containers"][0]["volumeMounts"]
-    assert {"name": "data", "mountPath": "/var/lib/data"} in mounts
-    assert deployment.registration("StatefulSet", "db").protect is True
-    assert deployment.registration("Service", "db").protect is False
-
-
 def test_writable_paths_are_configurable(declare):
     container = ContainerSpec(
         name="web",
@@ -168,38 +127,26 @@ def test_writable_paths_are_configurable(declare):
         resources=RESOURCES,
         writable_paths=(WritablePath("/tmp"), WritablePath("/var/cache/nginx", size_limit="64Mi")),
     )
-    deployment = declare(lambda opts: ServiceWorkload("web", web_args(container=container), opts))
+    deployment = declare(lambda opts: StatelessService("web", web_args(container=container), opts))
     pod = deployment.object("Deployment", "web")["spec"]["template"]["spec"]
     paths = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
     assert set(paths) == {"/tmp", "/var/cache/nginx"}
     cache = next(v for v in pod["volumes"] if v["name"] == paths["/var/cache/nginx"])
     assert cache["emptyDir"] == {"sizeLimit": "64Mi"}
 
-
 def test_every_kubernetes_object_uses_the_given_provider(declare):
-    deployment = declare(lambda opts: ServiceWorkload("web", web_args(replicas=2), opts))
+    deployment = declare(lambda opts: StatelessService("web", web_args(replicas=2), opts))
     assert deployment.kubernetes_objects()
     assert all(r.provider.split("::")[-1].startswith("test-cluster") for r in deployment.kubernetes_objects())
 
-
 def test_latest_tag_names_its_exemption_too(declare):
     latest = web_args(container=ContainerSpec(name="web", image="registry.example/web:latest", resources=RESOURCES))
-    deployment = declare(lambda opts: ServiceWorkload("web", latest, opts))
+    deployment = declare(lambda opts: StatelessService("web", latest, opts))
     annotations = deployment.object("Deployment", "web")["metadata"]["annotations"]
     assert annotations["checkov.io/skip1"].startswith("CKV_K8S_14=a development stack follows the mutable latest tag")
     assert annotations["checkov.io/skip2"].startswith("CKV_K8S_43=")
     pod = deployment.object("Deployment", "web")["spec"]["template"]["spec"]
     assert pod["containers"][0]["imagePullPolicy"] == "Always"
-
-
-def test_exemptions_need_a_reason_checkov_can_read():
-    from components.kube.pod_spec import ScannerExemption
-
-    with pytest.raises(ValueError, match="needs its reason"):
-        ScannerExemption("CKV_K8S_40", " ")
-    with pytest.raises(ValueError, match="cannot contain '='"):
-        ScannerExemption("CKV_K8S_40", "uid=70")
-
 
 def _delivery(auto_promote: bool = False):
     from components.contracts.delivery import BlueGreenDelivery, PreviewCheck
@@ -214,14 +161,13 @@ def _delivery(auto_promote: bool = False):
         crds=(),
     )
 
-
 def test_blue_green_delivery_makes_a_rollout_with_a_preview_and_a_check(declare):
     from tools.crd_schema import schema_errors
     from tools.pod_security import check as pod_security
     from tools.render import restore_integers
 
     args = web_args(replicas=2, autoscaling=Autoscaling(max_replicas=4), delivery=_delivery())
-    deployment = declare(lambda opts: ServiceWorkload("web", args, opts))
+    deployment = declare(lambda opts: StatelessService("web", args, opts))
     assert not deployment.objects("Deployment"), "the Rollout replaces the Deployment"
     rollout = restore_integers(deployment.object("Rollout", "web"))
     assert schema_errors(rollout) == []
@@ -252,10 +198,9 @@ def test_blue_green_delivery_makes_a_rollout_with_a_preview_and_a_check(declare)
     check_pods = metric["provider"]["job"]["spec"]["template"]["metadata"]["labels"]
     assert inbound["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == check_pods
 
-
 def test_blue_green_needs_an_http_readiness_check(declare):
     args = web_args(
         health=HealthChecks(readiness=TcpCheck("http"), liveness=TcpCheck("http")), delivery=_delivery()
     )
     with pytest.raises(ValueError, match="HTTP readiness check"):
-        declare(lambda opts: ServiceWorkload("web", args, opts))
+        declare(lambda opts: StatelessService("web", args, opts))
