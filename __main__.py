@@ -4,7 +4,13 @@ import pulumi
 import pulumi_random
 
 from components.clusters.targets import cluster_target
-from components.apps.face_recognition.face_recognition_system import FaceRecognitionSystem, FaceRecognitionSystemArgs
+from components.apps.face_recognition.face_recognition_system import (
+    FaceRecognitionImages,
+    FaceRecognitionSystem,
+    FaceRecognitionSystemArgs,
+)
+from components.data.milvus import MilvusImages
+from components.kube.pod_spec import GpuRequest
 from components.kube.retained_storage_class import RetainedStorageClass, RetainedStorageClassArgs
 from components.platform.argo_rollouts import ArgoRollouts, ArgoRolloutsArgs
 from stack_config import load_stack_config
@@ -12,8 +18,9 @@ from versions import versions
 
 config = load_stack_config()  # before any resource: a bad stack file registers nothing
 stack = config.stack
+pinned = versions()
 
-cluster = cluster_target("cluster", stack.cluster)
+cluster = cluster_target("cluster", stack.cluster, device_plugin_chart=pinned.charts.nvidia_device_plugin)
 # Generated secrets use an explicit `random` provider too: every stack disables all default providers.
 generator = pulumi_random.Provider("random")
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider, generator])
@@ -30,17 +37,35 @@ rollouts = ArgoRollouts(
     ArgoRolloutsArgs(
         config=stack.rollouts,
         cluster=cluster.facts,
-        chart=versions().charts.argo_rollouts,
-        check_image=versions().images.busybox,
+        chart=pinned.charts.argo_rollouts,
+        check_image=pinned.images.busybox,
     ),
     opts=on_cluster,
 )
 
+# The config guarantees GPU nodes wherever the system asks for GPUs: one per GPU workload.
+gpu = GpuRequest(count=1, scheduling=cluster.facts.gpu) if stack.face_recognition.gpu and cluster.facts.gpu else None
 face_recognition = FaceRecognitionSystem(
     "face-recognition",
     FaceRecognitionSystemArgs(
-        config=stack,
+        settings=stack.face_recognition,
+        images=FaceRecognitionImages(
+            face_api=stack.images.face_api,
+            frontend=stack.images.frontend,
+            postgres=pinned.images.postgres,
+            milvus=MilvusImages(
+                milvus=pinned.images.milvus_gpu if gpu else pinned.images.milvus,
+                etcd=pinned.images.etcd,
+                minio=pinned.images.minio,
+                minio_client=pinned.images.minio_client,
+                shell=pinned.images.busybox,
+            ),
+            shell=pinned.images.busybox,
+        ),
+        ingress=stack.ingress,
+        data_safety=stack.data_safety,
         cluster=cluster.facts,
+        gpu=gpu,
         data_storage_class=data_storage_class,
         environment_name=pulumi.get_stack(),
         tls_private_key=config.tls_private_key,

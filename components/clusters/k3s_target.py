@@ -19,6 +19,7 @@ from components.contracts.cluster import (
     TrafficSource,
 )
 from stack_config.cluster import K3sCluster
+from versions import PinnedChart
 
 TYPE = "kiban:cluster:ExistingCluster"
 """The type token every existing-cluster target has had: it is part of every URN below it, so it stays."""
@@ -71,7 +72,13 @@ class K3sTarget(pulumi.ComponentResource):
     device_plugin: NvidiaDevicePlugin | None
     """The device plugin, where this target installs it."""
 
-    def __init__(self, resource_name: str, config: K3sCluster, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        resource_name: str,
+        config: K3sCluster,
+        device_plugin_chart: PinnedChart,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__(TYPE, resource_name, None, opts)
         self.facts = k3s_facts(config)
         self.provider = kubernetes_provider(
@@ -81,7 +88,11 @@ class K3sTarget(pulumi.ComponentResource):
         if config.gpu is not None and config.gpu.install_device_plugin:
             self.device_plugin = NvidiaDevicePlugin(
                 f"{resource_name}-nvidia-device-plugin",
-                NvidiaDevicePluginArgs(cluster=self.facts, time_slicing_replicas=config.gpu.time_slicing_replicas),
+                NvidiaDevicePluginArgs(
+                    cluster=self.facts,
+                    chart=device_plugin_chart,
+                    time_slicing_replicas=config.gpu.time_slicing_replicas,
+                ),
                 opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
             )
         self.register_outputs({"context": config.context, "kind": config.kind})

@@ -11,7 +11,7 @@ import yaml
 from components.contracts.cluster import GPU_RESOURCE, ClusterFacts
 from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.kube.network_access import AllowApiServer, AllowApiServerArgs, PodGroup
-from versions import versions
+from versions import PinnedChart
 
 NAMESPACE = "nvidia-device-plugin"
 PLUGIN_LABELS = {"app.kubernetes.io/name": "nvidia-device-plugin"}
@@ -37,6 +37,9 @@ class NvidiaDevicePluginArgs:
     cluster: ClusterFacts
     """The cluster; its `gpu` facts say which nodes and which RuntimeClass (required)."""
 
+    chart: PinnedChart
+    """The pinned `nvidia-device-plugin` chart (required), from versions.json."""
+
     time_slicing_replicas: int = 1
     """Pods that may share each GPU through CUDA time-slicing. Default: 1 (no sharing)."""
 
@@ -57,7 +60,7 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
         gpu = args.cluster.gpu
         if gpu is None:
             raise ValueError("the NVIDIA device plugin needs a cluster with GPU nodes")
-        chart = versions().charts.nvidia_device_plugin
+        chart = args.chart
 
         namespace = PlatformNamespace(
             f"{resource_name}-namespace",

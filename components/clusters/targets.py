@@ -8,13 +8,21 @@ from components.clusters.existing_gke_target import ExistingGkeTarget
 from components.clusters.k3s_target import K3sTarget
 from components.contracts.cluster import ClusterTarget
 from stack_config.cluster import ClusterConfig, ExistingGkeCluster, K3sCluster
+from versions import PinnedChart
 
 
-def cluster_target(resource_name: str, config: ClusterConfig, opts: pulumi.ResourceOptions | None = None) -> ClusterTarget:
-    """The target for `config.kind`: every target yields an explicit Kubernetes provider and the cluster contract."""
+def cluster_target(
+    resource_name: str,
+    config: ClusterConfig,
+    *,
+    device_plugin_chart: PinnedChart,
+    opts: pulumi.ResourceOptions | None = None,
+) -> ClusterTarget:
+    """The target for `config.kind`: every target yields an explicit Kubernetes provider and the cluster contract.
+    `device_plugin_chart` is NVIDIA's, for the targets that install it (K3s with GPU nodes)."""
     match config:
         case K3sCluster():
-            return K3sTarget(resource_name, config, opts)
+            return K3sTarget(resource_name, config, device_plugin_chart, opts)
         case ExistingGkeCluster():
             return ExistingGkeTarget(resource_name, config, opts)
     raise TypeError(f"no cluster target for kind {config.kind!r}")

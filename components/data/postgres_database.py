@@ -11,13 +11,12 @@ from components.kube.generated_secret import GeneratedSecret, GeneratedSecretArg
 from components.kube.network_access import AllowTraffic, AllowTrafficArgs, PodGroup
 from components.contracts.exemptions import ScannerExemption
 from components.kube.pod_spec import ContainerSpec, EnvLiteral, RunAs, SecretFiles, WritablePath
-from components.kube.scheduled_backup import BACKUP_MOUNT, ScheduledBackup, ScheduledBackupArgs, prune_command
+from components.kube.scheduled_backup import ScheduledBackup, ScheduledBackupArgs
 from components.kube.health_checks import ExecCheck, HealthChecks
 from components.kube.service_base import ServicePort
 from components.kube.stateful_service import DataVolume, StatefulService, StatefulServiceArgs
 from stack_config.face_recognition import PostgresSettings
 from stack_config.workloads import compute
-from versions import versions
 
 PORT = 5432
 SECRETS_DIR = "/run/secrets/postgres"
@@ -48,6 +47,13 @@ class PostgresDatabaseArgs:
     retain_volumes: bool
     """Keep claims when the StatefulSet goes and the backup volume when Pulumi deletes it (required)."""
 
+    image: str
+    """The PostgreSQL image (required): the official Alpine one, pinned in versions.json; its `postgres` user is
+    uid 70."""
+
+    shell_image: str
+    """A small image with a shell for the backup's own steps (required): a pinned busybox."""
+
 
 class PostgresDatabase(pulumi.ComponentResource):
     """One PostgreSQL server with one database and its owner.
@@ -55,7 +61,8 @@ class PostgresDatabase(pulumi.ComponentResource):
     The password is generated, reaches the server as a file (`POSTGRES_PASSWORD_FILE`) and is never in an
     environment literal. Data lives under a subdirectory of the volume (so initdb never meets `lost+found`).
     `pg_isready` gates readiness, liveness and a startup budget for recovery after a crash. A CronJob writes a
-    custom-format `pg_dump` to its own volume every night and deletes dumps past the retention.
+    custom-format `pg_dump` (`postgres-<UTC timestamp>/<database>.dump`) to its own volume every night and deletes
+    backups past the retention.
     """
 
     host: str
@@ -85,7 +92,7 @@ class PostgresDatabase(pulumi.ComponentResource):
     def __init__(self, resource_name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:data:PostgresDatabase", resource_name, None, opts)
         settings = args.settings
-        image = versions().images.postgres
+        image = args.image
         child = pulumi.ResourceOptions(parent=self)
         self.port = PORT
         self.database = settings.database
@@ -150,18 +157,10 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.pods = server.pods
         self.endpoint = DatabaseEndpoint(self.host, self.port, self.database, self.username, self.password)
 
-        dump = f"{BACKUP_MOUNT}/{settings.database}-$(date -u +%Y%m%dT%H%M%SZ).dump"
-        script = "\n".join(
-            [
-                "set -eu",
-                f'target="{dump}"',
-                f'PGPASSWORD="$(cat {SECRETS_DIR}/password)" pg_dump --host={server.host} --port={PORT} '
-                f'--username={settings.username} --dbname={settings.database} --format=custom --file="$target.partial"',
-                'mv "$target.partial" "$target"',
-                prune_command("*.dump", settings.backup.retention_days),
-                prune_command("*.partial", 1),
-                'echo "backup written: $target"',
-            ]
+        dump = (
+            f'PGPASSWORD="$(cat {SECRETS_DIR}/password)" exec pg_dump --host={server.host} --port={PORT} '
+            f'--username={settings.username} --dbname={settings.database} --format=custom '
+            f'--file="$BACKUP_STAGING/{settings.database}.dump"'
         )
         backup = ScheduledBackup(
             f"{resource_name}-backup",
@@ -170,15 +169,17 @@ class PostgresDatabase(pulumi.ComponentResource):
                 part_of=args.part_of,
                 settings=settings.backup,
                 storage_class=args.storage_class,
+                prefix=resource_name,
                 steps=[
                     ContainerSpec(
                         name="pg-dump",
                         image=image,
                         resources=compute("100m", "128Mi", "1", "512Mi"),
-                        command=["/bin/sh", "-c", script],
+                        command=["/bin/sh", "-c", dump],
                         secret_files=[password_file],
                     )
                 ],
+                shell_image=args.shell_image,
                 protect=args.protect,
                 retain_volume=args.retain_volumes,
             ),

@@ -111,6 +111,8 @@ class GpuRequest:
     def __post_init__(self) -> None:
         if self.count < 1:
             raise ValueError("a GPU request reserves at least one GPU")
+        if self.scheduling is None:
+            raise ValueError("a GPU request needs a cluster with GPU nodes (its cluster facts have no `gpu`)")
 
 
 @dataclass(frozen=True)

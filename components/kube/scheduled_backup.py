@@ -1,4 +1,11 @@
-"""`ScheduledBackup`: a CronJob that writes dated backups onto its own (retained) volume and prunes old ones."""
+"""`ScheduledBackup`: a CronJob that writes dated backups onto its own (retained) volume and prunes old ones.
+
+The component owns the life of a backup on the volume; the caller's steps only write into a staging directory:
+1. `prepare` clears `/backup/.staging` (what a failed run left) and creates it;
+2. the caller's steps run in order and write their files under `$BACKUP_STAGING`;
+3. `finalize` renames the staging directory to `/backup/<prefix>-<UTC timestamp>` in one atomic `mv`, then deletes
+   backups older than `retentionDays`. A dated directory is therefore always complete.
+"""
 
 from __future__ import annotations
 
@@ -14,23 +21,43 @@ from components.kube.network_access import PodGroup
 from components.contracts.exemptions import ScannerExemption, scanner_annotations
 from components.kube.pod_spec import (
     ContainerSpec,
+    EnvLiteral,
     RunAs,
     VolumeMount,
     pod_spec,
 )
-from stack_config.workloads import BackupSettings
+from stack_config.workloads import BackupSettings, compute
 
 BACKUP_MOUNT = "/backup"
 """Where every step of a backup job sees the backup volume."""
 
 BACKUP_VOLUME = "backup"
+STAGING = f"{BACKUP_MOUNT}/.staging"
+"""Where the steps write; `$BACKUP_STAGING` in every step's environment."""
+SHELL_RESOURCES = compute("10m", "16Mi", "200m", "64Mi")
+"""`prepare` and `finalize` only create, move and delete directories."""
 
 
-def prune_command(pattern: str, retention_days: int) -> str:
-    """Shell that deletes backups matching `pattern` under /backup older than `retention_days` (whole days)."""
-    return (
-        f"find {BACKUP_MOUNT} -mindepth 1 -maxdepth 1 -name {shlex.quote(pattern)} "
-        f"-mtime +{retention_days - 1} -exec rm -rf {{}} +"
+def prepare_script(root: str = BACKUP_MOUNT) -> str:
+    """Clear what a failed run left in the staging directory, and create it."""
+    staging = shlex.quote(f"{root}/.staging")
+    return f"set -eu\nrm -rf {staging}\nmkdir -p {staging}"
+
+
+def finalize_script(prefix: str, retention_days: int, root: str = BACKUP_MOUNT) -> str:
+    """Publish the staging directory as `<prefix>-<UTC timestamp>` atomically, then prune backups older than
+    `retention_days` whole days (`find -mtime +N` counts whole days, so N is one less). Only busybox's `sh`,
+    `date`, `mv`, `find` and `rm` are used."""
+    pattern = shlex.quote(f"{prefix}-*")
+    return "\n".join(
+        [
+            "set -eu",
+            f'target={shlex.quote(root)}/{prefix}-"$(date -u +%Y%m%dT%H%M%SZ)"',
+            f'mv {shlex.quote(root + "/.staging")} "$target"',
+            f"find {shlex.quote(root)} -mindepth 1 -maxdepth 1 -name {pattern} -mtime +{retention_days - 1} "
+            "-exec rm -rf {} +",
+            'echo "backup written: $target"',
+        ]
     )
 
 
@@ -50,9 +77,15 @@ class ScheduledBackupArgs:
     storage_class: pulumi.Input[str]
     """StorageClass of the backup volume (required; the retained one when volumes are retained)."""
 
+    prefix: str
+    """Backups are named `<prefix>-<UTC timestamp>` (required), e.g. `postgres-20260301T030000Z/`."""
+
     steps: Sequence[ContainerSpec]
-    """The containers that make one backup, run in order (all but the last as init containers), each seeing the
-    backup volume at /backup. The last one also prunes (see `prune_command`). Required, at least one."""
+    """The containers that make one backup, run in order, each writing its files under `$BACKUP_STAGING`
+    (required, at least one). They see the backup volume at /backup."""
+
+    shell_image: str
+    """Image with a POSIX shell, `mv`, `find` and `date` for `prepare` and `finalize` (required): a pinned busybox."""
 
     run_as: RunAs = field(default_factory=RunAs)
     """Identity of the backup processes. Default: uid/gid/fsGroup 10001."""
@@ -100,7 +133,19 @@ class ScheduledBackup(pulumi.ComponentResource):
         self.claim_name = claim.metadata.name
 
         mount = VolumeMount(BACKUP_VOLUME, BACKUP_MOUNT)
-        steps = [replace(s, mounts=[*s.mounts, mount]) for s in args.steps]
+        shell = dict(image=args.shell_image, resources=SHELL_RESOURCES, writable_paths=())
+        prepare = ContainerSpec(name="prepare", command=["/bin/sh", "-c", prepare_script()], **shell)
+        finalize = ContainerSpec(
+            name="finalize",
+            command=["/bin/sh", "-c", finalize_script(args.prefix, args.settings.retention_days)],
+            **shell,
+        )
+        staging = EnvLiteral("BACKUP_STAGING", STAGING)
+        steps = [
+            replace(prepare, mounts=[mount]),
+            *(replace(s, mounts=[*s.mounts, mount], env=[*s.env, staging]) for s in args.steps),
+            replace(finalize, mounts=[mount]),
+        ]
         images = [s.image for s in steps]
         k8s.batch.v1.CronJob(
             resource_name,

@@ -11,12 +11,13 @@ from components.contracts.delivery import BlueGreenDelivery
 from components.kube.entry_point import EntryPoint, EntryPointArgs, Route
 from components.apps.face_recognition.face_api import INGRESS_PATH, FaceApi, FaceApiArgs
 from components.apps.face_recognition.frontend import Frontend, FrontendArgs
-from components.data.milvus_standalone import MilvusStandalone, MilvusStandaloneArgs
+from components.data.milvus import MilvusImages, MilvusStandalone, MilvusStandaloneArgs
 from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.kube.network_access import AllowTraffic, AllowTrafficArgs
 from components.kube.pod_spec import GpuRequest
 from components.data.postgres_database import PostgresDatabase, PostgresDatabaseArgs
-from stack_config.stack import DataSafety, StackConfig
+from stack_config.face_recognition import FaceRecognitionConfig
+from stack_config.stack import DataSafety, IngressConfig
 
 PART_OF = "face-recognition"
 APP_NAMESPACE = "face-recognition"
@@ -25,14 +26,38 @@ POSTGRES_NAMESPACE = "postgresql"
 
 
 @dataclass(frozen=True)
+class FaceRecognitionImages:
+    """Every image the system runs, resolved by the caller (kiban's own from stack config, the rest pinned)."""
+
+    face_api: str
+    frontend: str
+    postgres: str
+    milvus: MilvusImages
+    shell: str
+    """A small image with a shell (busybox), for backup steps."""
+
+
+@dataclass(frozen=True)
 class FaceRecognitionSystemArgs:
     """Arguments of `FaceRecognitionSystem`."""
 
-    config: StackConfig
-    """The stack's validated config (required)."""
+    settings: FaceRecognitionConfig
+    """Backend, frontend, PostgreSQL and Milvus settings (required): `kiban:faceRecognition`."""
+
+    images: FaceRecognitionImages
+    """The images (required)."""
+
+    ingress: IngressConfig
+    """The public entry point's host and TLS (required): `kiban:ingress`."""
+
+    data_safety: DataSafety
+    """How data stores are protected and their volumes retained (required): `kiban:dataSafety`."""
 
     cluster: ClusterFacts
     """The cluster it runs on (required)."""
+
+    gpu: GpuRequest | None
+    """The reservation the backend and Milvus each make (required; `None` for the CPU build)."""
 
     data_storage_class: pulumi.Input[str]
     """StorageClass for every data and backup volume (required): the retained class when volumes are retained."""
@@ -64,12 +89,10 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
     def __init__(self, resource_name: str, args: FaceRecognitionSystemArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:app:FaceRecognitionSystem", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        config = args.config.face_recognition
-        safety: DataSafety = args.config.data_safety
+        config = args.settings
+        safety = args.data_safety
         cluster = args.cluster
-        gpu = GpuRequest(count=1, scheduling=cluster.gpu) if config.gpu and cluster.gpu else None
-        if config.gpu and gpu is None:
-            raise ValueError("faceRecognition.gpu needs a cluster with GPU nodes")
+        gpu = args.gpu
 
         holds_data = {APP_NAMESPACE: False, MILVUS_NAMESPACE: True, POSTGRES_NAMESPACE: True}
         namespaces = {
@@ -96,6 +119,8 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 storage_class=args.data_storage_class,
                 protect=safety.protect,
                 retain_volumes=safety.retain_volumes,
+                image=args.images.postgres,
+                shell_image=args.images.shell,
             ),
             opts=inside(POSTGRES_NAMESPACE),
         )
@@ -106,6 +131,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 part_of=PART_OF,
                 settings=config.milvus,
                 storage_class=args.data_storage_class,
+                images=args.images.milvus,
                 gpu=gpu,
                 protect=safety.protect,
                 retain_volumes=safety.retain_volumes,
@@ -117,7 +143,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
             FaceApiArgs(
                 namespace=APP_NAMESPACE,
                 part_of=PART_OF,
-                image=args.config.images.face_api,
+                image=args.images.face_api,
                 settings=config.backend,
                 postgres=postgres.endpoint,
                 milvus=milvus.endpoint,
@@ -133,7 +159,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
             FrontendArgs(
                 namespace=APP_NAMESPACE,
                 part_of=PART_OF,
-                image=args.config.images.frontend,
+                image=args.images.frontend,
                 settings=config.frontend,
                 service_annotations=cluster.ingress.service_annotations,
                 delivery=args.delivery,
@@ -145,7 +171,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
             EntryPointArgs(
                 namespace=APP_NAMESPACE,
                 part_of=PART_OF,
-                config=args.config.ingress,
+                config=args.ingress,
                 cluster=cluster,
                 routes=(
                     Route(INGRESS_PATH, face_api.service_name, face_api.port),

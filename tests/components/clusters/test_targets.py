@@ -8,11 +8,12 @@ from components.clusters.targets import cluster_target
 from stack_config.cluster import ExistingGkeCluster, K3sCluster, K3sGpuNodes
 from tests.conftest import GKE_API, K3S_API
 from tools.mock_engine import run_under_mocks
+from versions import versions
 
 
 def build(config):
     captured = {}
-    deployment = run_under_mocks(lambda: captured.setdefault("target", cluster_target("cluster", config)))
+    deployment = run_under_mocks(lambda: captured.setdefault("target", cluster_target("cluster", config, device_plugin_chart=versions().charts.nvidia_device_plugin)))
     return captured["target"], deployment
 
 

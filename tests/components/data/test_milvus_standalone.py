@@ -11,21 +11,27 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from components.data.milvus_standalone import MilvusStandalone, MilvusStandaloneArgs
+from components.data.milvus import MilvusImages, MilvusStandalone, MilvusStandaloneArgs
 from components.kube.pod_spec import GpuRequest
-from components.kube.scheduled_backup import prune_command
+from components.kube.scheduled_backup import finalize_script
 from stack_config.face_recognition import MilvusSettings
 from stack_config.workloads import BackupSettings, compute
 from tools.pod_security import check as pod_security_violations
 from versions import versions
 
 NAMESPACE = "milvus"
-ETCD_HOST = "milvus-etcd.milvus.svc.cluster.local"
-MINIO_HOST = "milvus-minio.milvus.svc.cluster.local"
-MINIO_USER = "mock-password-milvus-minio-credentials-root-user"
-MINIO_PASSWORD = "mock-password-milvus-minio-credentials-root-password"
-ROOT_PASSWORD = "mock-password-milvus-config-root-password"
 STATEFULSETS = ("milvus", "milvus-etcd", "milvus-minio")
+
+
+def images(gpu) -> MilvusImages:
+    pinned = versions().images
+    return MilvusImages(
+        milvus=pinned.milvus_gpu if gpu else pinned.milvus,
+        etcd=pinned.etcd,
+        minio=pinned.minio,
+        minio_client=pinned.minio_client,
+        shell=pinned.busybox,
+    )
 
 
 def declare_milvus(declare, *, gpu=None, protect=True, retain=True, settings=None):
@@ -39,6 +45,7 @@ def declare_milvus(declare, *, gpu=None, protect=True, retain=True, settings=Non
                 part_of="face-recognition",
                 settings=settings or MilvusSettings(),
                 storage_class="kiban-retain",
+                images=images(gpu),
                 gpu=gpu,
                 protect=protect,
                 retain_volumes=retain,
@@ -103,7 +110,7 @@ def test_etcd_runs_with_seed_flags_compaction_and_etcdctl_health(declare):
     assert etcd["image"] == versions().images.etcd
     assert etcd["command"] == ["etcd"]
     assert etcd["args"] == [
-        f"-advertise-client-urls=http://{ETCD_HOST}:2379",
+        f"-advertise-client-urls=http://{host_of(deployment, 'milvus-etcd')}:2379",
         "-listen-client-urls",
         "http://0.0.0.0:2379",
         "--data-dir",
@@ -157,7 +164,9 @@ def test_minio_reads_generated_credentials_from_mounted_files(declare):
     (claim,) = statefulset["spec"]["volumeClaimTemplates"]
     assert claim["spec"]["resources"]["requests"]["storage"] == "50Gi"
     values = secret_values(deployment, "milvus-minio-credentials")
-    assert values["root-user"] == MINIO_USER and values["root-password"] == MINIO_PASSWORD
+    assert values["root-user"] and values["root-password"] and values["root-user"] != values["root-password"]
+    generators = {r.name for r in deployment.of_type("random:index/randomPassword:RandomPassword")}
+    assert {"milvus-minio-credentials-root-user", "milvus-minio-credentials-root-password"} <= generators
 
 
 def test_milvus_runs_standalone_with_healthz_probes_and_its_volumes(declare):
@@ -200,22 +209,32 @@ def test_user_yaml_is_laid_over_the_image_configs_without_hiding_them(declare):
     assert not any(e["name"] == "MILVUSCONF" for e in milvus.get("env", []))
 
 
+def host_of(deployment, service: str) -> str:
+    metadata = deployment.object("Service", service)["metadata"]
+    return f"{metadata['name']}.{metadata['namespace']}.svc.cluster.local"
+
+
 def test_user_yaml_points_at_etcd_and_minio_with_woodpecker_and_authorization(declare):
     deployment, _ = declare_milvus(declare)
     values = secret_values(deployment, "milvus-config")
+    minio = secret_values(deployment, "milvus-minio-credentials")
     config = yaml.safe_load(values["user.yaml"])
-    assert config["etcd"]["endpoints"] == f"{ETCD_HOST}:2379"
+    assert config["etcd"]["endpoints"] == f"{host_of(deployment, 'milvus-etcd')}:2379"
     assert config["minio"] == {
-        "address": MINIO_HOST,
+        "address": host_of(deployment, "milvus-minio"),
         "port": 9000,
-        "accessKeyID": MINIO_USER,
-        "secretAccessKey": MINIO_PASSWORD,
+        "accessKeyID": minio["root-user"],
+        "secretAccessKey": minio["root-password"],
         "useSSL": False,
         "bucketName": "milvus-bucket",
     }
     assert config["mq"] == {"type": "woodpecker"}
-    assert config["common"]["security"] == {"authorizationEnabled": True, "defaultRootPassword": ROOT_PASSWORD}
-    assert values["root-password"] == ROOT_PASSWORD
+    assert config["common"]["security"] == {
+        "authorizationEnabled": True,
+        "defaultRootPassword": values["root-password"],
+    }
+    exported = rpc.unwrap_rpc_secret(deployment.outputs["rootPassword"])
+    assert exported == values["root-password"], "clients get the password Milvus holds"
 
 
 def test_credentials_are_generated_and_never_the_minio_defaults(declare):
@@ -228,7 +247,8 @@ def test_credentials_are_generated_and_never_the_minio_defaults(declare):
     ]
     everything = json.dumps([unwrap_all(r.inputs) for r in deployment.registrations])
     assert "minioadmin" not in everything
-    generated = (MINIO_USER, MINIO_PASSWORD, ROOT_PASSWORD)
+    minio, config = secret_values(deployment, "milvus-minio-credentials"), secret_values(deployment, "milvus-config")
+    generated = (minio["root-user"], minio["root-password"], config["root-password"])
     from_secrets = []
     for obj in pod_bearing(deployment):
         for container in containers_of(obj):
@@ -239,7 +259,8 @@ def test_credentials_are_generated_and_never_the_minio_defaults(declare):
                     assert not any(g in env["value"] for g in generated), f"{env['name']} carries a secret"
                     assert not rpc.is_rpc_secret(env["value"])
             assert not any(g in " ".join([*container.get("command", []), *container.get("args", [])]) for g in generated)
-    assert from_secrets == [("MC_HOST_milvus", {"name": "milvus-minio-credentials", "key": "mc-host"})]
+    client = {"name": "milvus-backup-minio-client", "key": "mc-host"}
+    assert from_secrets == [("MC_HOST_milvus", client), ("MC_HOST_milvus", client)]
 
 
 def test_gpu_build_reserves_a_gpu_for_milvus_only(declare, k3s_gpu_facts, gke_gpu_facts):
@@ -342,54 +363,53 @@ def test_unprotected_shape_protects_nothing_and_releases_volumes(declare):
     assert not claim.protect and not claim.retain_on_delete
 
 
-def test_backup_snapshots_etcd_mirrors_the_bucket_then_dates_and_prunes(declare):
+def test_backup_snapshots_etcd_and_mirrors_the_bucket_into_staging(declare):
     deployment, _ = declare_milvus(declare)
     cron = deployment.object("CronJob", "milvus-backup")
     assert cron["spec"]["schedule"] == "30 3 * * *"
     pod = pod_of(cron)
     steps = {c["name"]: c for c in containers_of(cron)}
-    assert [c["name"] for c in pod["initContainers"]] == ["prepare", "etcd-snapshot", "minio-mirror"]
+    assert [c["name"] for c in pod["initContainers"]] == ["prepare", "etcd-snapshot", "minio-bucket", "minio-mirror"]
     assert [c["name"] for c in pod["containers"]] == ["finalize"]
     images = versions().images
     assert {name: c["image"] for name, c in steps.items()} == {
         "prepare": images.busybox,
         "etcd-snapshot": images.etcd,
+        "minio-bucket": images.minio_client,
         "minio-mirror": images.minio_client,
         "finalize": images.busybox,
     }
+    assert steps["finalize"]["command"][-1] == finalize_script("milvus", 7)
 
-    prepare = steps["prepare"]["command"]
-    assert prepare[:2] == ["/bin/sh", "-c"]
-    assert "rm -rf /backup/.staging" in prepare[2] and "mkdir -p /backup/.staging/minio" in prepare[2]
-
+    etcd = deployment.object("Service", "milvus-etcd")["metadata"]
     assert steps["etcd-snapshot"]["command"] == [
         "etcdctl",
-        f"--endpoints=http://{ETCD_HOST}:2379",
+        f"--endpoints=http://{etcd['name']}.{etcd['namespace']}.svc.cluster.local:2379",
         "--command-timeout=30m",
         "snapshot",
         "save",
-        "/backup/.staging/etcd.db",
+        "$(BACKUP_STAGING)/etcd.db",
     ]
-
+    # Milvus creates the bucket on its first start: until then the mirror must not fail.
+    assert steps["minio-bucket"]["command"] == [
+        "mc", "--config-dir", "/tmp/mc", "mb", "--ignore-existing", "milvus/milvus-bucket"
+    ]
     mirror = steps["minio-mirror"]
     assert mirror["command"] == [
-        "mc", "--config-dir", "/tmp/mc", "mirror", "--quiet", "milvus/milvus-bucket", "/backup/.staging/minio"
+        "mc", "--config-dir", "/tmp/mc", "mirror", "--quiet", "milvus/milvus-bucket", "$(BACKUP_STAGING)/minio"
     ]
     assert "/tmp" in mounts_by_path(mirror), "mc writes its config dir"
-    (mc_host,) = mirror["env"]
-    assert mc_host["name"] == "MC_HOST_milvus"
-    assert mc_host["valueFrom"]["secretKeyRef"] == {"name": "milvus-minio-credentials", "key": "mc-host"}
-    url = secret_values(deployment, "milvus-minio-credentials")["mc-host"]
-    assert url == f"http://{MINIO_USER}:{MINIO_PASSWORD}@{MINIO_HOST}:9000"
-
-    finalize = steps["finalize"]["command"]
-    assert finalize[:2] == ["/bin/sh", "-c"]
-    script = finalize[2]
-    assert 'target="/backup/milvus-$(date -u +%Y%m%dT%H%M%SZ)"' in script
-    move = 'mv /backup/.staging "$target"'
-    prune = prune_command("milvus-*", 7)
-    assert move in script and prune in script and script.index(move) < script.index(prune)
-    assert script.startswith("set -eu")
+    for step in ("minio-bucket", "minio-mirror"):
+        mc_host = next(e for e in steps[step]["env"] if e["name"] == "MC_HOST_milvus")
+        assert mc_host["valueFrom"]["secretKeyRef"] == {"name": "milvus-backup-minio-client", "key": "mc-host"}
+    # The client logs in as MinIO's generated root user, at the MinIO the composer handed over.
+    minio_values = secret_values(deployment, "milvus-minio-credentials")
+    minio = deployment.object("Service", "milvus-minio")["metadata"]
+    url = secret_values(deployment, "milvus-backup-minio-client")["mc-host"]
+    assert url == (
+        f"http://{minio_values['root-user']}:{minio_values['root-password']}@"
+        f"{minio['name']}.{minio['namespace']}.svc.cluster.local:9000"
+    )
 
     for container in steps.values():
         assert {"name": "backup", "mountPath": "/backup"} in container["volumeMounts"]
@@ -429,7 +449,7 @@ def test_every_size_and_resource_comes_from_settings(declare):
         assert claim["spec"]["resources"]["requests"]["storage"] == size
     cron = deployment.object("CronJob", "milvus-backup")
     assert cron["spec"]["schedule"] == "0 4 * * *"
-    assert prune_command("milvus-*", 3) in pod_of(cron)["containers"][0]["command"][2]
+    assert pod_of(cron)["containers"][0]["command"][2] == finalize_script("milvus", 3)
     steps = {c["name"]: c["resources"] for c in containers_of(cron)}
     assert steps["minio-mirror"]["limits"] == settings.minio_resources.limits.model_dump()
     assert steps["etcd-snapshot"]["limits"] == settings.etcd_resources.limits.model_dump()
@@ -448,7 +468,7 @@ def test_outputs_for_the_caller(declare):
     assert dict(milvus.pods.labels) == deployment.object("StatefulSet", "milvus")["spec"]["selector"]["matchLabels"]
     exported = deployment.outputs["rootPassword"]
     assert rpc.is_rpc_secret(exported), "the root password stays an Output.secret"
-    assert rpc.unwrap_rpc_secret(exported) == ROOT_PASSWORD
+    assert rpc.unwrap_rpc_secret(exported) == secret_values(deployment, "milvus-config")["root-password"]
 
 
 def test_every_pod_meets_pod_security_restricted(declare, k3s_gpu_facts):

@@ -6,7 +6,9 @@ import pulumi
 from pulumi.runtime import rpc
 
 from components.data.postgres_database import PostgresDatabase, PostgresDatabaseArgs
+from components.kube.scheduled_backup import finalize_script
 from stack_config.face_recognition import PostgresSettings
+from versions import versions
 
 
 def declare_postgres(declare, protect=True, retain=True, **settings):
@@ -22,9 +24,12 @@ def declare_postgres(declare, protect=True, retain=True, **settings):
                 storage_class="kiban-retain",
                 protect=protect,
                 retain_volumes=retain,
+                image=versions().images.postgres,
+                shell_image=versions().images.busybox,
             ),
             opts,
         )
+        pulumi.export("password", captured["db"].password)
 
     return declare(build), captured
 
@@ -63,8 +68,10 @@ def test_password_is_generated_secret_and_never_plain(declare):
     secret = deployment.object("Secret", "postgres")
     assert rpc.is_rpc_secret(secret["stringData"])
     values = rpc.unwrap_rpc_secret(secret["stringData"])
-    assert values == {"password": "mock-password-postgres-password", "username": "faceuser", "database": "faceapi"}
-    assert isinstance(captured["db"].password, pulumi.Output)
+    assert {k: v for k, v in values.items() if k != "password"} == {"username": "faceuser", "database": "faceapi"}
+    exported = deployment.outputs["password"]
+    assert rpc.is_rpc_secret(exported), "clients get the password as an Output.secret"
+    assert values["password"] == rpc.unwrap_rpc_secret(exported), "the Secret holds the password clients get"
 
 
 def test_protected_and_retained_in_prod_shape(declare):
@@ -86,21 +93,23 @@ def test_unprotected_dev_shape(declare):
     assert policy["whenDeleted"] == "Delete"
 
 
-def test_backup_cronjob_dumps_and_prunes(declare):
+def test_backup_cronjob_dumps_into_staging_and_the_backup_publishes_and_prunes(declare):
     deployment, _ = declare_postgres(declare, backup={"schedule": "15 2 * * *", "retentionDays": 14})
     cron = deployment.object("CronJob", "postgres-backup")["spec"]
     assert cron["schedule"] == "15 2 * * *" and cron["concurrencyPolicy"] == "Forbid"
     pod = cron["jobTemplate"]["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    script = container["command"][-1]
+    assert [c["name"] for c in pod["initContainers"]] == ["prepare", "pg-dump"]
+    (finalize,) = pod["containers"]
+    assert finalize["command"][-1] == finalize_script("postgres", 14)
+    dump = pod["initContainers"][1]
+    script = dump["command"][-1]
     assert "pg_dump --host=postgres.postgresql.svc.cluster.local --port=5432" in script
-    assert "--format=custom" in script
-    assert "-mtime +13" in script and "*.dump" in script
+    assert '--format=custom --file="$BACKUP_STAGING/faceapi.dump"' in script
     assert "PGPASSWORD=\"$(cat /run/secrets/postgres/password)\"" in script
-    assert all("PGPASSWORD" != e["name"] for e in container.get("env", []))
+    assert all(e["name"] != "PGPASSWORD" for e in dump.get("env", []))
     claim_volume = next(v for v in pod["volumes"] if v["name"] == "backup")
     assert claim_volume["persistentVolumeClaim"]["claimName"] == "postgres-backup"
-    assert {"name": "backup", "mountPath": "/backup"} in container["volumeMounts"]
+    assert {"name": "backup", "mountPath": "/backup"} in dump["volumeMounts"]
 
 
 def test_backup_may_reach_the_database_and_nothing_else(declare):

@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 from pulumi.runtime import rpc
 
-from components.apps.face_recognition.face_recognition_system import FaceRecognitionSystem, FaceRecognitionSystemArgs
+from components.apps.face_recognition.face_recognition_system import (
+    FaceRecognitionImages,
+    FaceRecognitionSystem,
+    FaceRecognitionSystemArgs,
+)
+from components.data.milvus import MilvusImages
+from components.kube.pod_spec import GpuRequest
 from stack_config.stack import StackConfig
+from versions import versions
 
 
 def stack(gpu: bool) -> StackConfig:
@@ -20,13 +27,39 @@ def stack(gpu: bool) -> StackConfig:
     )
 
 
+def system_args(config: StackConfig, facts) -> FaceRecognitionSystemArgs:
+    """Arguments as `__main__` maps them from the stack config."""
+    pinned = versions().images
+    gpu = GpuRequest(count=1, scheduling=facts.gpu) if config.face_recognition.gpu else None
+    return FaceRecognitionSystemArgs(
+        settings=config.face_recognition,
+        images=FaceRecognitionImages(
+            face_api=config.images.face_api,
+            frontend=config.images.frontend,
+            postgres=pinned.postgres,
+            milvus=MilvusImages(
+                milvus=pinned.milvus_gpu if gpu else pinned.milvus,
+                etcd=pinned.etcd,
+                minio=pinned.minio,
+                minio_client=pinned.minio_client,
+                shell=pinned.busybox,
+            ),
+            shell=pinned.busybox,
+        ),
+        ingress=config.ingress,
+        data_safety=config.data_safety,
+        cluster=facts,
+        gpu=gpu,
+        data_storage_class="kiban-retain",
+        environment_name="test",
+    )
+
+
 def declare_system(declare, facts, gpu=True):
     return declare(
         lambda opts: FaceRecognitionSystem(
             "face-recognition",
-            FaceRecognitionSystemArgs(
-                config=stack(gpu), cluster=facts, data_storage_class="kiban-retain", environment_name="test"
-            ),
+            system_args(stack(gpu), facts),
             opts,
         )
     )
