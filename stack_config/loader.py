@@ -16,7 +16,8 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
-from stack_config.stack import SECRET_SETTINGS, StackConfig, TlsFromConfig
+from components.contracts.tls import ExistingTlsSecret, IngressTls, TlsCertificate
+from stack_config.stack import SECRET_SETTINGS, StackConfig, TlsFromConfig, TlsFromSecret
 
 NAMESPACE = "kiban"
 
@@ -30,8 +31,8 @@ class LoadedConfig:
     """The validated plain settings and the secret ones, which stay `Output.secret`."""
 
     stack: StackConfig
-    tls_private_key: pulumi.Output[str] | None
-    """`kiban:tlsPrivateKey`, present exactly when `ingress.tls.certificate` is."""
+    ingress_tls: IngressTls | None
+    """`ingress.tls` resolved: a certificate paired with its secret key, an existing Secret, or none."""
 
 
 def _namespace_keys() -> dict[str, str]:
@@ -157,8 +158,9 @@ def load_stack_config() -> LoadedConfig:
     keys = _namespace_keys()
     problems: list[str] = []
     settings: dict[str, Any] = {}
+    secret_keys = {s.key for s in SECRET_SETTINGS}
     for short, full in keys.items():
-        if short in SECRET_SETTINGS:
+        if short in secret_keys:
             if not _is_secret(full):
                 problems.append(
                     f"{full} is stored in plain text; it must be encrypted: "
@@ -167,7 +169,7 @@ def load_stack_config() -> LoadedConfig:
         elif _is_secret(full):
             problems.append(
                 f"{full} is stored as a secret but is not a secret setting; set it without --secret "
-                f"(secret settings: {', '.join(f'{NAMESPACE}:{k}' for k in SECRET_SETTINGS)})"
+                f"(secret settings: {', '.join(f'{NAMESPACE}:{k}' for k in sorted(secret_keys))})"
             )
         else:
             settings[short] = _decode(runtime_config.get_config(full))
@@ -176,18 +178,24 @@ def load_stack_config() -> LoadedConfig:
 
     config = parse_stack_config(settings, stack)
 
-    wants_key = isinstance(config.ingress.tls, TlsFromConfig)
-    has_key = "tlsPrivateKey" in keys
-    if wants_key != has_key:
-        raise _invalid(
-            stack,
-            [
-                f"{NAMESPACE}:ingress.tls.certificate is set but {NAMESPACE}:tlsPrivateKey is not: "
-                f"pulumi config set --secret {NAMESPACE}:tlsPrivateKey < key.pem"
-                if wants_key
-                else f"{NAMESPACE}:tlsPrivateKey is set but {NAMESPACE}:ingress.tls.certificate is not; "
-                "set the certificate or remove the key"
-            ],
-        )
-    tls_key = pulumi.Config(NAMESPACE).require_secret("tlsPrivateKey") if has_key else None
-    return LoadedConfig(stack=config, tls_private_key=tls_key)
+    pairing = [
+        f"{secret.needed_when} is set but {NAMESPACE}:{secret.key} is not: "
+        f"pulumi config set --secret {NAMESPACE}:{secret.key} {secret.value_from}"
+        if secret.needed(config)
+        else f"{NAMESPACE}:{secret.key} is set but {secret.needed_when} is not; set it or remove the secret"
+        for secret in SECRET_SETTINGS
+        if secret.needed(config) != (secret.key in keys)
+    ]
+    if pairing:
+        raise _invalid(stack, pairing)
+    return LoadedConfig(stack=config, ingress_tls=resolve_tls(config))
+
+
+def resolve_tls(config: StackConfig) -> IngressTls | None:
+    """`ingress.tls` as the entry point takes it; the key of a certificate from config is read only here."""
+    tls = config.ingress.tls
+    if isinstance(tls, TlsFromConfig):
+        return TlsCertificate(tls.certificate, pulumi.Config(NAMESPACE).require_secret("tlsPrivateKey"))
+    if isinstance(tls, TlsFromSecret):
+        return ExistingTlsSecret(tls.secret_name)
+    return None

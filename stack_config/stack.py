@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Callable
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -124,7 +125,34 @@ class StackConfig(ConfigModel):
         return self
 
 
-SECRET_SETTINGS: dict[str, str] = {
-    "tlsPrivateKey": "PEM private key of kiban:ingress.tls.certificate",
-}
-"""Settings that must be stored encrypted (`pulumi config set --secret`), read with `require_secret`."""
+@dataclass(frozen=True)
+class SecretSetting:
+    """A setting stored encrypted (`pulumi config set --secret`), read with `require_secret`."""
+
+    key: str
+    """Its key below `kiban:`."""
+
+    description: str
+    """What it holds."""
+
+    needed_when: str
+    """The setting that asks for it, in words."""
+
+    needed: Callable[[StackConfig], bool]
+    """Whether the validated plain settings need it: it must be set exactly then."""
+
+    value_from: str = "<value>"
+    """How to hand the value to `pulumi config set --secret` in the loader's hint."""
+
+
+SECRET_SETTINGS: tuple[SecretSetting, ...] = (
+    SecretSetting(
+        "tlsPrivateKey",
+        "PEM private key of kiban:ingress.tls.certificate",
+        "kiban:ingress.tls.certificate",
+        lambda config: isinstance(config.ingress.tls, TlsFromConfig),
+        value_from="< key.pem",
+    ),
+)
+"""Settings that must be stored encrypted (`pulumi config set --secret`), read with `require_secret`. Each is
+required exactly when the setting it belongs to is set."""

@@ -415,8 +415,10 @@ def _table(entries: Sequence[Entry]) -> list[str]:
 
 def _secret_section() -> list[str]:
     doc = attribute_docstrings(ast.parse(inspect.getsource(stack_module)).body)["SECRET_SETTINGS"]
-    lines = ["### Secret settings", "", _one_line(doc), "", "| Key | Description |", "| --- | --- |"]
-    lines += [f"| `{NAMESPACE}:{key}` | {_escape(text)} |" for key, text in SECRET_SETTINGS.items()]
+    lines = ["### Secret settings", "", _one_line(doc), "", "| Key | Description | Required when |", "| --- | --- | --- |"]
+    lines += [
+        f"| `{NAMESPACE}:{s.key}` | {_escape(s.description)} | `{s.needed_when}` is set |" for s in SECRET_SETTINGS
+    ]
     return lines
 
 

@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.contracts.cluster import ClusterFacts
 from components.contracts.labels import platform_labels
-from stack_config.stack import IngressConfig, TlsFromConfig
+from components.contracts.tls import IngressTls, TlsCertificate
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,8 @@ class EntryPointArgs:
     part_of: str
     """`app.kubernetes.io/part-of` (required)."""
 
-    config: IngressConfig
-    """Host and TLS (required)."""
+    host: str
+    """Host name the Ingress answers to (required)."""
 
     cluster: ClusterFacts
     """The cluster: which ingress class, and how to name it (required)."""
@@ -40,8 +40,9 @@ class EntryPointArgs:
     routes: tuple[Route, ...]
     """Path prefixes, most specific first (required)."""
 
-    tls_private_key: pulumi.Output[str] | None = None
-    """Private key for `config.tls.certificate` (from the secret setting `kiban:tlsPrivateKey`). Default: none."""
+    tls: IngressTls | None = None
+    """TLS: a certificate with its key (stored as a `kubernetes.io/tls` Secret here), or an existing Secret.
+    Default: none, plain HTTP."""
 
 
 class EntryPoint(pulumi.ComponentResource):
@@ -56,18 +57,16 @@ class EntryPoint(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: EntryPointArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:app:EntryPoint", resource_name, None, opts)
-        tls = args.config.tls
-        if isinstance(tls, TlsFromConfig) != (args.tls_private_key is not None):
-            raise ValueError("a TLS certificate from config needs its private key, and only then")
+        tls = args.tls
         labels = platform_labels(args.part_of)
 
         tls_secret_name: pulumi.Input[str] | None = None
-        if isinstance(tls, TlsFromConfig):
+        if isinstance(tls, TlsCertificate):
             secret = k8s.core.v1.Secret(
                 f"{resource_name}-tls",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{resource_name}-tls", namespace=args.namespace, labels=labels),
                 type="kubernetes.io/tls",
-                string_data={"tls.crt": tls.certificate, "tls.key": pulumi.Output.secret(args.tls_private_key)},
+                string_data={"tls.crt": tls.certificate, "tls.key": pulumi.Output.secret(tls.private_key)},
                 opts=pulumi.ResourceOptions(parent=self),
             )
             tls_secret_name = secret.metadata.name
@@ -84,13 +83,13 @@ class EntryPoint(pulumi.ComponentResource):
             spec=k8s.networking.v1.IngressSpecArgs(
                 ingress_class_name=args.cluster.ingress.ingress_class_name(),
                 tls=(
-                    [k8s.networking.v1.IngressTLSArgs(hosts=[args.config.host], secret_name=tls_secret_name)]
+                    [k8s.networking.v1.IngressTLSArgs(hosts=[args.host], secret_name=tls_secret_name)]
                     if tls_secret_name is not None
                     else None
                 ),
                 rules=[
                     k8s.networking.v1.IngressRuleArgs(
-                        host=args.config.host,
+                        host=args.host,
                         http=k8s.networking.v1.HTTPIngressRuleValueArgs(
                             paths=[
                                 k8s.networking.v1.HTTPIngressPathArgs(
@@ -111,5 +110,5 @@ class EntryPoint(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.url = f"{'https' if tls else 'http'}://{args.config.host}"
+        self.url = f"{'https' if tls else 'http'}://{args.host}"
         self.register_outputs({"url": self.url})

@@ -17,7 +17,8 @@ from components.kube.network_access import AllowTraffic, AllowTrafficArgs
 from components.kube.pod_spec import GpuRequest
 from components.data.postgres_database import PostgresDatabase, PostgresDatabaseArgs
 from stack_config.face_recognition import FaceRecognitionConfig
-from stack_config.stack import DataSafety, IngressConfig
+from components.contracts.tls import IngressTls
+from stack_config.stack import DataSafety
 
 PART_OF = "face-recognition"
 APP_NAMESPACE = "face-recognition"
@@ -47,8 +48,8 @@ class FaceRecognitionSystemArgs:
     images: FaceRecognitionImages
     """The images (required)."""
 
-    ingress: IngressConfig
-    """The public entry point's host and TLS (required): `kiban:ingress`."""
+    host: str
+    """Host name of the public entry point (required): `kiban:ingress.host`."""
 
     data_safety: DataSafety
     """How data stores are protected and their volumes retained (required): `kiban:dataSafety`."""
@@ -65,8 +66,8 @@ class FaceRecognitionSystemArgs:
     environment_name: str
     """Name shown by the application (required), e.g. the stack name."""
 
-    tls_private_key: pulumi.Output[str] | None = None
-    """Key of `ingress.tls.certificate`. Default: none."""
+    tls: IngressTls | None = None
+    """TLS of the entry point, resolved from `kiban:ingress.tls`. Default: none, plain HTTP."""
 
     delivery: BlueGreenDelivery | None = None
     """How the backend and the frontend release new versions (Argo Rollouts blue/green). Default: none, rolling
@@ -171,13 +172,13 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
             EntryPointArgs(
                 namespace=APP_NAMESPACE,
                 part_of=PART_OF,
-                config=args.ingress,
+                host=args.host,
                 cluster=cluster,
                 routes=(
                     Route(INGRESS_PATH, face_api.service_name, face_api.port),
                     Route("/", frontend.service_name, frontend.port),
                 ),
-                tls_private_key=args.tls_private_key,
+                tls=args.tls,
             ),
             opts=inside(APP_NAMESPACE),
         )

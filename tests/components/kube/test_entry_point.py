@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 import pulumi
-import pytest
 from pulumi.runtime import rpc
 
 from components.kube.entry_point import EntryPoint, EntryPointArgs, Route
-from stack_config.stack import IngressConfig
+from components.contracts.tls import ExistingTlsSecret, TlsCertificate
 
 ROUTES = (Route("/api", "face-api", 8000), Route("/", "frontend", 8080))
 CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
-def declare_entry(declare, facts, tls=None, key=None):
-    config = IngressConfig(host="face.example.com", tls=tls)
+def declare_entry(declare, facts, tls=None):
+    """`tls` is a function that makes the resolved TLS (Outputs need the mock engine running)."""
     return declare(
         lambda opts: EntryPoint(
             "face-recognition",
             EntryPointArgs(
                 namespace="face-recognition",
                 part_of="face-recognition",
-                config=config,
+                host="face.example.com",
                 cluster=facts,
                 routes=ROUTES,
-                tls_private_key=key() if key else None,
+                tls=tls() if tls else None,
             ),
             opts,
         )
@@ -44,7 +43,7 @@ def test_routes_on_k3s_use_the_traefik_class(declare, k3s_cpu_facts):
 
 
 def test_gke_names_its_class_by_annotation_and_turns_off_http_with_tls(declare, gke_gpu_facts):
-    ingress = declare_entry(declare, gke_gpu_facts, tls={"secretName": "face-tls"}).object("Ingress", "face-recognition")
+    ingress = declare_entry(declare, gke_gpu_facts, tls=lambda: ExistingTlsSecret("face-tls")).object("Ingress", "face-recognition")
     assert "ingressClassName" not in ingress["spec"]
     assert ingress["metadata"]["annotations"] == {
         "kubernetes.io/ingress.class": "gce",
@@ -55,7 +54,7 @@ def test_gke_names_its_class_by_annotation_and_turns_off_http_with_tls(declare, 
 
 def test_certificate_from_config_becomes_a_tls_secret_with_a_secret_key(declare, k3s_cpu_facts):
     deployment = declare_entry(
-        declare, k3s_cpu_facts, tls={"certificate": CERT}, key=lambda: pulumi.Output.secret("PRIVATE KEY")
+        declare, k3s_cpu_facts, tls=lambda: TlsCertificate(CERT, pulumi.Output.secret("PRIVATE KEY"))
     )
     secret = deployment.object("Secret", "face-recognition-tls")
     assert secret["type"] == "kubernetes.io/tls"
@@ -64,7 +63,3 @@ def test_certificate_from_config_becomes_a_tls_secret_with_a_secret_key(declare,
     ingress = deployment.object("Ingress", "face-recognition")
     assert ingress["spec"]["tls"][0]["secretName"] == "face-recognition-tls"
 
-
-def test_certificate_without_key_is_refused(declare, k3s_cpu_facts):
-    with pytest.raises(ValueError, match="private key"):
-        declare_entry(declare, k3s_cpu_facts, tls={"certificate": CERT})

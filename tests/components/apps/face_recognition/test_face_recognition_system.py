@@ -46,7 +46,7 @@ def system_args(config: StackConfig, facts) -> FaceRecognitionSystemArgs:
             ),
             shell=pinned.busybox,
         ),
-        ingress=config.ingress,
+        host=config.ingress.host,
         data_safety=config.data_safety,
         cluster=facts,
         gpu=gpu,
