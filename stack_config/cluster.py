@@ -10,7 +10,9 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, Field
 
-from stack_config.base import ConfigModel, KubernetesName, LabelValue
+from pydantic import model_validator
+
+from stack_config.base import ConfigModel, CpuQuantity, KubernetesName, LabelValue, MemoryQuantity
 
 KubernetesVersion = Annotated[str, Field(pattern=r"^1\.(2[89]|3[0-7])$")]
 """`major.minor` of the cluster's Kubernetes, e.g. `1.35`; manifests are validated against it."""
@@ -84,6 +86,26 @@ class K3sGpuNodes(ConfigModel):
     per pod. A homelab with one GPU needs 3 for the backend, Milvus and a rolling update's extra pod."""
 
 
+class HomelabNode(ConfigModel):
+    """One node of the K3s cluster, as the capacity summary and the GPU labels need it."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)]
+    """The node's name in Kubernetes (`kubectl get nodes`). Required."""
+
+    cpu: CpuQuantity
+    """CPU cores of the node (`2`). Required."""
+
+    memory: MemoryQuantity
+    """Memory of the node (`6Gi`). Required."""
+
+    gpus: int = Field(default=0, ge=0, le=16)
+    """NVIDIA GPUs in the node. Default: `0`. kiban labels nodes with GPUs `nvidia.com/gpu.present=true`, which the
+    device plugin and GPU pods select."""
+
+
+GPU_NODE_LABEL = {"nvidia.com/gpu.present": "true"}
+
+
 class K3sCluster(ExistingClusterAccess):
     """An existing K3s cluster (the homelab of seed 002: three Proxmox nodes), reached through a kubeconfig."""
 
@@ -97,8 +119,35 @@ class K3sCluster(ExistingClusterAccess):
     ingress_class: KubernetesName = "traefik"
     """IngressClass of the cluster's ingress controller. Default: `traefik` (bundled with K3s)."""
 
+    nodes: list[HomelabNode] = Field(default_factory=list)
+    """The cluster's nodes (the homelab's k1, k2, k3). Default: none listed: the capacity summary cannot compare,
+    and GPU nodes must be labelled by hand (or select them with `gpu.nodeSelector`)."""
+
     gpu: K3sGpuNodes | None = None
     """The cluster's GPU nodes. Default: unset, the cluster has none."""
+
+    @model_validator(mode="after")
+    def _gpu_nodes_are_named(self) -> "K3sCluster":
+        names = [n.name for n in self.nodes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"nodes: a node is listed twice: {sorted(n for n in names if names.count(n) > 1)}")
+        if self.gpu is not None and dict(self.gpu.node_selector) == GPU_NODE_LABEL and not self.gpu_nodes():
+            raise ValueError(
+                "gpu: no node in `nodes` has `gpus`, and nothing else sets nvidia.com/gpu.present=true on a K3s node; "
+                "list the GPU node under `nodes` with `gpus: 1`, or select your own labels with `gpu.nodeSelector`"
+            )
+        return self
+
+    def gpu_nodes(self) -> list[HomelabNode]:
+        """The listed nodes that have GPUs."""
+        return [n for n in self.nodes if n.gpus]
+
+    def gpu_slots(self) -> int | None:
+        """`nvidia.com/gpu` the cluster advertises (GPUs times time-slicing replicas), or None when not listed."""
+        if self.gpu is None:
+            return 0
+        gpus = sum(n.gpus for n in self.nodes)
+        return gpus * self.gpu.time_slicing_replicas if gpus else None
 
 
 class GkeGpuNodes(ConfigModel):
@@ -106,6 +155,13 @@ class GkeGpuNodes(ConfigModel):
 
     accelerator: Annotated[str, Field(pattern=r"^nvidia-[a-z0-9-]+$")] = "nvidia-l4"
     """The accelerator type of the GPU node pool, as in `cloud.google.com/gke-accelerator`. Default: `nvidia-l4`."""
+
+    max_nodes: int = Field(default=9, ge=1, le=100)
+    """The GPU pool's autoscaling maximum. Default: `9`: the backend's largest blue/green switch (twice its 4
+    replicas) and Milvus."""
+
+    gpus_per_node: int = Field(default=1, ge=1, le=8)
+    """GPUs per node of the pool. Default: `1` (`g2-standard-8`)."""
 
 
 class ExistingGkeCluster(ExistingClusterAccess):
@@ -124,6 +180,10 @@ class ExistingGkeCluster(ExistingClusterAccess):
 
     gpu: GkeGpuNodes | None = None
     """The cluster's GPU node pools. Default: unset, the cluster has none."""
+
+    def gpu_slots(self) -> int:
+        """The most GPUs the GPU pool can have."""
+        return self.gpu.max_nodes * self.gpu.gpus_per_node if self.gpu else 0
 
 
 ClusterConfig = Annotated[Union[K3sCluster, ExistingGkeCluster], Field(discriminator="kind")]

@@ -122,7 +122,25 @@ class StackConfig(ConfigModel):
                 "faceRecognition.gpu is true but cluster.gpu is not set; describe the cluster's GPU nodes "
                 "under kiban:cluster.gpu or set faceRecognition.gpu: false"
             )
+        demand = self.gpu_demand()
+        supply = self.cluster.gpu_slots()
+        if supply is not None and sum(demand.values()) > supply:
+            wanted = ", ".join(f"{name} {count}" for name, count in demand.items())
+            raise ValueError(
+                f"the GPU workloads can ask for {sum(demand.values())} GPUs at once ({wanted}) but the cluster has "
+                f"{supply}; raise cluster.gpu.timeSlicingReplicas or add GPUs (K3s), raise cluster.gpu.maxNodes "
+                "(GKE), or lower faceRecognition.backend.autoscaling.maxReplicas"
+            )
         return self
+
+    def gpu_demand(self) -> dict[str, int]:
+        """The most GPUs each GPU workload holds at once: the backend at its largest, twice during a blue/green
+        switch (both versions run), and Milvus."""
+        if not self.face_recognition.gpu:
+            return {}
+        backend = self.face_recognition.backend
+        most = backend.autoscaling.max_replicas if backend.autoscaling else backend.replicas
+        return {"face-api (both colours of a switch)": 2 * most, "milvus": 1}
 
 
 @dataclass(frozen=True)

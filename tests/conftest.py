@@ -21,6 +21,7 @@ from components.clusters.k3s_target import k3s_facts  # noqa: E402
 from components.contracts.cluster import ApiServerEndpoint  # noqa: E402
 from stack_config.cluster import (  # noqa: E402
     GkeApiServer,
+    HomelabNode,
     K3sApiServer,
     K3sCluster,
     K3sGpuNodes,
@@ -29,12 +30,13 @@ from tools.mock_engine import Deployment, run_under_mocks  # noqa: E402
 
 
 K3S_API = K3sApiServer(addresses=["192.168.0.41/32"])
+GPU_NODES = [HomelabNode(name="gpu-node", cpu="4", memory="16Gi", gpus=1)]
 GKE_API = GkeApiServer(addresses=["172.16.0.2/32"])
 
 
 @pytest.fixture
 def k3s_gpu_facts() -> ClusterFacts:
-    return k3s_facts(K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, gpu=K3sGpuNodes()))
+    return k3s_facts(K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, nodes=GPU_NODES, gpu=K3sGpuNodes()))
 
 
 @pytest.fixture

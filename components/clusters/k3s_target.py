@@ -18,7 +18,7 @@ from components.contracts.cluster import (
     Toleration,
     TrafficSource,
 )
-from stack_config.cluster import K3sCluster
+from stack_config.cluster import GPU_NODE_LABEL, K3sCluster
 from versions import PinnedChart
 
 TYPE = "kiban:cluster:ExistingCluster"
@@ -58,9 +58,10 @@ def k3s_facts(config: K3sCluster) -> ClusterFacts:
 class K3sTarget(pulumi.ComponentResource):
     """A K3s cluster kiban does not create: the provider for its context and the facts about it.
 
-    With `cluster.gpu.installDevicePlugin` (the default when the cluster has GPU nodes) it installs NVIDIA's
-    device plugin as its child `<name>-nvidia-device-plugin`: without it no K3s node advertises `nvidia.com/gpu`,
-    and every GPU pod stays Pending.
+    With GPU nodes it labels the listed ones (`nodes[].gpus`) `nvidia.com/gpu.present=true`, and with
+    `cluster.gpu.installDevicePlugin` (the default) installs NVIDIA's device plugin as its child
+    `<name>-nvidia-device-plugin`: without both, no K3s node advertises `nvidia.com/gpu` and every GPU pod stays
+    Pending.
     """
 
     provider: k8s.Provider
@@ -71,6 +72,9 @@ class K3sTarget(pulumi.ComponentResource):
 
     device_plugin: NvidiaDevicePlugin | None
     """The device plugin, where this target installs it."""
+
+    gpu_node_labels: list[k8s.core.v1.NodePatch]
+    """The `nvidia.com/gpu.present=true` labels on the listed GPU nodes."""
 
     def __init__(
         self,
@@ -84,6 +88,17 @@ class K3sTarget(pulumi.ComponentResource):
         self.provider = kubernetes_provider(
             f"{resource_name}-kubernetes", config, config.kind, pulumi.ResourceOptions(parent=self)
         )
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        # Nothing on a plain K3s node says it has a GPU: label the listed GPU nodes, as the plugin and GPU pods
+        # select them (a patch of the existing Node, removed again when the stack lets go of it).
+        self.gpu_node_labels = [
+            k8s.core.v1.NodePatch(
+                f"{resource_name}-gpu-node-{node.name}",
+                metadata=k8s.meta.v1.ObjectMetaPatchArgs(name=node.name, labels=GPU_NODE_LABEL),
+                opts=on_cluster,
+            )
+            for node in (config.gpu_nodes() if config.gpu is not None else [])
+        ]
         self.device_plugin = None
         if config.gpu is not None and config.gpu.install_device_plugin:
             self.device_plugin = NvidiaDevicePlugin(
@@ -93,6 +108,6 @@ class K3sTarget(pulumi.ComponentResource):
                     chart=device_plugin_chart,
                     time_slicing_replicas=config.gpu.time_slicing_replicas,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+                opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=self.gpu_node_labels)),
             )
         self.register_outputs({"context": config.context, "kind": config.kind})

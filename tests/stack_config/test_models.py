@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from stack_config.base import cpu_millicores, memory_bytes
 from components.contracts.images import image_digest, image_tag
-from stack_config.stack import ImagesConfig
+from stack_config.stack import ImagesConfig, StackConfig
 from stack_config.workloads import ComputeQuantities, ComputeResources, compute
 
 DIGEST = "sha256:" + "ab" * 32
@@ -137,3 +137,44 @@ def test_latest_needs_allow_mutable_tags_unless_pinned_by_digest():
         _images("registry.example/face-api:latest")
     assert _images("registry.example/face-api:latest", allow_mutable_tags=True).allow_mutable_tags
     assert _images(f"registry.example/face-api:latest@{DIGEST}").face_api.startswith("registry.example/face-api:latest@")
+
+
+def _gpu_stack(**overrides):
+    base = {
+        "cluster": {
+            "kind": "k3s",
+            "context": "homelab",
+            "apiServer": {"addresses": ["192.168.0.41/32"]},
+            "nodes": [{"name": "k3", "cpu": "2", "memory": "6Gi", "gpus": 1}],
+            "gpu": {"timeSlicingReplicas": 3},
+        },
+        "ingress": {"host": "face.example.com"},
+        "images": {"faceApi": "r.example/face-api:1.0.0", "frontend": "r.example/face-frontend:1.0.0"},
+        "faceRecognition": {"gpu": True},
+    }
+    for key, value in overrides.items():
+        base[key] = {**base[key], **value}
+    return base
+
+
+def test_gpu_demand_counts_both_colours_of_a_switch_and_milvus():
+    config = StackConfig.model_validate(_gpu_stack())
+    assert config.gpu_demand() == {"face-api (both colours of a switch)": 2, "milvus": 1}
+    assert config.cluster.gpu_slots() == 3
+
+
+def test_a_stack_asking_for_more_gpus_than_the_cluster_has_is_refused_naming_them():
+    too_many = _gpu_stack(faceRecognition={"backend": {"replicas": 2}})
+    with pytest.raises(ValidationError) as caught:
+        StackConfig.model_validate(too_many)
+    message = str(caught.value)
+    assert "ask for 5 GPUs" in message and "face-api (both colours of a switch) 4, milvus 1" in message
+    assert "the cluster has 3" in message and "timeSlicingReplicas" in message
+    gke = {
+        "kind": "existing-gke", "context": "gke", "apiServer": {"addresses": ["172.16.0.2/32"]},
+        "gpu": {"maxNodes": 2},
+    }
+    with pytest.raises(ValidationError, match="maxNodes"):
+        StackConfig.model_validate({**_gpu_stack(), "cluster": gke})
+    cpu_only = StackConfig.model_validate({**_gpu_stack(faceRecognition={"gpu": False}), "cluster": gke})
+    assert cpu_only.gpu_demand() == {}

@@ -6,7 +6,7 @@ from components.clusters.existing_gke_target import ExistingGkeTarget
 from components.clusters.k3s_target import K3sTarget
 from components.clusters.targets import cluster_target
 from stack_config.cluster import ExistingGkeCluster, K3sCluster, K3sGpuNodes
-from tests.conftest import GKE_API, K3S_API
+from tests.conftest import GKE_API, GPU_NODES, K3S_API
 from tools.mock_engine import run_under_mocks
 from versions import versions
 
@@ -18,7 +18,7 @@ def build(config):
 
 
 def test_k3s_with_gpus_installs_the_device_plugin_under_the_target():
-    target, deployment = build(K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, gpu=K3sGpuNodes()))
+    target, deployment = build(K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, nodes=GPU_NODES, gpu=K3sGpuNodes()))
     assert isinstance(target, K3sTarget) and target.device_plugin is not None
     (provider,) = deployment.of_type("pulumi:providers:kubernetes")
     (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
@@ -39,7 +39,7 @@ def test_k3s_without_gpus_installs_no_device_plugin():
 
 def test_k3s_time_slicing_reaches_the_device_plugin():
     _, deployment = build(
-        K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, gpu=K3sGpuNodes(time_slicing_replicas=2))
+        K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, nodes=GPU_NODES, gpu=K3sGpuNodes(time_slicing_replicas=2))
     )
     (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
     assert "replicas: 2" in release.inputs["values"]["config"]["map"]["default"]
@@ -64,3 +64,29 @@ def test_existing_gke_answers_the_gke_questions_once():
     assert facts.ingress.service_annotations == {"cloud.google.com/neg": '{"ingress": true}'}
     assert facts.api_server.port == 443
     assert not deployment.of_type("kubernetes:helm.sh/v3:Release"), "GKE installs its own device plugin"
+
+
+def test_the_listed_gpu_nodes_are_labelled_before_the_plugin_looks_for_them():
+    from stack_config.cluster import HomelabNode
+
+    nodes = [HomelabNode(name="k1", cpu="2", memory="6Gi"), HomelabNode(name="k3", cpu="2", memory="6Gi", gpus=1)]
+    target, deployment = build(
+        K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, nodes=nodes, gpu=K3sGpuNodes())
+    )
+    (patch,) = deployment.of_type("kubernetes:core/v1:NodePatch")
+    assert patch.inputs["metadata"] == {"name": "k3", "labels": {"nvidia.com/gpu.present": "true"}}
+    assert patch.inputs["metadata"]["labels"].items() <= target.facts.gpu.node_selector.items()
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    assert release.inputs["values"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    plugin = [r for r in deployment.registrations if r.type == "kiban:gpu:NvidiaDevicePlugin"][0]
+    assert patch.urn in plugin.dependencies, "the plugin waits for its node's label"
+
+
+def test_a_gpu_cluster_whose_gpu_nodes_nothing_labels_is_refused():
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="nothing else sets nvidia.com/gpu.present=true"):
+        K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, gpu=K3sGpuNodes())
+    own_labels = K3sGpuNodes(node_selector={"example.com/gpu": "yes"})
+    assert K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, gpu=own_labels).gpu_nodes() == []

@@ -19,7 +19,8 @@ from versions import versions
 def stack(gpu: bool) -> StackConfig:
     return StackConfig.model_validate(
         {
-            "cluster": {"kind": "k3s", "context": "homelab", "apiServer": {"addresses": ["192.168.0.41/32"]}, "gpu": {}},
+            "cluster": {"kind": "k3s", "context": "homelab", "apiServer": {"addresses": ["192.168.0.41/32"]},
+                        "nodes": [{"name": "k3", "cpu": "2", "memory": "6Gi", "gpus": 1}], "gpu": {"timeSlicingReplicas": 3}},
             "ingress": {"host": "face.example.com"},
             "images": {"faceApi": "r.example/face-api:1.0.0", "frontend": "r.example/face-frontend:1.0.0"},
             "faceRecognition": {"gpu": gpu},
