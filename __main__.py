@@ -20,7 +20,12 @@ config = load_stack_config()  # before any resource: a bad stack file registers 
 stack = config.stack
 pinned = versions()
 
-cluster = cluster_target("cluster", stack.cluster, device_plugin_chart=pinned.charts.nvidia_device_plugin)
+cluster = cluster_target(
+    "cluster",
+    stack.cluster,
+    device_plugin_chart=pinned.charts.nvidia_device_plugin,
+    helm_timeout_seconds=stack.timeouts.helm_release_seconds,
+)
 # Generated secrets use an explicit `random` provider too: every stack disables all default providers.
 generator = pulumi_random.Provider("random")
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider, generator])
@@ -39,6 +44,7 @@ rollouts = ArgoRollouts(
         cluster=cluster.facts,
         chart=pinned.charts.argo_rollouts,
         check_image=pinned.images.busybox,
+        timeout_seconds=stack.timeouts.helm_release_seconds,
     ),
     opts=on_cluster,
 )
@@ -66,6 +72,7 @@ face_recognition = FaceRecognitionSystem(
         data_safety=stack.data_safety,
         cluster=cluster.facts,
         gpu=gpu,
+        timeouts=stack.timeouts,
         data_storage_class=data_storage_class,
         environment_name=pulumi.get_stack(),
         tls=config.ingress_tls,

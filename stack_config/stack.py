@@ -93,6 +93,17 @@ class DataSafety(ConfigModel):
     retained on StatefulSet deletion and scale-down, and Pulumi's `retainOnDelete`. Default: `true`."""
 
 
+class DeployTimeouts(ConfigModel):
+    """How long `pulumi up` waits for things that are slow on a real cluster."""
+
+    workload_ready_minutes: int = Field(default=20, ge=5, le=180)
+    """How long a data store or a GPU workload may take to become ready, on create and on update: GPU images are
+    several GB and models load slowly on a cold node (Pulumi's own default is 10 minutes). Default: `20`."""
+
+    helm_release_seconds: int = Field(default=900, ge=600, le=7200)
+    """How long a Helm release may take to install or upgrade (Helm's own default is 300 s). Default: `900`."""
+
+
 class StackConfig(ConfigModel):
     """Every `kiban:` setting of one stack."""
 
@@ -110,6 +121,9 @@ class StackConfig(ConfigModel):
 
     data_safety: DataSafety = Field(default_factory=DataSafety)
     """Default: data stores protected and volumes retained."""
+
+    timeouts: DeployTimeouts = Field(default_factory=DeployTimeouts)
+    """How long `pulumi up` waits. Default: 20 minutes for data stores and GPU workloads, 900 s for Helm releases."""
 
     rollouts: RolloutsConfig = Field(default_factory=RolloutsConfig)
     """Blue/green releases of the backend and the frontend. Default: a new version waits on its preview for a

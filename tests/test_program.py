@@ -199,3 +199,43 @@ def test_exports(deployments):
     assert deployments["dev"].outputs["url"] == "http://face.homelab.internal"
     assert deployments["prod"].outputs["url"] == "https://face.kiban.example.com"
     assert sorted(deployments["prod"].outputs["namespaces"]) == ["face-recognition", "milvus", "postgresql"]
+
+
+def test_slow_workloads_and_helm_releases_get_realistic_timeouts(deployments):
+    for stack, deployment in deployments.items():
+        for name in ("postgres", "milvus", "milvus-etcd", "milvus-minio"):
+            timeouts = deployment.registration("StatefulSet", name).custom_timeouts
+            assert timeouts == {"create": "20m", "update": "20m"}, (stack, name)
+        assert deployment.registration("Rollout", "face-api").custom_timeouts == {"create": "20m", "update": "20m"}
+        assert deployment.registration("Rollout", "frontend").custom_timeouts == {}, "no GPU, nothing slow"
+        for release in deployment.of_type("kubernetes:helm.sh/v3:Release"):
+            assert release.inputs["timeout"] >= 600, (stack, release.name)
+    slower = run_program("dev", {"kiban:timeouts": {"workloadReadyMinutes": 45, "helmReleaseSeconds": 1200}})
+    assert slower.registration("StatefulSet", "milvus").custom_timeouts["create"] == "45m"
+    assert {r.inputs["timeout"] for r in slower.of_type("kubernetes:helm.sh/v3:Release")} == {1200}
+
+
+def restart_checksum(deployment: Deployment, kind: str, name: str) -> str:
+    return deployment.object(kind, name)["spec"]["template"]["metadata"]["annotations"]["kiban.dev/restart-checksum"]
+
+
+def test_consumers_restart_when_a_secret_they_read_changes(deployments):
+    dev = deployments["dev"]
+    consumers = [("Rollout", "face-api"), ("StatefulSet", "milvus"), ("StatefulSet", "milvus-minio"), ("StatefulSet", "postgres")]
+    checksums = {c: restart_checksum(dev, *c) for c in consumers}
+    assert all(len(v) == 64 and not rpc.is_rpc_secret(v) for v in checksums.values()), "a plain SHA-256"
+    # A different database owner changes what the PostgreSQL Secret and the backend's Secret hold...
+    renamed = run_program("dev", {"kiban:faceRecognition": {"gpu": True, "postgres": {"username": "owner2"}}})
+    assert restart_checksum(renamed, "StatefulSet", "postgres") != checksums[("StatefulSet", "postgres")]
+    # ...and nothing else's.
+    assert restart_checksum(renamed, "StatefulSet", "milvus") == checksums[("StatefulSet", "milvus")]
+
+
+def test_namespaces_holding_retained_claims_outlive_the_stack(deployments):
+    dev = deployments["dev"]  # unprotected, but its volumes are retained
+    for name, holds_data in (("postgresql", True), ("milvus", True), ("face-recognition", False)):
+        registration = dev.registration("Namespace", name)
+        assert registration.retain_on_delete is holds_data, name
+        assert not registration.protect
+    unretained = run_program("dev", {"kiban:dataSafety": {"protect": False, "retainVolumes": False}})
+    assert not unretained.registration("Namespace", "postgresql").retain_on_delete

@@ -43,6 +43,8 @@ class Registration:
     retain_on_delete: bool
     dependencies: tuple[str, ...]
     ignore_changes: tuple[str, ...]
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    """`create`, `update`, `delete` where the program set them."""
 
     @property
     def package(self) -> str:
@@ -188,6 +190,11 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 dependencies=tuple(request.dependencies),
                 ignore_changes=tuple(request.ignoreChanges),
+                custom_timeouts={
+                    name: value
+                    for name in ("create", "update", "delete")
+                    if (value := getattr(request.customTimeouts, name, ""))
+                },
             )
         )
         return response

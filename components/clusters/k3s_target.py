@@ -81,6 +81,7 @@ class K3sTarget(pulumi.ComponentResource):
         resource_name: str,
         config: K3sCluster,
         device_plugin_chart: PinnedChart,
+        helm_timeout_seconds: int = 900,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__(TYPE, resource_name, None, opts)
@@ -106,6 +107,7 @@ class K3sTarget(pulumi.ComponentResource):
                 NvidiaDevicePluginArgs(
                     cluster=self.facts,
                     chart=device_plugin_chart,
+                    timeout_seconds=helm_timeout_seconds,
                     time_slicing_replicas=config.gpu.time_slicing_replicas,
                 ),
                 opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=self.gpu_node_labels)),

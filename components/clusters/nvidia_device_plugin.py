@@ -40,6 +40,9 @@ class NvidiaDevicePluginArgs:
     chart: PinnedChart
     """The pinned `nvidia-device-plugin` chart (required), from versions.json."""
 
+    timeout_seconds: int = 900
+    """How long the Helm release may take (Helm's own default, 300 s, is short for a cold GPU node). Default: 900."""
+
     time_slicing_replicas: int = 1
     """Pods that may share each GPU through CUDA time-slicing. Default: 1 (no sharing)."""
 
@@ -81,6 +84,7 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
                 version=chart.version,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
                 namespace=NAMESPACE,
+                timeout=args.timeout_seconds,
                 values={
                     "runtimeClassName": gpu.runtime_class_name,
                     "nodeSelector": dict(gpu.node_selector),

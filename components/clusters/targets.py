@@ -16,13 +16,14 @@ def cluster_target(
     config: ClusterConfig,
     *,
     device_plugin_chart: PinnedChart,
+    helm_timeout_seconds: int = 900,
     opts: pulumi.ResourceOptions | None = None,
 ) -> ClusterTarget:
     """The target for `config.kind`: every target yields an explicit Kubernetes provider and the cluster contract.
     `device_plugin_chart` is NVIDIA's, for the targets that install it (K3s with GPU nodes)."""
     match config:
         case K3sCluster():
-            return K3sTarget(resource_name, config, device_plugin_chart, opts)
+            return K3sTarget(resource_name, config, device_plugin_chart, helm_timeout_seconds, opts)
         case ExistingGkeCluster():
             return ExistingGkeTarget(resource_name, config, opts)
     raise TypeError(f"no cluster target for kind {config.kind!r}")

@@ -54,6 +54,9 @@ class PostgresDatabaseArgs:
     shell_image: str
     """A small image with a shell for the backup's own steps (required): a pinned busybox."""
 
+    ready_timeout_minutes: int | None = None
+    """How long `pulumi up` waits for the server to become ready. Default: Pulumi's 10 minutes."""
+
 
 class PostgresDatabase(pulumi.ComponentResource):
     """One PostgreSQL server with one database and its owner.
@@ -150,6 +153,10 @@ class PostgresDatabase(pulumi.ComponentResource):
                 protect=args.protect,
                 retain_volumes=args.retain_volumes,
                 termination_grace_period_seconds=60,
+                ready_timeout_minutes=args.ready_timeout_minutes,
+                # The password is fixed when the server first initialises its volume; the restart makes a changed
+                # Secret fail loudly at start rather than leave a server running with credentials nobody knows.
+                restart_on=[credentials.checksum],
             ),
             opts=child,
         )

@@ -37,6 +37,10 @@ class PlatformNamespaceArgs:
     """Pulumi `protect` on the Namespace: deleting a namespace deletes every claim in it, so namespaces that hold
     data are protected along with the data. Default: false."""
 
+    retain_on_delete: bool = False
+    """Leave the Namespace in the cluster when Pulumi deletes it (`retainOnDelete`): a namespace holding retained
+    claims must outlive the stack, or deleting it deletes them anyway. Default: false."""
+
 
 class PlatformNamespace(pulumi.ComponentResource):
     """A namespace kiban puts pods in.
@@ -70,7 +74,7 @@ class PlatformNamespace(pulumi.ComponentResource):
                 },
                 annotations=annotations,
             ),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete),
         )
         self.name = namespace.metadata.name
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])

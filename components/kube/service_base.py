@@ -4,6 +4,7 @@ object they create around it."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
@@ -93,6 +94,14 @@ class ServiceArgs:
     termination_grace_period_seconds: int | None = None
     """Default: Kubernetes' 30s."""
 
+    ready_timeout_minutes: int | None = None
+    """How long `pulumi up` waits for the workload to become ready, on create and update. Default: Pulumi's 10
+    minutes."""
+
+    restart_on: Sequence[pulumi.Input[str]] = ()
+    """Values the pods read only when they start (e.g. `GeneratedSecret.checksum`): a change of any restarts them,
+    through a checksum annotation on the pod template, as Helm charts do with `checksum/secret`. Default: none."""
+
 
 @dataclass(frozen=True)
 class ServiceParts:
@@ -137,7 +146,7 @@ def service_parts(
         annotations=args.service_annotations,
     )
     template = k8s.core.v1.PodTemplateSpecArgs(
-        metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+        metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=restart_annotations(args.restart_on)),
         spec=pod_spec(
             containers=[container],
             init_containers=args.init_containers,
@@ -163,6 +172,24 @@ def service_parts(
             labels=labels,
             annotations=scanner_annotations(images, args.scanner_exemptions),
         ),
+    )
+
+
+def restart_annotations(values: Sequence[pulumi.Input[str]]) -> dict[str, pulumi.Input[str]] | None:
+    """`kiban.dev/restart-checksum`: one digest of `values`, so a changed value changes the pod template."""
+    if not values:
+        return None
+    digest = pulumi.Output.all(*values).apply(lambda v: hashlib.sha256("\0".join(v).encode()).hexdigest())
+    return {"kiban.dev/restart-checksum": digest}
+
+
+def workload_options(args: ServiceArgs, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+    """Options of the workload object: protection and how long to wait for it."""
+    minutes = args.ready_timeout_minutes
+    return pulumi.ResourceOptions(
+        parent=parent,
+        protect=args.protect,
+        custom_timeouts=pulumi.CustomTimeouts(create=f"{minutes}m", update=f"{minutes}m") if minutes else None,
     )
 
 

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.kube.network_access import PodGroup
 from components.kube.pod_spec import VolumeMount
-from components.kube.service_base import TYPE, ServiceArgs, disruption_budget, service_parts
+from components.kube.service_base import TYPE, ServiceArgs, disruption_budget, service_parts, workload_options
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class StatefulService(pulumi.ComponentResource):
                     for v in args.data_volumes
                 ],
             ),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=workload_options(args, self),
         )
         disruption_budget(name, args, parts, self)
         self.register_outputs({"service_name": self.service_name, "host": self.host})

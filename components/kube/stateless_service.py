@@ -21,6 +21,7 @@ from components.kube.service_base import (
     disruption_budget,
     service_host,
     service_parts,
+    workload_options,
 )
 from stack_config.workloads import Autoscaling
 
@@ -61,7 +62,7 @@ class StatelessService(pulumi.ComponentResource):
         parts = service_parts(name, args, parent=self)
         self.pods, self.host, self.service_name = parts.pods, parts.host, parts.service.metadata.name
         replicas = None if args.autoscaling else args.replicas  # the autoscaler owns the count
-        workload_opts = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        workload_opts = workload_options(args, self)
         if args.delivery is not None:
             workload: pulumi.CustomResource = _blue_green_rollout(self, name, args, args.delivery, parts, replicas, workload_opts)
             api_version, kind = ROLLOUTS_API, "Rollout"

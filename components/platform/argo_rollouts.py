@@ -19,7 +19,6 @@ CONTROLLER_LABELS = {"app.kubernetes.io/name": "argo-rollouts", "app.kubernetes.
 """The labels the chart puts on the controller's pods (`argo-rollouts.selectorLabels` plus the component)."""
 CONTROLLER_USER = 999
 """The uid the argo-rollouts image declares (`USER 999`)."""
-HELM_TIMEOUT_SECONDS = 600
 
 
 def chart_values(config: RolloutsConfig) -> dict:
@@ -72,6 +71,9 @@ class ArgoRolloutsArgs:
     check_image: str
     """Image of the preview check's pods (required): a pinned busybox from versions.json."""
 
+    timeout_seconds: int = 900
+    """How long the Helm release may take. Default: 900."""
+
 
 class ArgoRollouts(pulumi.ComponentResource):
     """The Argo Rollouts controller and its CRDs, in a `restricted`, default-deny namespace of its own.
@@ -102,7 +104,7 @@ class ArgoRollouts(pulumi.ComponentResource):
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repository),
                 namespace=NAMESPACE,
                 values=chart_values(args.config),
-                timeout=HELM_TIMEOUT_SECONDS,
+                timeout=args.timeout_seconds,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )

@@ -56,6 +56,9 @@ class FaceApiArgs:
     service_annotations: Mapping[str, str] = field(default_factory=dict)
     """Annotations the Service needs behind the cluster's Ingress. Default: none."""
 
+    ready_timeout_minutes: int | None = None
+    """How long `pulumi up` waits for the backend to become ready. Default: Pulumi's 10 minutes."""
+
     delivery: BlueGreenDelivery | None = None
     """Release new versions blue/green through Argo Rollouts. Default: none, a rolling Deployment."""
 
@@ -147,6 +150,8 @@ class FaceApi(pulumi.ComponentResource):
                 gpu=args.gpu,
                 service_annotations=args.service_annotations,
                 delivery=args.delivery,
+                ready_timeout_minutes=args.ready_timeout_minutes,
+                restart_on=[secret.checksum],
                 scanner_exemptions=[
                     ScannerExemption(
                         "CKV_K8S_35",

@@ -18,7 +18,7 @@ from components.kube.pod_spec import GpuRequest
 from components.data.postgres_database import PostgresDatabase, PostgresDatabaseArgs
 from stack_config.face_recognition import FaceRecognitionConfig
 from components.contracts.tls import IngressTls
-from stack_config.stack import DataSafety
+from stack_config.stack import DataSafety, DeployTimeouts
 
 PART_OF = "face-recognition"
 APP_NAMESPACE = "face-recognition"
@@ -60,6 +60,9 @@ class FaceRecognitionSystemArgs:
     gpu: GpuRequest | None
     """The reservation the backend and Milvus each make (required; `None` for the CPU build)."""
 
+    timeouts: DeployTimeouts
+    """How long `pulumi up` waits for the stores and the GPU backend (required): `kiban:timeouts`."""
+
     data_storage_class: pulumi.Input[str]
     """StorageClass for every data and backup volume (required): the retained class when volumes are retained."""
 
@@ -100,7 +103,11 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
             name: PlatformNamespace(
                 name,
                 PlatformNamespaceArgs(
-                    name=name, cluster=cluster, part_of=PART_OF, protect=safety.protect and data
+                    name=name,
+                    cluster=cluster,
+                    part_of=PART_OF,
+                    protect=safety.protect and data,
+                    retain_on_delete=safety.retain_volumes and data,
                 ),
                 opts=child,
             )
@@ -122,6 +129,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 retain_volumes=safety.retain_volumes,
                 image=args.images.postgres,
                 shell_image=args.images.shell,
+                ready_timeout_minutes=args.timeouts.workload_ready_minutes,
             ),
             opts=inside(POSTGRES_NAMESPACE),
         )
@@ -136,6 +144,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 gpu=gpu,
                 protect=safety.protect,
                 retain_volumes=safety.retain_volumes,
+                ready_timeout_minutes=args.timeouts.workload_ready_minutes,
             ),
             opts=inside(MILVUS_NAMESPACE),
         )
@@ -152,6 +161,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 gpu=gpu,
                 service_annotations=cluster.ingress.service_annotations,
                 delivery=args.delivery,
+                ready_timeout_minutes=args.timeouts.workload_ready_minutes if gpu else None,
             ),
             opts=inside(APP_NAMESPACE),
         )

@@ -32,9 +32,7 @@ def minio_credentials(context: PartContext, name: str) -> GeneratedSecret:
     )
 
 
-def minio(
-    context: PartContext, name: str, settings: MilvusSettings, image: str, credentials: pulumi.Input[str]
-) -> StatefulService:
+def minio(context: PartContext, name: str, settings: MilvusSettings, image: str, credentials: GeneratedSecret) -> StatefulService:
     """MinIO server on `/data`, its console on 9001 (not exposed), credentials from the Secret `credentials`."""
     container = ContainerSpec(
         name="minio",
@@ -45,7 +43,7 @@ def minio(
             EnvLiteral("MINIO_ROOT_USER_FILE", f"{MINIO_SECRETS_DIR}/root-user"),
             EnvLiteral("MINIO_ROOT_PASSWORD_FILE", f"{MINIO_SECRETS_DIR}/root-password"),
         ],
-        secret_files=[SecretFiles(credentials, MINIO_SECRETS_DIR, keys=("root-user", "root-password"))],
+        secret_files=[SecretFiles(credentials.secret_name, MINIO_SECRETS_DIR, keys=("root-user", "root-password"))],
         writable_paths=[WritablePath("/tmp"), WritablePath(MINIO_CERTS_DIR, size_limit="1Mi")],
     )
     return single_replica(
@@ -56,4 +54,5 @@ def minio(
         ports=[ServicePort("api", MINIO_PORT)],
         health=seed_health(HttpCheck("/minio/health/live", "api"), startup_budget_seconds=300),
         volume=DataVolume("data", MINIO_DATA_DIR, settings.minio_storage_size, context.storage_class),
+        restart_on=[credentials.checksum],
     )

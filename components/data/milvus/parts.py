@@ -38,6 +38,7 @@ class PartContext:
     storage_class: pulumi.Input[str]
     protect: bool
     retain_volumes: bool
+    ready_timeout_minutes: int | None = None
 
 
 def seed_health(check: HttpCheck | ExecCheck, startup_budget_seconds: int) -> HealthChecks:
@@ -66,6 +67,7 @@ def single_replica(
     gpu: GpuRequest | None = None,
     termination_grace_period_seconds: int | None = None,
     scanner_exemptions: Sequence[ScannerExemption] = (),
+    restart_on: Sequence[pulumi.Input[str]] = (),
 ) -> StatefulService:
     """One single-replica StatefulSet with a data volume, protected and retained as the context says."""
     return StatefulService(
@@ -84,6 +86,8 @@ def single_replica(
             run_as=run_as or RunAs(),
             termination_grace_period_seconds=termination_grace_period_seconds,
             scanner_exemptions=scanner_exemptions,
+            ready_timeout_minutes=context.ready_timeout_minutes,
+            restart_on=restart_on,
         ),
         opts=pulumi.ResourceOptions(parent=context.parent),
     )

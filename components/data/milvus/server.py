@@ -91,7 +91,7 @@ def milvus_server(
     name: str,
     settings: MilvusSettings,
     image: str,
-    config_secret: pulumi.Input[str],
+    config: GeneratedSecret,
     gpu: GpuRequest | None,
 ) -> StatefulService:
     """Milvus standalone, with `user.yaml` laid over the image's configuration directory.
@@ -107,7 +107,7 @@ def milvus_server(
         resources=settings.resources,
         args=["milvus", "run", "standalone"],
         writable_paths=[WritablePath("/tmp"), WritablePath("/milvus/logs")],
-        secret_files=[SecretFiles(config_secret, f"{MILVUS_CONFIG_DIR}/{USER_YAML}", single_file=USER_YAML)],
+        secret_files=[SecretFiles(config.secret_name, f"{MILVUS_CONFIG_DIR}/{USER_YAML}", single_file=USER_YAML)],
     )
     return single_replica(
         context,
@@ -122,4 +122,5 @@ def milvus_server(
         gpu=gpu,
         # Time to flush growing segments to MinIO on the way down.
         termination_grace_period_seconds=120,
+        restart_on=[config.checksum],
     )

@@ -71,6 +71,10 @@ class MilvusStandaloneArgs:
     retain_volumes: bool
     """Keep the data claims when the StatefulSets go, and the backup volume when Pulumi deletes it (required)."""
 
+    ready_timeout_minutes: int | None = None
+    """How long `pulumi up` waits for each part to become ready (the GPU image is several GB). Default: Pulumi's
+    10 minutes."""
+
 
 class MilvusStandalone(pulumi.ComponentResource):
     """Milvus standalone, its etcd (metadata) and MinIO (segments, indexes, WAL), in one namespace.
@@ -108,16 +112,17 @@ class MilvusStandalone(pulumi.ComponentResource):
             storage_class=args.storage_class,
             protect=args.protect,
             retain_volumes=args.retain_volumes,
+            ready_timeout_minutes=args.ready_timeout_minutes,
         )
         etcd_name, minio_name, backup_name = (f"{resource_name}-{part}" for part in ("etcd", "minio", "backup"))
 
         metadata = etcd(context, etcd_name, settings, images.etcd)
         credentials = minio_credentials(context, f"{resource_name}-minio-credentials")
-        objects = minio(context, minio_name, settings, images.minio, credentials.secret_name)
+        objects = minio(context, minio_name, settings, images.minio, credentials)
         config = milvus_config(
             context, f"{resource_name}-config", etcd_host=metadata.host, minio_host=objects.host, minio=credentials.values
         )
-        server = milvus_server(context, resource_name, settings, images.milvus, config.secret_name, args.gpu)
+        server = milvus_server(context, resource_name, settings, images.milvus, config, args.gpu)
         backup = milvus_backup(
             context,
             backup_name,

@@ -51,6 +51,7 @@ def system_args(config: StackConfig, facts) -> FaceRecognitionSystemArgs:
         data_safety=config.data_safety,
         cluster=facts,
         gpu=gpu,
+        timeouts=config.timeouts,
         data_storage_class="kiban-retain",
         environment_name="test",
     )
