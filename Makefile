@@ -1,6 +1,7 @@
 # kiban: the commands a person (and CI) runs. Only `python3` has to be on the machine beforehand.
 #   make test                 create the locked environments, lint, then run the whole test suite
 #   make render STACK=dev     run the program offline under Pulumi's mock monitor, write rendered/<stack>/
+#   make bench                the prod render against a floor program (medians, ratio), written to rendered/
 #   make preview STACK=prod   `pulumi preview` with the real CLI (needs the Pulumi CLI and a login)
 #   make up STACK=prod        `pulumi up` with the real CLI
 
@@ -12,7 +13,7 @@ UV := $(TOOLS)/uv/bin/uv
 # uv and the project venv first on PATH, so the Pulumi CLI's `toolchain: uv` finds the same uv.
 export PATH := $(CURDIR)/$(TOOLS)/uv/bin:$(PATH)
 
-.PHONY: test render preview up lock env scanners tools clean
+.PHONY: test render bench preview up lock env scanners tools clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)/uv
@@ -34,6 +35,9 @@ test: env scanners tools
 
 render: env
 	$(UV) run --locked --no-sync python -m tools.render --stack $(STACK)
+
+bench: env
+	$(UV) run --locked --no-sync python -m tools.bench
 
 preview: env
 	pulumi preview --stack $(STACK) --diff

@@ -17,7 +17,11 @@ from typing import Any
 import yaml
 from pulumi.runtime import rpc
 
-from tools.mock_engine import ROOT, Deployment, Registration, available_stacks, run_program
+from pydantic import TypeAdapter
+
+from stack_config.cluster import ClusterConfig
+from tools import capacity
+from tools.mock_engine import ROOT, Deployment, Registration, available_stacks, run_program, stack_config
 
 REDACTED = "<redacted: secret>"
 WORKLOAD_KINDS = ("Deployment", "Rollout", "StatefulSet", "DaemonSet", "CronJob", "Job")
@@ -150,6 +154,9 @@ def summary(deployment: Deployment, objects: list[dict[str, Any]], out_dir: Path
     lines.extend(f"  {count} x {type_}" for type_, count in sorted(others.items()))
     if not others:
         lines.append("  (none)")
+
+    cluster = TypeAdapter(ClusterConfig).validate_python(stack_config(deployment.stack)["kiban:cluster"])
+    lines.extend(capacity.summary_lines(objects, cluster))
 
     lines.append("\nStack outputs:")
     for key, value in sorted(redact(deployment.outputs).items()):

@@ -1,0 +1,40 @@
+"""The capacity section: what the rendered workloads request agrees with what the config refuses on."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import TypeAdapter
+
+from stack_config.cluster import ClusterConfig
+from stack_config.loader import parse_stack_config
+from tools.capacity import demand, summary_lines
+from tools.mock_engine import available_stacks, run_program, stack_config
+from tools.render import manifests
+
+
+def config_of(stack: str):
+    raw = {k.split(":", 1)[1]: v for k, v in stack_config(stack).items() if k.startswith("kiban:")}
+    return parse_stack_config(raw, stack)
+
+
+@pytest.mark.parametrize("stack", available_stacks())
+def test_gpu_demand_of_the_render_is_what_the_config_check_counts(stack):
+    objects = manifests(run_program(stack))
+    assert demand(objects).gpus == sum(config_of(stack).gpu_demand().values())
+
+
+def test_dev_fits_its_homelab_and_says_so():
+    objects = manifests(run_program("dev"))
+    cluster = TypeAdapter(ClusterConfig).validate_python(stack_config("dev")["kiban:cluster"])
+    lines = summary_lines(objects, cluster)
+    assert any(line.strip().startswith("offered: CPU 6000m, memory 18.0Gi, GPU 3") for line in lines)
+    assert not any("WARNING" in line for line in lines)
+    wanted = demand(objects)
+    assert 0 < wanted.cpu_millicores < 6000 and wanted.storage_bytes > 100 * 2**30
+
+
+def test_requests_beyond_the_nodes_are_flagged():
+    objects = manifests(run_program("dev", {"kiban:faceRecognition": {"gpu": True, "milvus": {
+        "resources": {"requests": {"cpu": "7", "memory": "4Gi"}, "limits": {"cpu": "8", "memory": "8Gi"}}}}}))
+    cluster = TypeAdapter(ClusterConfig).validate_python(stack_config("dev")["kiban:cluster"])
+    assert any("WARNING: CPU requests exceed" in line for line in summary_lines(objects, cluster))
