@@ -3,29 +3,59 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
 
 class ConfigModel(BaseModel):
     """Stack config is camelCase in YAML (as Pulumi users write it), snake_case in Python.
 
-    Unknown keys are errors at every depth, and models are immutable once loaded.
+    Unknown keys are errors at every depth, and models are immutable once loaded. Stack files are validated by alias
+    only (`model_validate(..., by_name=False)` in the loader): `data_safety` is an unknown key there, never a quiet
+    synonym of `dataSafety`; Python code may still construct models by field name.
+
+    An object written in part is merged onto its default: `milvus: {backup: {retentionDays: 3}}` keeps the rest
+    of Milvus's backup defaults (its 50Gi volume, its 03:30 schedule), not the defaults of backups in general.
     """
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
         alias_generator=to_camel,
-        populate_by_name=True,
+        validate_by_alias=True,
+        validate_by_name=True,
         validate_default=True,
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_onto_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            if not isinstance(merged.get(key), dict):
+                continue
+            default = field.get_default(call_default_factory=True, validated_data={})
+            if isinstance(default, BaseModel):
+                merged[key] = _deep_merge(default.model_dump(by_alias=True), merged[key])
+        return merged
 
-_CPU = re.compile(r"^(?P<n>\d+(\.\d+)?)(?P<unit>m?)$")
-_MEMORY = re.compile(r"^(?P<n>\d+(\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|K|M|G|T)?$")
+
+def _deep_merge(base: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in written.items():
+        merged[key] = (
+            _deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        )
+    return merged
+
+
+_CPU = re.compile(r"(?P<n>\d+(\.\d+)?)(?P<unit>m?)")
+_MEMORY = re.compile(r"(?P<n>\d+(\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|K|M|G|T)?")
 _MEMORY_FACTORS = {
     None: 1,
     "K": 10**3,
@@ -41,7 +71,7 @@ _MEMORY_FACTORS = {
 
 def cpu_millicores(quantity: str) -> float:
     """`"500m"` -> 500, `"1.5"` -> 1500."""
-    match = _CPU.match(quantity)
+    match = _CPU.fullmatch(quantity)
     if not match:
         raise ValueError(f"{quantity!r} is not a CPU quantity; write cores ('1', '0.5') or millicores ('500m')")
     number = float(match["n"])
@@ -50,7 +80,7 @@ def cpu_millicores(quantity: str) -> float:
 
 def memory_bytes(quantity: str) -> float:
     """`"512Mi"` -> 536870912."""
-    match = _MEMORY.match(quantity)
+    match = _MEMORY.fullmatch(quantity)
     if not match:
         raise ValueError(
             f"{quantity!r} is not a memory quantity; write a number with Ki, Mi, Gi, Ti (or K, M, G, T), e.g. '512Mi'"
@@ -58,27 +88,83 @@ def memory_bytes(quantity: str) -> float:
     return float(match["n"]) * _MEMORY_FACTORS[match["unit"]]
 
 
+MEMORY_FLOOR = 4 * 2**20
+STORAGE_FLOOR = 2**30
+
+
 def _check_cpu(value: str) -> str:
-    cpu_millicores(value)
+    if cpu_millicores(value) < 1:
+        raise ValueError(f"{value!r} is no CPU at all; the least a container can have is 1m")
     return value
 
 
 def _check_memory(value: str) -> str:
-    memory_bytes(value)
+    if _MEMORY.fullmatch(value) and not _MEMORY.fullmatch(value)["unit"]:
+        raise ValueError(f"{value!r} has no unit (it would mean bytes); write e.g. '512Mi' or '2Gi'")
+    if memory_bytes(value) < MEMORY_FLOOR:
+        raise ValueError(f"{value!r} is below 4Mi, less than any process needs; write e.g. '512Mi'")
+    return value
+
+
+def _check_storage(value: str) -> str:
+    _check_memory(value)
+    if memory_bytes(value) < STORAGE_FLOOR:
+        raise ValueError(f"{value!r} is below 1Gi, too small for a data or backup volume; write e.g. '20Gi'")
     return value
 
 
 CpuQuantity = Annotated[str, AfterValidator(_check_cpu)]
-"""A Kubernetes CPU quantity such as `250m` or `2`."""
+"""A Kubernetes CPU quantity such as `250m` or `2` (at least `1m`)."""
 
 MemoryQuantity = Annotated[str, AfterValidator(_check_memory)]
-"""A Kubernetes memory or storage quantity such as `512Mi` or `20Gi`."""
+"""A Kubernetes memory quantity with its unit, such as `512Mi` or `2Gi` (at least `4Mi`)."""
+
+StorageQuantity = Annotated[str, AfterValidator(_check_storage)]
+"""The size of a volume with its unit, such as `20Gi` (at least `1Gi`)."""
+
+def worded(pattern: str, words: str, max_length: int | None = None, flags: int = 0) -> AfterValidator:
+    """A check that the whole value matches `pattern`, whose error says `words` instead of the regex. Non-ASCII
+    input is shown escaped, so a look-alike character is visible."""
+    compiled = re.compile(pattern, flags)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value) or (max_length is not None and len(value) > max_length):
+            shown = value.encode("ascii", "backslashreplace").decode() if not value.isascii() else value
+            raise ValueError(f"{shown!r} is not {words}")
+        return value
+
+    return AfterValidator(check)
+
 
 KubernetesName = Annotated[
     str,
-    Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63),
+    worded(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "a DNS-1123 label: 1 to 63 lower-case letters, digits or '-', "
+           "starting and ending with a letter or digit", max_length=63),
 ]
 """A DNS-1123 label: lower-case letters, digits and '-'."""
 
-LabelValue = Annotated[str, Field(pattern=r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$", max_length=63)]
-"""A Kubernetes label value."""
+LabelValue = Annotated[
+    str,
+    worded(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?", "a label value: 1 to 63 letters, digits, '-', '_' or '.', "
+           "starting and ending with a letter or digit", max_length=63),
+]
+"""A Kubernetes label value (not empty in a selector)."""
+
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+
+
+def _check_label_key(value: str) -> str:
+    prefix, _, name = value.rpartition("/")
+    if "/" in value and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)):
+        raise ValueError(f"{value!r}: the prefix before '/' must be a DNS subdomain such as example.com")
+    if not name or len(name) > 63 or not _LABEL_NAME.fullmatch(name):
+        raise ValueError(
+            f"{value!r} is not a label key: an optional DNS-subdomain prefix and '/', then at most 63 letters, "
+            "digits, '-', '_' or '.', starting and ending with a letter or digit"
+        )
+    return value
+
+
+LabelKey = Annotated[str, AfterValidator(_check_label_key)]
+"""A Kubernetes label key such as `nvidia.com/gpu.present`."""

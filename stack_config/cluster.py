@@ -12,9 +12,29 @@ from pydantic import AfterValidator, Field
 
 from pydantic import model_validator
 
-from stack_config.base import ConfigModel, CpuQuantity, KubernetesName, LabelValue, MemoryQuantity
+from stack_config.base import (
+    ConfigModel,
+    CpuQuantity,
+    KubernetesName,
+    LabelKey,
+    LabelValue,
+    MemoryQuantity,
+    worded,
+)
 
-KubernetesVersion = Annotated[str, Field(pattern=r"^1\.(2[89]|3[0-7])$")]
+SUPPORTED_VERSIONS = tuple(f"1.{minor}" for minor in range(28, 38))
+
+
+def _check_version(value: str) -> str:
+    if value not in SUPPORTED_VERSIONS:
+        raise ValueError(
+            f"{value!r} is not a supported Kubernetes version: write major.minor from {SUPPORTED_VERSIONS[0]} to "
+            f"{SUPPORTED_VERSIONS[-1]}, quoted (\"1.30\": unquoted, YAML reads 1.30 as the number 1.3)"
+        )
+    return value
+
+
+KubernetesVersion = Annotated[str, AfterValidator(_check_version)]
 """`major.minor` of the cluster's Kubernetes, e.g. `1.35`; manifests are validated against it."""
 
 
@@ -69,7 +89,9 @@ class K3sGpuNodes(ConfigModel):
     """GPU nodes of a K3s cluster: nodes with the NVIDIA driver and container toolkit, where K3s registers the
     `nvidia` RuntimeClass."""
 
-    node_selector: dict[str, LabelValue] = Field(default_factory=lambda: {"nvidia.com/gpu.present": "true"})
+    node_selector: dict[LabelKey, LabelValue] = Field(
+        default_factory=lambda: {"nvidia.com/gpu.present": "true"}, min_length=1
+    )
     """Labels that pick the GPU nodes. Default: `{nvidia.com/gpu.present: "true"}`, which the device plugin's own
     affinity also accepts."""
 
@@ -89,7 +111,9 @@ class K3sGpuNodes(ConfigModel):
 class HomelabNode(ConfigModel):
     """One node of the K3s cluster, as the capacity summary and the GPU labels need it."""
 
-    name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)]
+    name: Annotated[
+        str, worded(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", "a node name (lower-case letters, digits, '-' and '.')", 253)
+    ]
     """The node's name in Kubernetes (`kubectl get nodes`). Required."""
 
     cpu: CpuQuantity
@@ -128,6 +152,12 @@ class K3sCluster(ExistingClusterAccess):
 
     @model_validator(mode="after")
     def _gpu_nodes_are_named(self) -> "K3sCluster":
+        if self.gpu is not None and self.gpu.time_slicing_replicas > 1 and not self.gpu.install_device_plugin:
+            raise ValueError(
+                "gpu.timeSlicingReplicas is set but gpu.installDevicePlugin is false: time-slicing is configured "
+                "through the device plugin kiban installs; configure it in the plugin you run, and set "
+                "timeSlicingReplicas to 1 (or let kiban install the plugin)"
+            )
         names = [n.name for n in self.nodes]
         if len(set(names)) != len(names):
             raise ValueError(f"nodes: a node is listed twice: {sorted(n for n in names if names.count(n) > 1)}")
@@ -153,7 +183,7 @@ class K3sCluster(ExistingClusterAccess):
 class GkeGpuNodes(ConfigModel):
     """GPU node pools of a GKE cluster (GKE installs the driver and the device plugin itself)."""
 
-    accelerator: Annotated[str, Field(pattern=r"^nvidia-[a-z0-9-]+$")] = "nvidia-l4"
+    accelerator: Annotated[str, worded(r"nvidia-[a-z0-9-]+", "a GKE accelerator type such as nvidia-l4")] = "nvidia-l4"
     """The accelerator type of the GPU node pool, as in `cloud.google.com/gke-accelerator`. Default: `nvidia-l4`."""
 
     max_nodes: int = Field(default=9, ge=1, le=100)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from stack_config.base import ConfigModel, MemoryQuantity
+from stack_config.base import ConfigModel, MemoryQuantity, StorageQuantity, worded
 from stack_config.workloads import BackupSettings, ComputeResources, ServiceSettings, compute
+
+
+PostgresIdentifier = Annotated[
+    str,
+    worded(r"[a-z_][a-z0-9_]{0,62}", "a PostgreSQL name: 1 to 63 lower-case letters, digits and '_', not starting "
+           "with a digit"),
+]
 
 
 class BackendSettings(ServiceSettings):
@@ -25,7 +32,7 @@ class BackendSettings(ServiceSettings):
     model_threshold: float = Field(default=0.2285, gt=0, lt=1)
     """`MODEL_THRESHOLD`: similarity threshold of a match. Default: `0.2285`."""
 
-    model_embedding_dim: int = Field(default=512, ge=1)
+    model_embedding_dim: int = Field(default=512, ge=1, le=32768)
     """`MODEL_EMB_DIM`: embedding size, which the Milvus collection must match. Default: `512`."""
 
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
@@ -52,13 +59,13 @@ class FrontendSettings(ServiceSettings):
 class PostgresSettings(ConfigModel):
     """The PostgreSQL 15 database of the face-recognition backend."""
 
-    database: str = Field(default="faceapi", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    database: PostgresIdentifier = "faceapi"
     """Database name (`SQL_DATABASE`). Default: `faceapi`."""
 
-    username: str = Field(default="faceuser", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    username: PostgresIdentifier = "faceuser"
     """Owner of the database (`SQL_USERNAME`). Default: `faceuser`. The password is generated."""
 
-    storage_size: MemoryQuantity = "10Gi"
+    storage_size: StorageQuantity = "10Gi"
     """Size of the data volume. Default: `10Gi`."""
 
     resources: ComputeResources = Field(default_factory=lambda: compute("250m", "256Mi", "1", "1Gi"))
@@ -74,25 +81,28 @@ class PostgresSettings(ConfigModel):
 class MilvusSettings(ConfigModel):
     """Milvus standalone (vector database) with its etcd and MinIO."""
 
-    database: str = Field(default="default", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    database: Annotated[
+        str, worded(r"[A-Za-z_][A-Za-z0-9_]*", "a Milvus database name: letters, digits and '_', not starting "
+                    "with a digit", 255)
+    ] = "default"
     """Milvus database the backend uses (`MILVUS_DB_DB_NAME`). Default: `default`."""
 
     resources: ComputeResources = Field(default_factory=lambda: compute("500m", "2Gi", "2", "8Gi"))
     """Milvus container. Default: requests 500m / 2Gi, limits 2 CPU / 8Gi."""
 
-    storage_size: MemoryQuantity = "20Gi"
+    storage_size: StorageQuantity = "20Gi"
     """Milvus local volume (/var/lib/milvus). Default: `20Gi`."""
 
     etcd_resources: ComputeResources = Field(default_factory=lambda: compute("100m", "256Mi", "500m", "1Gi"))
     """etcd container. Default: requests 100m / 256Mi, limits 500m / 1Gi."""
 
-    etcd_storage_size: MemoryQuantity = "5Gi"
+    etcd_storage_size: StorageQuantity = "5Gi"
     """etcd data volume. Default: `5Gi` (etcd's backend quota is 4GiB)."""
 
     minio_resources: ComputeResources = Field(default_factory=lambda: compute("100m", "256Mi", "1", "2Gi"))
     """MinIO container. Default: requests 100m / 256Mi, limits 1 CPU / 2Gi."""
 
-    minio_storage_size: MemoryQuantity = "50Gi"
+    minio_storage_size: StorageQuantity = "50Gi"
     """MinIO data volume (the vectors and indexes). Default: `50Gi`."""
 
     backup: BackupSettings = Field(default_factory=lambda: BackupSettings(schedule="30 3 * * *", storage_size="50Gi"))

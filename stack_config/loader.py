@@ -15,6 +15,7 @@ from typing import Any, Union
 import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_camel
 
 from components.contracts.tls import ExistingTlsSecret, IngressTls, TlsCertificate
 from stack_config.stack import SECRET_SETTINGS, StackConfig, TlsFromConfig, TlsFromSecret
@@ -128,7 +129,13 @@ def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
     key = _format_key(path)
     if kind == "extra_forbidden":
         allowed = _allowed_keys(path[:-1], data)
-        return f"{key}: unknown key; allowed here: {', '.join(allowed)}"
+        written = str(path[-1]) if path else ""
+        hint = ""
+        if to_camel(written) in allowed and to_camel(written) != written:
+            hint = f" (keys are camelCase: did you mean `{to_camel(written)}`?)"
+        elif not written.isascii():
+            hint = f" (it has non-ASCII characters: {written.encode('ascii', 'backslashreplace').decode()})"
+        return f"{_format_key(path)}: unknown key{hint}; allowed here: {', '.join(allowed)}"
     if kind == "missing":
         return f"{key}: required setting is missing"
     message = error["msg"].removeprefix("Value error, ")
@@ -137,19 +144,85 @@ def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
 
 def _invalid(stack: str, problems: list[str]) -> ConfigError:
     """The one message a bad stack file gets: every problem, one per line."""
-    listed = "\n".join(f"  - {p}" for p in problems)
+    # Anything not ASCII is shown escaped, so a look-alike character (Cyrillic "а" for "a") is visible.
+    listed = "\n".join(f"  - {p.encode('ascii', 'backslashreplace').decode()}" for p in problems)
     return ConfigError(
         f"stack '{stack}' has invalid configuration; nothing was deployed:\n{listed}\n"
         "See the configuration reference in README.md."
     )
 
 
+def _node_at(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def _union_forms(path: tuple[Any, ...]) -> list[type[BaseModel]]:
+    """The member models of the union field at `path` (below `StackConfig`)."""
+    model: type[BaseModel] | None = StackConfig
+    members: list[type[BaseModel]] = []
+    for part in path:
+        field = next((f for n, f in (model.model_fields.items() if model else []) if (f.alias or n) == part), None)
+        if field is None:
+            return []
+        members = [m for m in _union_members(field.annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+        model = members[0] if len(members) == 1 else None
+    return members
+
+
+def _form_words(model: type[BaseModel]) -> str:
+    required = [f.alias or n for n, f in model.model_fields.items() if f.is_required()]
+    kind = model.model_fields.get("kind")
+    if kind is not None:
+        return f"`kind: {typing.get_args(kind.annotation)[0]}`"
+    return " and ".join(f"`{key}`" for key in required)
+
+
+def _collapse_unions(errors: list[dict[str, Any]], data: dict[str, Any]) -> list[str]:
+    """One message per union a value fits no form of; the errors of the one form it does fit otherwise."""
+    problems: list[str] = []
+    by_union: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for error in errors:
+        loc = error["loc"]
+        if error["type"] in ("union_tag_not_found", "union_tag_invalid"):
+            forms = " or ".join(_form_words(m) for m in _union_forms(loc))
+            written = _node_at(data, loc)
+            got = f" (got kind {written.get('kind')!r})" if isinstance(written, dict) and "kind" in written else ""
+            problems.append(f"{_format_key(list(loc))}: say which form this is: {forms}{got}")
+            continue
+        # pydantic puts the member's class name into the location of an error inside an untagged union.
+        split = next(
+            (i for i, part in enumerate(loc) if i and part in {m.__name__ for m in _union_forms(loc[:i])}), None
+        )
+        if split is None:
+            problems.append(_describe(error, data))
+        else:
+            by_union.setdefault(loc[:split], []).append(error)
+    for prefix, grouped in by_union.items():
+        written = _node_at(data, prefix)
+        keys = set(written) if isinstance(written, dict) else set()
+        forms = _union_forms(prefix)
+        fitting = [m for m in forms if keys and keys <= {f.alias or n for n, f in m.model_fields.items()}]
+        if len(fitting) == 1:
+            member = fitting[0].__name__
+            problems += [
+                _describe({**e, "loc": prefix + e["loc"][len(prefix) + 1 :]}, data)
+                for e in grouped
+                if e["loc"][len(prefix)] == member
+            ]
+        else:
+            words = " or ".join(_form_words(m) for m in forms)
+            problems.append(f"{_format_key(list(prefix))}: write exactly one of its forms: {words}")
+    return problems
+
+
 def parse_stack_config(settings: dict[str, Any], stack: str) -> StackConfig:
     """Validate already-decoded settings (short key -> value); raise `ConfigError` naming every bad key."""
     try:
-        return StackConfig.model_validate(settings)
+        return StackConfig.model_validate(settings, by_alias=True, by_name=False)
     except ValidationError as error:
-        raise _invalid(stack, [_describe(e, settings) for e in error.errors()]) from None
+        raise _invalid(stack, _collapse_unions(error.errors(), settings)) from None
 
 
 def load_stack_config() -> LoadedConfig:

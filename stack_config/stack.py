@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Annotated, Callable
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from components.contracts.images import ImageReference as ContractImageReference
 from components.contracts.images import image_digest, image_tag
-from stack_config.base import ConfigModel, KubernetesName
+from stack_config.base import ConfigModel, KubernetesName, worded
 from stack_config.cluster import ClusterConfig
 from stack_config.face_recognition import FaceRecognitionConfig
 from stack_config.rollouts import RolloutsConfig
@@ -28,39 +30,60 @@ ImageReference = Annotated[str, AfterValidator(_check_image)]
 class ImagesConfig(ConfigModel):
     """The images kiban builds itself (third-party images are pinned in versions.json)."""
 
+    allow_mutable_tags: bool = False
+    """Accept tags that move (`latest`, `main`, ...; dev follows `latest` by digest). Default: `false`: each image
+    must carry a release version tag (`1.4.2`, `v1.4.2-rc.1`) or a digest, as prod deploys releases."""
+
     face_api: ImageReference
     """The face-recognition backend image. Required."""
 
     frontend: ImageReference
     """The frontend image. Required."""
 
-    allow_mutable_tags: bool = False
-    """Accept the mutable `latest` tag (dev, where Image Updater follows its digest). Default: `false`: images must
-    carry a version tag or a digest, as prod deploys releases."""
-
-    @model_validator(mode="after")
-    def _no_latest_unless_allowed(self) -> "ImagesConfig":
-        if self.allow_mutable_tags:
-            return self
-        for key, reference in (("faceApi", self.face_api), ("frontend", self.frontend)):
-            if image_tag(reference) == "latest" and image_digest(reference) is None:
-                raise ValueError(
-                    f"{key} uses the mutable tag 'latest' ({reference}); deploy a release tag or digest, "
-                    "or set allowMutableTags: true for a development stack"
-                )
-        return self
+    @field_validator("face_api", "frontend")
+    @classmethod
+    def _a_version_unless_mutable_allowed(cls, reference: str, info: ValidationInfo) -> str:
+        if info.data.get("allow_mutable_tags"):
+            return reference
+        tag, digest = image_tag(reference), image_digest(reference)
+        if digest is None and not VERSION_TAG.fullmatch(tag or ""):
+            raise ValueError(
+                f"{reference!r} has the tag {tag!r}, which is not a version: deploy a release tag (1.4.2, v1.4.2, "
+                "1.4.2-rc.1) or a digest (@sha256:...), or set allowMutableTags: true for a development stack"
+            )
+        return reference
 
 
-Hostname = Annotated[
-    str,
-    Field(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=253),
-]
+VERSION_TAG = re.compile(r"v?\d+(\.\d+){0,2}([-+][0-9A-Za-z][0-9A-Za-z.-]*)?")
+"""A release tag: semver, optionally `v`-prefixed, with a pre-release or build suffix (`1.4.2`, `v2.0.0-rc.1`)."""
+
+
+def _check_hostname(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        pass
+    else:
+        raise ValueError(f"{value!r} is an IP address; the Ingress needs a DNS name such as face.example.com")
+    labels = value.split(".")
+    if len(value) > 253 or len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(
+            f"{value!r} is not a host name: at least two dot-separated labels of 1 to 63 lower-case letters, digits "
+            "or '-' (not at either end), at most 253 characters, e.g. face.example.com"
+        )
+    return value
+
+
+_HOST_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+Hostname = Annotated[str, AfterValidator(_check_hostname)]
 
 
 class TlsFromConfig(ConfigModel):
     """A certificate kept in stack config; its private key is the secret setting `kiban:tlsPrivateKey`."""
 
-    certificate: Annotated[str, Field(pattern=r"^\s*-----BEGIN CERTIFICATE-----")]
+    certificate: Annotated[
+        str, worded(r"\s*-----BEGIN CERTIFICATE-----.*", "a PEM certificate (-----BEGIN CERTIFICATE-----...)", flags=re.S)
+    ]
     """PEM certificate chain (public; the key is set with `pulumi config set --secret kiban:tlsPrivateKey`)."""
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from stack_config.base import ConfigModel, CpuQuantity, MemoryQuantity, cpu_millicores, memory_bytes
+from stack_config.base import ConfigModel, CpuQuantity, MemoryQuantity, StorageQuantity, cpu_millicores, memory_bytes
 
 
 class ComputeQuantities(ConfigModel):
@@ -74,8 +76,46 @@ class ServiceSettings(ConfigModel):
         return self
 
 
-CronSchedule = Annotated[str, Field(pattern=r"^(@(hourly|daily|weekly|monthly))|(\S+\s+\S+\s+\S+\s+\S+\s+\S+)$")]
+_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+_CRON_ITEM = re.compile(r"(\*|(?P<low>\d+)(-(?P<high>\d+))?)(/(?P<step>\d+))?")
+
+
+def _check_cron(value: str) -> str:
+    if value in _MACROS:
+        return value
+    fields = value.split(" ")
+    if len(fields) != 5 or any(not f for f in fields):
+        raise ValueError(
+            f"{value!r} is not a schedule: write five fields separated by single spaces (minute hour day-of-month "
+            f"month day-of-week, e.g. '0 3 * * *') or one of {', '.join(_MACROS)}"
+        )
+    for text, (name, low, high) in zip(fields, _CRON_FIELDS, strict=False):
+        for item in text.split(","):
+            match = _CRON_ITEM.fullmatch(item)
+            if match is None:
+                raise ValueError(f"{value!r}: {name} {item!r} is not a number, a range a-b, '*' or a step /n")
+            numbers = [int(n) for n in (match["low"], match["high"]) if n is not None]
+            if any(not low <= n <= high for n in numbers) or (match["step"] is not None and int(match["step"]) < 1):
+                raise ValueError(f"{value!r}: {name} {item!r} is outside {low} to {high}")
+            if len(numbers) == 2 and numbers[0] > numbers[1]:
+                raise ValueError(f"{value!r}: {name} range {item!r} runs backwards")
+    return value
+
+
+def _check_time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone such as 'Etc/UTC' or 'Asia/Tokyo'") from None
+    return value
+
+
+CronSchedule = Annotated[str, AfterValidator(_check_cron)]
 """A CronJob schedule: five cron fields (`0 3 * * *`) or `@daily` and friends."""
+
+TimeZone = Annotated[str, AfterValidator(_check_time_zone)]
+"""An IANA time zone name such as `Asia/Tokyo`."""
 
 
 class BackupSettings(ConfigModel):
@@ -84,11 +124,11 @@ class BackupSettings(ConfigModel):
     schedule: CronSchedule = "0 3 * * *"
     """When to back up (cluster time zone unless `timeZone` is set). Default: `0 3 * * *`, daily at 03:00."""
 
-    time_zone: str = "Etc/UTC"
+    time_zone: TimeZone = "Etc/UTC"
     """IANA time zone of the schedule. Default: `Etc/UTC`."""
 
     retention_days: int = Field(default=7, ge=1, le=3650)
     """Backups older than this many days are deleted after each successful run. Default: `7`."""
 
-    storage_size: MemoryQuantity = "20Gi"
+    storage_size: StorageQuantity = "20Gi"
     """Size of the backup volume. Default: `20Gi`."""

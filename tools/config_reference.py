@@ -29,17 +29,25 @@ from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
 from stack_config import stack as stack_module
-from stack_config.base import CpuQuantity, KubernetesName, LabelValue, MemoryQuantity
+from stack_config.base import CpuQuantity, KubernetesName, LabelKey, LabelValue, MemoryQuantity, StorageQuantity
+from stack_config.cluster import Cidr, KubernetesVersion
+from stack_config.face_recognition import PostgresIdentifier
 from stack_config.stack import SECRET_SETTINGS, Hostname, ImageReference, StackConfig
-from stack_config.workloads import CronSchedule
+from stack_config.workloads import CronSchedule, TimeZone
 
 START_MARKER = "<!-- config-reference:start -->"
 END_MARKER = "<!-- config-reference:end -->"
 NAMESPACE = "kiban"
 
 _NAMED_TYPES: tuple[tuple[object, str], ...] = (
-    (CpuQuantity, "CPU quantity (`250m`, `2`)"),
-    (MemoryQuantity, "quantity (`512Mi`, `20Gi`)"),
+    (CpuQuantity, "CPU quantity (`250m`, `2`; at least `1m`)"),
+    (MemoryQuantity, "memory quantity with unit (`512Mi`; at least `4Mi`)"),
+    (StorageQuantity, "volume size with unit (`20Gi`; at least `1Gi`)"),
+    (KubernetesVersion, "Kubernetes version, quoted (`\"1.28\"` to `\"1.37\"`)"),
+    (LabelKey, "label key (`example.com/name`)"),
+    (TimeZone, "IANA time zone (`Asia/Tokyo`)"),
+    (Cidr, "CIDR block (`192.168.0.41/32`)"),
+    (PostgresIdentifier, "PostgreSQL name (lower-case letters, digits, `_`)"),
     (ImageReference, "image reference (`registry/repo:tag`, `…@sha256:…`)"),
     (KubernetesName, "DNS-1123 label (≤ 63 chars)"),
     (LabelValue, "label value"),
@@ -290,10 +298,12 @@ def _show(value: Any) -> str:
 
 
 def describe_default(own: Any, implied: Any, parent_key: str) -> str:
-    """`own` applies when the enclosing object is written without the key; `implied` when it is left out."""
-    if implied is ABSENT or implied == own or (isinstance(own, BaseModel) and isinstance(implied, BaseModel)):
+    """The value a key takes when left out. A written object is merged onto its default, so where the enclosing
+    object has a default of its own (`implied`), that object's value is the key's default; `own` (the class's
+    default) applies only where the enclosing object has none."""
+    if implied is ABSENT or (isinstance(own, BaseModel) and isinstance(implied, BaseModel)):
         return _show(own)
-    return f"{_show(implied)} (if `{parent_key}` is written: {_show(own)})"
+    return _show(implied)
 
 
 # --- walking the models -------------------------------------------------------------------------------------
@@ -401,8 +411,8 @@ _PREAMBLE = f"""\
 <!-- Generated from stack_config/ by `python -m tools.config_reference --write README.md`; edit the models, not this. -->
 
 Keys are paths below `{NAMESPACE}:` in camelCase, as written in `Pulumi.<stack>.yaml`. Unknown keys are errors at
-every depth. An object you write replaces its default as a whole (it is not merged): keys you leave out take their
-own default, shown after "if … is written" where it differs from the value used when the object is left out."""
+every depth. An object you write is merged onto its default: keys you leave out keep the defaults shown (so
+`milvus.backup: {{retentionDays: 3}}` keeps Milvus's 50Gi backup volume and 03:30 schedule)."""
 
 
 def _table(entries: Sequence[Entry]) -> list[str]:

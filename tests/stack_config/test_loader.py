@@ -94,7 +94,7 @@ REJECTED = [
     Rejected(
         "unknown-cluster-kind",
         {"kiban:cluster": dev("cluster", kind="eks")},
-        ("kiban:cluster: Input tag 'eks' found using 'kind' does not match any of the expected tags: 'k3s', 'existing-gke'",),
+        ("kiban:cluster: say which form this is: `kind: k3s` or `kind: existing-gke` (got kind 'eks')",),
     ),
     Rejected(
         "unknown-model-loader",
@@ -115,7 +115,8 @@ REJECTED = [
     Rejected(
         "latest-without-allow-mutable-tags",
         {"kiban:images": dev("images", allowMutableTags=None)},
-        ("kiban:images: faceApi uses the mutable tag 'latest'", "set allowMutableTags: true"),
+        ("kiban:images.faceApi: 'registry.homelab.internal:5000/face-api:latest' has the tag 'latest'", "set allowMutableTags: true"),
+        lines=2,  # both images are named
     ),
     Rejected(
         "gpu-without-cluster-gpu",
@@ -146,7 +147,7 @@ REJECTED = [
         "every-problem-at-once",
         {**backend(replicas=0, logLevel="TRACE"), "kiban:ingress": {"host": "Bad_Host"}},
         (
-            "kiban:ingress.host: String should match pattern",
+            "kiban:ingress.host: 'Bad_Host' is not a host name",
             "kiban:faceRecognition.backend.replicas: Input should be greater than or equal to 1 (got 0)",
             "kiban:faceRecognition.backend.logLevel: Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR' (got 'TRACE')",
         ),
@@ -155,8 +156,9 @@ REJECTED = [
     Rejected(
         "prod-rejects-latest",
         {"kiban:images": dev("images", allowMutableTags=None)},
-        ("stack 'prod' has invalid configuration", "kiban:images: faceApi uses the mutable tag 'latest'"),
+        ("stack 'prod' has invalid configuration", "kiban:images.faceApi: ", "has the tag 'latest', which is not a version"),
         stack="prod",
+        lines=2,  # both images are named
     ),
 ]
 

@@ -133,7 +133,7 @@ def test_a_malformed_image_reference_is_rejected():
 
 
 def test_latest_needs_allow_mutable_tags_unless_pinned_by_digest():
-    with pytest.raises(ValidationError, match="faceApi uses the mutable tag 'latest'"):
+    with pytest.raises(ValidationError, match="has the tag 'latest', which is not a version"):
         _images("registry.example/face-api:latest")
     assert _images("registry.example/face-api:latest", allow_mutable_tags=True).allow_mutable_tags
     assert _images(f"registry.example/face-api:latest@{DIGEST}").face_api.startswith("registry.example/face-api:latest@")

@@ -126,23 +126,23 @@ def test_required_and_unset():
     assert entry("faceRecognition").default == "defaults below"
 
 
-def test_a_default_set_by_the_enclosing_object_is_shown_with_the_key_s_own():
+def test_a_default_set_by_the_enclosing_object_is_the_one_shown_and_the_one_a_partial_object_keeps():
     milvus_backup, plain_backup = MilvusSettings().backup, BackupSettings()
     assert milvus_backup.schedule != plain_backup.schedule  # the case this test is about
-    assert entry("faceRecognition.milvus.backup.schedule").default == (
-        f"`{milvus_backup.schedule}` (if `backup` is written: `{plain_backup.schedule}`)"
-    )
+    assert entry("faceRecognition.milvus.backup.schedule").default == f"`{milvus_backup.schedule}`"
     assert entry("faceRecognition.postgres.backup.schedule").default == f"`{PostgresSettings().backup.schedule}`"
+    partial = MilvusSettings.model_validate({"backup": {"retentionDays": 3}}, by_name=False).backup
+    assert (partial.schedule, partial.storage_size, partial.retention_days) == (
+        milvus_backup.schedule, milvus_backup.storage_size, 3
+    ), "the reference and the loader agree: a partial object keeps the enclosing object's defaults"
 
 
-def test_resources_show_their_defaults_and_that_written_objects_are_not_merged():
+def test_resources_show_their_defaults_which_a_partial_object_keeps():
     requests = BackendSettings().resources.requests
-    assert entry("faceRecognition.backend.resources.requests.cpu").default == (
-        f"`{requests.cpu}` (if `requests` is written: required)"
-    )
-    assert entry("faceRecognition.backend.resources.requests").default == (
-        "defaults below (if `resources` is written: required)"
-    )
+    assert entry("faceRecognition.backend.resources.requests.cpu").default == f"`{requests.cpu}`"
+    assert entry("faceRecognition.backend.resources.requests").default == "defaults below"
+    partial = BackendSettings.model_validate({"resources": {"limits": {"cpu": "2"}}}, by_name=False).resources
+    assert (partial.requests.cpu, partial.limits.cpu, partial.limits.memory) == (requests.cpu, "2", "2Gi")
 
 
 def test_types():
@@ -153,8 +153,9 @@ def test_types():
     assert entry("cluster").type == "object with `kind: k3s` or with `kind: existing-gke`"
     assert entry("ingress.tls").type == "object with `certificate` or with `secretName`"
     assert entry("cluster.gpu.runtimeClass").type.startswith("DNS-1123 label")
-    assert entry("faceRecognition.backend.resources.limits.memory").type.startswith("quantity")
-    assert entry("cluster.kubernetesVersion", K3sCluster).type.startswith("string, matching `^1\\.")
+    assert entry("faceRecognition.backend.resources.limits.memory").type.startswith("memory quantity with unit")
+    assert entry("cluster.kubernetesVersion", K3sCluster).type == 'Kubernetes version, quoted (`"1.28"` to `"1.37"`)'
+    assert "^" not in generate() and "$`" not in generate(), "no raw regular expression reaches the reference"
 
 
 def test_descriptions_are_the_field_docstrings_on_one_line():
