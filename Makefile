@@ -33,7 +33,7 @@ test: env scanners tools
 	$(UV) run --locked --no-sync ruff check .
 	$(UV) run --locked --no-sync pytest
 
-render: env
+render: env tools
 	$(UV) run --locked --no-sync python -m tools.render --stack $(STACK)
 
 bench: env

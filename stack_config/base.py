@@ -98,17 +98,21 @@ def _check_cpu(value: str) -> str:
     return value
 
 
-def _check_memory(value: str) -> str:
-    if _MEMORY.fullmatch(value) and not _MEMORY.fullmatch(value)["unit"]:
+def _check_unit(value: str) -> float:
+    amount = memory_bytes(value)
+    if not _MEMORY.fullmatch(value)["unit"]:
         raise ValueError(f"{value!r} has no unit (it would mean bytes); write e.g. '512Mi' or '2Gi'")
-    if memory_bytes(value) < MEMORY_FLOOR:
+    return amount
+
+
+def _check_memory(value: str) -> str:
+    if _check_unit(value) < MEMORY_FLOOR:
         raise ValueError(f"{value!r} is below 4Mi, less than any process needs; write e.g. '512Mi'")
     return value
 
 
 def _check_storage(value: str) -> str:
-    _check_memory(value)
-    if memory_bytes(value) < STORAGE_FLOOR:
+    if _check_unit(value) < STORAGE_FLOOR:
         raise ValueError(f"{value!r} is below 1Gi, too small for a data or backup volume; write e.g. '20Gi'")
     return value
 

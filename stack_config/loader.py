@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import types
+from pathlib import Path
 import typing
 from dataclasses import dataclass
 from typing import Any, Union
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
 from components.contracts.tls import ExistingTlsSecret, IngressTls, TlsCertificate
+from stack_config.stack_file import StackFileError, read_stack_file
 from stack_config.stack import SECRET_SETTINGS, StackConfig, TlsFromConfig, TlsFromSecret
 
 NAMESPACE = "kiban"
@@ -226,8 +228,18 @@ def parse_stack_config(settings: dict[str, Any], stack: str) -> StackConfig:
 
 
 def load_stack_config() -> LoadedConfig:
-    """Load, decode and validate the running stack's `kiban:` settings."""
+    """Load, decode and validate the running stack's `kiban:` settings.
+
+    The stack file itself is read too, where the program runs (the project directory): the CLI has already
+    resolved its duplicate keys and YAML 1.1 spellings silently, and `stack_file` refuses them.
+    """
     stack = pulumi.get_stack()
+    stack_file = Path.cwd() / f"Pulumi.{stack}.yaml"
+    if stack_file.is_file():
+        try:
+            read_stack_file(stack_file)
+        except StackFileError as error:
+            raise _invalid(stack, str(error).splitlines()) from None
     keys = _namespace_keys()
     problems: list[str] = []
     settings: dict[str, Any] = {}

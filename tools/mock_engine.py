@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import runpy
 import threading
 import sys
@@ -22,6 +23,8 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
+
+from stack_config.stack_file import read_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "kiban"
@@ -121,16 +124,19 @@ def _secret_keys_and_values(config: dict[str, Any]) -> tuple[dict[str, str], lis
     return values, secret_keys
 
 
-def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The merged project and stack config of `stack`, as written in Pulumi.yaml and Pulumi.<stack>.yaml."""
+def stack_config(
+    stack: str, overrides: dict[str, Any] | None = None, project_dir: Path = ROOT
+) -> dict[str, Any]:
+    """The merged project and stack config of `stack`, as written in Pulumi.yaml and Pulumi.<stack>.yaml (read
+    with the careful reader the program uses: a duplicate key or a YAML 1.1 surprise raises `StackFileError`)."""
     project = {
         key: value["value"] if isinstance(value, dict) and "value" in value else value
-        for key, value in (yaml.safe_load((ROOT / "Pulumi.yaml").read_text()).get("config") or {}).items()
+        for key, value in (yaml.safe_load((project_dir / "Pulumi.yaml").read_text()).get("config") or {}).items()
     }
-    stack_file = ROOT / f"Pulumi.{stack}.yaml"
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         raise FileNotFoundError(f"no stack file {stack_file.name}; stacks: {', '.join(available_stacks())}")
-    stack_values = yaml.safe_load(stack_file.read_text()).get("config") or {}
+    stack_values = read_stack_file(stack_file)
     merged = {**project, **stack_values}
     for key, value in (overrides or {}).items():
         if value is None:
@@ -252,12 +258,13 @@ def run_under_mocks(
     return deployment
 
 
-def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Deployment:
-    """Run `__main__.py` for `stack` (Pulumi.yaml + Pulumi.<stack>.yaml) under mocks.
+def run_program(stack: str, overrides: dict[str, Any] | None = None, project_dir: Path = ROOT) -> Deployment:
+    """Run `__main__.py` for `stack` (Pulumi.yaml + Pulumi.<stack>.yaml of `project_dir`) under mocks, with
+    `project_dir` as the working directory, as the Pulumi CLI runs a program in its project directory.
 
     `overrides` replaces (or, with `None`, removes) whole config keys such as `kiban:cluster`, for tests.
     """
-    config = stack_config(stack, overrides)
+    config = stack_config(stack, overrides, project_dir)
     disabled = config.pop("pulumi:disable-default-providers", [])
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -265,4 +272,9 @@ def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Deployme
     def program() -> None:
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
-    return run_under_mocks(program, stack=stack, config=config, disabled_default_providers=disabled)
+    previous = Path.cwd()
+    os.chdir(project_dir)
+    try:
+        return run_under_mocks(program, stack=stack, config=config, disabled_default_providers=disabled)
+    finally:
+        os.chdir(previous)

@@ -31,6 +31,33 @@ def test_render_writes_one_file_per_object_and_a_summary(tmp_path: Path, capsys)
     assert "Rollout x1, blue/green: preview face-api-preview, checked, promotes itself" in out
     assert "nvidia-device-plugin 0.20.0" in out
     assert "random:index/randomPassword:RandomPassword" in out
+    # what matters most before an `up`
+    assert "postgresql/postgres volume data         10Gi  kiban-retain, claims kept when deleted: True" in out
+    assert "Protected (no delete or replace until unprotected): 0" in out, "dev protects nothing"
+    assert "Namespace postgresql" in out.split("Retained in the cluster")[1]
+    assert "face.homelab.internal (class traefik, no TLS (plain HTTP)): /api -> face-api:8000" in out
+    assert "GPUs: each GPU time-sliced 3 ways" in out
+    assert "Rollout x1, blue/green" in out and "PDB" not in out.split("face-recognition/face-api")[1].split("\n")[0]
+    release_objects = out.split("nvidia-device-plugin 0.20.0")[1].splitlines()[1]
+    assert "DaemonSet" in release_objects and "ConfigMap" in release_objects, "what the release creates"
+    assert "Capacity (" in out and "offered: CPU 6000m" in out
+
+
+def test_a_failed_render_leaves_no_earlier_render_behind(tmp_path: Path, capsys, monkeypatch):
+    import tools.render as render
+
+    assert main(["--stack", "dev", "--out", str(tmp_path / "dev")]) == 0
+    assert list((tmp_path / "dev").rglob("*.yaml"))
+
+    def bad(stack):
+        from tools.mock_engine import run_program
+
+        return run_program(stack, {"kiban:ingress": {"hots": "x"}})
+
+    monkeypatch.setattr(render, "run_program", bad)
+    assert main(["--stack", "dev", "--out", str(tmp_path / "dev")]) == 1
+    assert not (tmp_path / "dev").exists(), "a stale render would pass for this one's result"
+    assert not list(tmp_path.glob(".*partial"))
 
 
 def test_render_reports_bad_config_without_a_traceback(tmp_path: Path, capsys, monkeypatch):

@@ -1,0 +1,193 @@
+"""The summary `make render` prints: what a person checks before an `up`, one small section function each."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+from pydantic import TypeAdapter
+
+from stack_config.cluster import ClusterConfig
+from tools import capacity
+from tools.helm import HelmError, template
+from tools.mock_engine import Deployment, stack_config
+from tools.render import WORKLOAD_KINDS, pod_spec, redact, restore_integers
+from versions import versions
+
+Objects = list[dict[str, Any]]
+
+
+def _key(obj: dict[str, Any]) -> tuple[str, str]:
+    return obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+
+
+def _where(obj: dict[str, Any]) -> str:
+    namespace, name = _key(obj)
+    return f"{namespace}/{name}" if namespace else name
+
+
+def namespaces(deployment: Deployment, objects: Objects) -> list[str]:
+    lines = ["Namespaces (Pod Security enforced):"]
+    for obj in (o for o in objects if o["kind"] == "Namespace"):
+        labels = obj["metadata"].get("labels", {})
+        lines.append(f"  {obj['metadata']['name']:<28} {labels.get('pod-security.kubernetes.io/enforce', '-')}")
+    return lines
+
+
+def workloads(deployment: Deployment, objects: Objects) -> list[str]:
+    autoscalers = {
+        (o["metadata"]["namespace"], o["spec"]["scaleTargetRef"]["name"]): o["spec"]
+        for o in objects
+        if o["kind"] == "HorizontalPodAutoscaler"
+    }
+    budgets = {
+        (o["metadata"]["namespace"], o["metadata"]["name"]): o["spec"]
+        for o in objects
+        if o["kind"] == "PodDisruptionBudget"
+    }
+    lines = ["Workloads:"]
+    for obj in (o for o in objects if o["kind"] in WORKLOAD_KINDS):
+        replicas = obj["spec"].get("replicas")
+        shape = obj["kind"] if obj["kind"] != "CronJob" else f"CronJob '{obj['spec']['schedule']}'"
+        autoscaler = autoscalers.get(_key(obj))
+        if autoscaler:
+            shape += f" x{autoscaler['minReplicas']:g}-{autoscaler['maxReplicas']:g} (HPA)"
+        elif replicas:
+            shape += f" x{replicas:g}"
+        if _key(obj) in budgets:
+            shape += f", PDB maxUnavailable {budgets[_key(obj)]['maxUnavailable']:g}"
+        blue_green = obj["spec"].get("strategy", {}).get("blueGreen") if obj["kind"] == "Rollout" else None
+        if blue_green:
+            promotion = "promotes itself" if blue_green["autoPromotionEnabled"] else "a person promotes"
+            shape += (
+                f", blue/green: preview {blue_green['previewService']}, checked, {promotion}, previous version kept "
+                f"{blue_green['scaleDownDelaySeconds']:g}s (both colours hold their GPUs during a switch)"
+            )
+        lines.append(f"  {_where(obj):<40} {shape}")
+        spec = pod_spec(obj)
+        for container in spec.get("initContainers", []) + spec.get("containers", []):
+            gpus = container.get("resources", {}).get("limits", {}).get("nvidia.com/gpu")
+            gpu = f"  GPU x{gpus}" if gpus else ""
+            lines.append(f"      {container['name']:<22} {container['image']}{gpu}")
+    return lines
+
+
+def storage(deployment: Deployment, objects: Objects) -> list[str]:
+    lines = ["Storage (size, class):"]
+    for obj in objects:
+        if obj["kind"] == "StatefulSet":
+            for claim in obj["spec"].get("volumeClaimTemplates") or []:
+                spec = claim["spec"]
+                lines.append(
+                    f"  {_where(obj)} volume {claim['metadata']['name']:<10} {spec['resources']['requests']['storage']:>6}"
+                    f"  {spec.get('storageClassName', '(default)')}, claims kept when deleted: "
+                    f"{obj['spec']['persistentVolumeClaimRetentionPolicy']['whenDeleted'] == 'Retain'}"
+                )
+        elif obj["kind"] == "PersistentVolumeClaim":
+            spec = obj["spec"]
+            lines.append(
+                f"  {_where(obj)} claim {spec['resources']['requests']['storage']:>6}  "
+                f"{spec.get('storageClassName', '(default)')}"
+            )
+    for obj in (o for o in objects if o["kind"] == "StorageClass"):
+        lines.append(f"  StorageClass {obj['metadata']['name']}: {obj['provisioner']}, reclaimPolicy {obj.get('reclaimPolicy')}")
+    return lines
+
+
+def protection(deployment: Deployment, objects: Objects) -> list[str]:
+    protected = sorted(f"{r.type.split(':')[-1]} {r.name}" for r in deployment.registrations if r.protect)
+    retained = sorted(f"{r.type.split(':')[-1]} {r.name}" for r in deployment.registrations if r.retain_on_delete)
+    lines = [f"Protected (no delete or replace until unprotected): {len(protected)}"]
+    lines += [f"  {p}" for p in protected] or ["  (none)"]
+    lines.append(f"Retained in the cluster when Pulumi deletes them: {len(retained)}")
+    lines += [f"  {r}" for r in retained] or ["  (none)"]
+    return lines
+
+
+def ingress(deployment: Deployment, objects: Objects) -> list[str]:
+    lines = ["Ingress:"]
+    for obj in (o for o in objects if o["kind"] == "Ingress"):
+        spec = obj["spec"]
+        annotations = obj["metadata"].get("annotations") or {}
+        klass = spec.get("ingressClassName") or annotations.get("kubernetes.io/ingress.class", "(cluster default)")
+        tls = spec.get("tls")
+        tls_text = f"TLS from Secret {tls[0]['secretName']}" if tls else "no TLS (plain HTTP)"
+        for rule in spec["rules"]:
+            routes = ", ".join(
+                f"{p['path']} -> {p['backend']['service']['name']}:{p['backend']['service']['port']['number']:g}"
+                for p in rule["http"]["paths"]
+            )
+            lines.append(f"  {rule['host']} (class {klass}, {tls_text}): {routes}")
+    return lines
+
+
+def gpu_sharing(deployment: Deployment, objects: Objects) -> list[str]:
+    cluster = TypeAdapter(ClusterConfig).validate_python(stack_config(deployment.stack)["kiban:cluster"])
+    if cluster.gpu is None:
+        return ["GPUs: the cluster has none"]
+    sharing = getattr(cluster.gpu, "time_slicing_replicas", 1)
+    how = f"each GPU time-sliced {sharing} ways (no memory isolation between sharers)" if sharing > 1 else "whole GPUs"
+    return [f"GPUs: {how}; {cluster.gpu_slots()} nvidia.com/gpu offered"]
+
+
+def helm_releases(deployment: Deployment, objects: Objects) -> list[str]:
+    charts = {(c.chart, c.version): c for c in (getattr(versions().charts, n) for n in type(versions().charts).model_fields)}
+    releases = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    lines = ["Helm releases (what each creates, from helm template of the pinned chart):"]
+    for release in releases:
+        inputs = release.inputs
+        repo = inputs.get("repositoryOpts", {}).get("repo", "")
+        lines.append(
+            f"  {inputs.get('namespace', '')}/{inputs.get('name', release.name):<30} "
+            f"{inputs['chart']} {inputs.get('version', '?')}  ({repo})"
+        )
+        chart = charts.get((inputs["chart"], inputs.get("version")))
+        try:
+            rendered = template(
+                chart.archive,
+                release=inputs.get("name", release.name),
+                namespace=inputs["namespace"],
+                values=restore_integers(inputs.get("values") or {}),
+                kube_version=stack_config(deployment.stack)["kiban:cluster"].get("kubernetesVersion", "1.35"),
+            ) if chart else None
+        except HelmError as error:
+            lines.append(f"      (helm template failed: {str(error).splitlines()[-1]})")
+            continue
+        if rendered is None:
+            lines.append("      (chart not vendored: cannot show its objects)")
+            continue
+        kinds = Counter(o["kind"] for o in rendered)
+        lines.append("      " + ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())))
+    return lines if releases else [*lines, "  (none)"]
+
+
+def other_resources(deployment: Deployment, objects: Objects) -> list[str]:
+    others = Counter(r.type for r in deployment.registrations if r.custom and r.package not in ("kubernetes", "pulumi"))
+    lines = ["Other resources (cloud, generated secrets):"]
+    lines += [f"  {count} x {type_}" for type_, count in sorted(others.items())] or ["  (none)"]
+    return lines
+
+
+def capacity_section(deployment: Deployment, objects: Objects) -> list[str]:
+    cluster = TypeAdapter(ClusterConfig).validate_python(stack_config(deployment.stack)["kiban:cluster"])
+    head, *rest = capacity.summary_lines(objects, cluster)
+    return [head.lstrip("\n"), *rest]
+
+
+def outputs(deployment: Deployment, objects: Objects) -> list[str]:
+    return ["Stack outputs:", *(f"  {k}: {v}" for k, v in sorted(redact(deployment.outputs).items()))]
+
+
+SECTIONS: tuple[Callable[[Deployment, Objects], list[str]], ...] = (
+    namespaces, workloads, storage, protection, ingress, gpu_sharing, helm_releases, other_resources,
+    capacity_section, outputs,
+)
+
+
+def summary(deployment: Deployment, objects: Objects, out_dir: Path) -> str:
+    objects = sorted(objects, key=_key)
+    lines = [f"kiban stack '{deployment.stack}': {len(objects)} Kubernetes objects written to {out_dir}"]
+    for section in SECTIONS:
+        lines += ["", *section(deployment, objects)]
+    return "\n".join(lines)
