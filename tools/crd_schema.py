@@ -39,7 +39,7 @@ def _validators() -> dict[tuple[str, str], jsonschema.protocols.Validator]:
     """(apiVersion, kind) -> a validator for that resource's served version."""
     found = {}
     for path in sorted(SCHEMAS.rglob("*-crd.yaml")):
-        crd = yaml.safe_load(path.read_text())
+        crd = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
             schema = _closed(version["schema"]["openAPIV3Schema"])

@@ -7,6 +7,7 @@ another chart version quietly does nothing).
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import subprocess
@@ -58,6 +59,10 @@ def chart_defaults(archive: Path) -> dict[str, Any]:
     return yaml.safe_load(_chart_defaults(str(archive))) or {}
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's loader where PyYAML has it: charts' CRDs are large, and the pure-Python loader takes seconds."""
+
+
 def template(
     archive: Path,
     *,
@@ -67,9 +72,19 @@ def template(
     kube_version: str,
     api_versions: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """`helm template` of `archive` with `values`: the objects an install would create (hooks and CRDs included)."""
+    """`helm template` of `archive` with `values`: the objects an install would create (hooks and CRDs included).
+    Each distinct call runs helm once per process; callers get their own copy of the objects."""
+    rendered = _template(str(archive), release, namespace, json.dumps(values, sort_keys=True), kube_version, api_versions)
+    return copy.deepcopy(rendered)
+
+
+@lru_cache(maxsize=64)
+def _template(
+    archive: str, release: str, namespace: str, values: str, kube_version: str, api_versions: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    archive_path = Path(archive)
     args = [
-        "template", release, str(archive),
+        "template", release, archive,
         "--namespace", namespace,
         "--kube-version", kube_version,
         "--include-crds",
@@ -80,12 +95,10 @@ def template(
     binary = tool_path("helm")
     if not binary.exists():
         raise HelmError(f"{binary} is missing: run `make test` (or `python tools/install_tools.py helm`)")
-    result = subprocess.run(
-        [str(binary), *args], input=json.dumps(values), capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([str(binary), *args], input=values, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise HelmError(f"helm template {archive.name} failed:\n{result.stderr.strip()}")
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+        raise HelmError(f"helm template {archive_path.name} failed:\n{result.stderr.strip()}")
+    return [doc for doc in yaml.load_all(result.stdout, Loader=_LOADER) if doc]
 
 
 def _values_prefix(chart: tarfile.TarFile, top: str, subcharts: list[str]) -> str:
