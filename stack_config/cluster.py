@@ -131,7 +131,7 @@ GPU_NODE_LABEL = {"nvidia.com/gpu.present": "true"}
 
 
 class K3sCluster(ExistingClusterAccess):
-    """An existing K3s cluster (the homelab of seed 002: three Proxmox nodes), reached through a kubeconfig."""
+    """An existing K3s cluster (the homelab: three Proxmox VMs, k1 to k3), reached through a kubeconfig."""
 
     kind: Literal["k3s"]
     api_server: K3sApiServer

@@ -1,4 +1,4 @@
-"""`kiban:faceRecognition`: the face-recognition system of seed 004 (backend, frontend, PostgreSQL, Milvus)."""
+"""`kiban:faceRecognition`: the face-recognition system (backend, frontend, PostgreSQL, Milvus), as its Docker Compose deployment runs it."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class BackendSettings(ServiceSettings):
     """The FastAPI face-recognition API (port 8000)."""
 
     resources: ComputeResources = Field(default_factory=lambda: compute("500m", "512Mi", "1", "2Gi"))
-    """Default: requests 500m / 512Mi, limits 1 CPU / 2Gi (seed 004)."""
+    """Default: requests 500m / 512Mi, limits 1 CPU / 2Gi (the application's Compose file)."""
 
     model_path: str = "/faceapi/model.onnx"
     """`MODEL_PATH`: the model file inside the image. Default: `/faceapi/model.onnx`."""
@@ -72,7 +72,7 @@ class PostgresSettings(ConfigModel):
     """Default: requests 250m / 256Mi, limits 1 CPU / 1Gi."""
 
     shared_memory: MemoryQuantity = "128Mi"
-    """Size of /dev/shm (seed 004's `shm_size`). Default: `128Mi`."""
+    """Size of /dev/shm (the Compose file's `shm_size`). Default: `128Mi`."""
 
     backup: BackupSettings = Field(default_factory=BackupSettings)
     """Nightly `pg_dump`. Default: daily at 03:00 UTC, kept 7 days, on a 20Gi volume."""
@@ -113,7 +113,7 @@ class FaceRecognitionConfig(ConfigModel):
     """The whole face-recognition system."""
 
     gpu: bool = False
-    """Run the GPU build (seed 004's `--gpu`): the backend gets one GPU and `MODEL_DEVICE=cuda:0`, Milvus runs its
+    """Run the GPU build (the application's `--gpu` deployment): the backend gets one GPU and `MODEL_DEVICE=cuda:0`, Milvus runs its
     `-gpu` image on one GPU. Needs `kiban:cluster.gpu`. Default: `false` (`MODEL_DEVICE=cpu`)."""
 
     backend: BackendSettings = Field(default_factory=BackendSettings)

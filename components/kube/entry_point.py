@@ -46,7 +46,7 @@ class EntryPointArgs:
 
 
 class EntryPoint(pulumi.ComponentResource):
-    """The system's single public entry point (the nginx of seed 004's production compose, as an Ingress).
+    """The system's single public entry point (the nginx of the application's production Compose file, as an Ingress).
 
     With `tls.certificate`, the certificate and the secret key become a `kubernetes.io/tls` Secret; with
     `tls.secretName`, an existing one is used. On GKE plain HTTP is then switched off at the load balancer.

@@ -1,4 +1,4 @@
-"""`FaceApi`: the FastAPI face-recognition backend of seed 004 (port 8000, `/health`)."""
+"""`FaceApi`: the application's FastAPI face-recognition backend (port 8000, `/health`)."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ class FaceApi(pulumi.ComponentResource):
                 scanner_exemptions=[
                     ScannerExemption(
                         "CKV_K8S_35",
-                        "the FastAPI app of seed 004 reads its settings from the environment; the values come from "
+                        "the FastAPI app reads its settings from the environment; the values come from "
                         "secretKeyRef, never literals",
                     )
                 ],

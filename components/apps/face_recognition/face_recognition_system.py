@@ -1,4 +1,4 @@
-"""`FaceRecognitionSystem`: the whole system of seed 004 on Kubernetes, composed from kiban's components."""
+"""`FaceRecognitionSystem`: the whole face-recognition application on Kubernetes, composed from kiban's components."""
 
 from __future__ import annotations
 

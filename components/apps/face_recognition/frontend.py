@@ -1,4 +1,4 @@
-"""`Frontend`: the Vue.js frontend of seed 004, served by an unprivileged nginx on port 8080."""
+"""`Frontend`: the application's Vue.js frontend, served by an unprivileged nginx on port 8080."""
 
 from __future__ import annotations
 

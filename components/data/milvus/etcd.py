@@ -30,7 +30,7 @@ ETCD_TLS_EXEMPTIONS = [
 
 
 def etcd(context: PartContext, name: str, settings: MilvusSettings, image: str) -> StatefulService:
-    """etcd with seed 004's flags and compaction settings; it advertises its own Service's address."""
+    """etcd with the Compose file's flags and compaction settings; it advertises its own Service's address."""
     container = ContainerSpec(
         name="etcd",
         image=image,

@@ -1,4 +1,4 @@
-"""What the Milvus parts share: their ports, how one single-replica stateful part is declared, seed 004's
+"""What the Milvus parts share: their ports, how one single-replica stateful part is declared, the Compose file's
 healthcheck cadence."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class PartContext:
 
 
 def seed_health(check: HttpCheck | ExecCheck, startup_budget_seconds: int) -> HealthChecks:
-    """Seed 004's healthcheck cadence (every 30s, 20s timeout, 3 retries), plus a startup budget."""
+    """The Compose file's healthcheck cadence (every 30s, 20s timeout, 3 retries), plus a startup budget."""
     return HealthChecks(
         readiness=check,
         liveness=check,

@@ -115,7 +115,7 @@ def milvus_server(
         "vector-database",
         container,
         ports=[ServicePort("grpc", GRPC_PORT), ServicePort("metrics", METRICS_PORT)],
-        # Seed 004 gives Milvus a 90s start period; first starts (bucket creation, WAL recovery) take longer.
+        # The Compose file gives Milvus a 90s start period; first starts (bucket creation, WAL recovery) take longer.
         health=seed_health(HttpCheck("/healthz", "metrics"), startup_budget_seconds=600),
         volume=DataVolume("data", MILVUS_DATA_DIR, settings.storage_size, context.storage_class),
         run_as=MILVUS_RUN_AS,

@@ -1,8 +1,8 @@
-"""`MilvusStandalone`: Milvus standalone with its etcd and MinIO (seed 004's compose section), hardened and backed up.
+"""`MilvusStandalone`: Milvus standalone with its etcd and MinIO (the application's Docker Compose deployment), hardened and backed up.
 
-Differences from seed 004, on purpose:
+Differences from the application's Compose file, on purpose:
 
-- Seed 004 runs Milvus with `security_opt: seccomp:unconfined`. kiban keeps the runtime's default seccomp profile
+- The Compose file runs Milvus with `security_opt: seccomp:unconfined`. kiban keeps the runtime's default seccomp profile
   (`RuntimeDefault`, which Pod Security "restricted" requires) on every container, Milvus included.
 - MinIO's credentials are generated (never `minioadmin`) and reach MinIO as files; Milvus gets them, its etcd and
   MinIO addresses, `mq.type: woodpecker` and authorization (with a generated root password) from `user.yaml`.
