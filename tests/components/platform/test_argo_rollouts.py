@@ -8,7 +8,7 @@ import pytest
 from components.platform.argo_rollouts import CONTROLLER_LABELS, NAMESPACE, ArgoRollouts, ArgoRolloutsArgs, chart_values
 from stack_config.rollouts import RolloutsConfig
 from tools.helm import template, unknown_value_keys
-from tools.pod_security import check, is_pod_bearing
+from policy.pod_security import check, is_pod_bearing
 from versions import versions
 
 CHART = versions().charts.argo_rollouts

@@ -10,7 +10,7 @@ import pytest
 
 from components.kube.pod_spec import ContainerSpec, RunAs, SecretFiles, WritablePath, pod_spec
 from stack_config.workloads import compute
-from tools.pod_security import (
+from policy.pod_security import (
     NEWEST_VERSION,
     NotPodBearing,
     UnsupportedVersion,

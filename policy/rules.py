@@ -1,0 +1,295 @@
+"""The rules of kiban's policy pack, as plain functions of plain values.
+
+`pulumi preview --policy-pack policy` runs them through CrossGuard (`pack.py` wraps each in a policy); the test
+suite runs the very same functions on every stack's resources as the mock engine records them. A resource is its
+type token, name, inputs (Kubernetes API field names) and `protect` flag; a rule returns the violations it finds,
+each a sentence that says what to change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Literal, Mapping, Sequence
+
+from components.contracts.exemptions import exemptions_of
+from components.contracts.images import ImageReference
+from policy import pod_security
+from stack_config.stack import VERSION_TAG
+
+GPU = "nvidia.com/gpu"
+SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIALS?)$", re.I)
+APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application"
+WORKLOAD_TYPES = {
+    "kubernetes:apps/v1:Deployment": "Deployment",
+    "kubernetes:apps/v1:StatefulSet": "StatefulSet",
+    "kubernetes:apps/v1:DaemonSet": "DaemonSet",
+    "kubernetes:batch/v1:Job": "Job",
+    "kubernetes:batch/v1:CronJob": "CronJob",
+    "kubernetes:argoproj.io/v1alpha1:Rollout": "Rollout",
+}
+PROTECTED_IN_PROD = {
+    "kubernetes:apps/v1:StatefulSet": "a data store",
+    "kubernetes:core/v1:PersistentVolumeClaim": "a volume claim",
+    "gcp:container/cluster:Cluster": "the GKE cluster",
+}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What a rule sees of one resource."""
+
+    type: str
+    name: str
+    props: Mapping[str, Any]
+    protect: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The pack's per-stack config (`policy/config.<stack>.json`); every policy reads the same settings."""
+
+    environment: Literal["dev", "prod"] = "prod"
+    """`prod` applies the production-only rules. Default: `prod` (the stricter)."""
+
+    allow_mutable_tags: bool = False
+    """Accept moving image tags such as `latest` (dev follows `latest` by digest). Default: `false`."""
+
+    gpu_workloads: Sequence[str] = ("face-api", "milvus")
+    """The workloads that may reserve GPUs. Default: the backend and Milvus."""
+
+    public_load_balancers: Sequence[str] = ()
+    """`namespace/name` of Services that may be public LoadBalancers. Default: none."""
+
+    pod_security_exceptions: Mapping[str, str] = field(default_factory=lambda: {"nvidia-device-plugin": "privileged"})
+    """Namespaces whose pods meet a lower Pod Security level, with the level. Default: the NVIDIA device plugin's
+    namespace, `privileged` (it mounts the kubelet's device-plugin directory)."""
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> "Settings":
+        config = config or {}
+        return cls(
+            environment=config.get("environment", "prod"),
+            allow_mutable_tags=bool(config.get("allowMutableTags", False)),
+            gpu_workloads=tuple(config.get("gpuWorkloads", cls.gpu_workloads)),
+            public_load_balancers=tuple(config.get("publicLoadBalancers", ())),
+            pod_security_exceptions=dict(config.get("podSecurityExceptions", {"nvidia-device-plugin": "privileged"})),
+        )
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+MOVING_TAGS = re.compile(r"(latest|main|master|stable|edge|dev|develop|nightly|head|current|lts)([-._].*)?", re.I)
+
+
+def is_version_tag(tag: str | None) -> bool:
+    """A tag that names one build: kiban's release versions (`1.4.2`), and third-party ones however their projects
+    write them (`15.18-alpine`, `RELEASE.2024-12-18T13-15-44Z`): it has a digit and is not a moving name."""
+    if not tag:
+        return False
+    return bool(VERSION_TAG.fullmatch(tag)) or (bool(re.search(r"\d", tag)) and not MOVING_TAGS.fullmatch(tag))
+
+
+def _manifest(resource: Resource) -> dict[str, Any] | None:
+    kind = WORKLOAD_TYPES.get(resource.type)
+    if kind is None:
+        return None
+    return {"kind": kind, "apiVersion": "", "metadata": resource.props.get("metadata") or {}, "spec": resource.props.get("spec") or {}}
+
+
+def _pod(resource: Resource) -> dict[str, Any] | None:
+    manifest = _manifest(resource)
+    if manifest is None:
+        return None
+    if manifest["kind"] == "Rollout":
+        manifest = {**manifest, "kind": "Deployment"}
+    return pod_security.pod_template(manifest).spec
+
+
+def _containers(pod: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    for key in ("initContainers", "containers"):
+        yield from pod.get(key) or []
+
+
+def _where(resource: Resource) -> str:
+    metadata = resource.props.get("metadata") or {}
+    namespace = metadata.get("namespace")
+    return f"{resource.type.split(':')[-1]} {namespace + '/' if namespace else ''}{metadata.get('name', resource.name)}"
+
+
+# --- resource rules -----------------------------------------------------------------------------------------
+
+
+def immutable_images(resource: Resource, settings: Settings) -> list[str]:
+    """No `latest`, untagged or moving tag: a release version or a digest (unless the stack allows moving tags)."""
+    pod = _pod(resource)
+    if pod is None or settings.allow_mutable_tags:
+        return []
+    problems = []
+    for container in _containers(pod):
+        try:
+            image = ImageReference.parse(container["image"])
+        except ValueError:
+            problems.append(f"{_where(resource)}: container {container['name']}: {container['image']!r} is not an image reference")
+            continue
+        if image.digest is None and not is_version_tag(image.tag):
+            problems.append(
+                f"{_where(resource)}: container {container['name']} runs {container['image']!r}, whose tag "
+                f"{image.tag!r} moves; deploy a release version or a digest"
+            )
+    return problems
+
+
+def container_resources(resource: Resource, settings: Settings) -> list[str]:
+    """Every container requests CPU and memory and limits memory."""
+    pod = _pod(resource)
+    if pod is None:
+        return []
+    problems = []
+    for container in _containers(pod):
+        resources = container.get("resources") or {}
+        missing = [
+            f"{section}.{what}"
+            for section, what in (("requests", "cpu"), ("requests", "memory"), ("limits", "memory"))
+            if not (resources.get(section) or {}).get(what)
+        ]
+        if missing:
+            problems.append(f"{_where(resource)}: container {container['name']} sets no {', '.join(missing)}")
+    return problems
+
+
+def pod_security_restricted(resource: Resource, settings: Settings) -> list[str]:
+    """Pods meet Pod Security `restricted`, except in the namespaces the settings name (with their level)."""
+    manifest = _manifest(resource)
+    if manifest is None:
+        return []
+    if manifest["kind"] == "Rollout":
+        manifest = {**manifest, "kind": "Deployment"}
+    namespace = (manifest["metadata"] or {}).get("namespace", "default")
+    level = settings.pod_security_exceptions.get(namespace, "restricted")
+    return [f"{_where(resource)}: {v}" for v in pod_security.check(manifest, level, version="1.35")]  # type: ignore[arg-type]
+
+
+def gpu_placement(resource: Resource, settings: Settings) -> list[str]:
+    """Only the named GPU workloads reserve GPUs, and each that does tolerates the GPU taint."""
+    pod = _pod(resource)
+    if pod is None:
+        return []
+    reserving = [c["name"] for c in _containers(pod) if GPU in ((c.get("resources") or {}).get("limits") or {})]
+    if not reserving:
+        return []
+    name = (resource.props.get("metadata") or {}).get("name", resource.name)
+    problems = []
+    if name not in settings.gpu_workloads:
+        problems.append(f"{_where(resource)} reserves GPUs but is not one of the GPU workloads {list(settings.gpu_workloads)}")
+    if not any(t.get("key") == GPU for t in pod.get("tolerations") or []):
+        problems.append(f"{_where(resource)} reserves GPUs but does not tolerate the {GPU} taint of GPU nodes")
+    return problems
+
+
+def secrets_by_reference(resource: Resource, settings: Settings) -> list[str]:
+    """A secret reaches a container only through a secret reference or a file, never an env literal."""
+    pod = _pod(resource)
+    if pod is None:
+        return []
+    return [
+        f"{_where(resource)}: container {c['name']} sets {env['name']} as a literal; read it from a Secret "
+        "(secretKeyRef) or a file"
+        for c in _containers(pod)
+        for env in c.get("env") or []
+        if "value" in env and SECRET_NAME.search(env["name"]) and not str(env["name"]).endswith("_FILE")
+    ]
+
+
+def prod_applications_sync_by_hand(resource: Resource, settings: Settings) -> list[str]:
+    """In prod, an Argo CD Application never syncs automatically: a person syncs a release."""
+    if settings.environment != "prod" or resource.type != APPLICATION:
+        return []
+    automated = ((resource.props.get("spec") or {}).get("syncPolicy") or {}).get("automated")
+    return [f"{_where(resource)} syncs automatically in prod; remove syncPolicy.automated"] if automated is not None else []
+
+
+def no_public_load_balancer(resource: Resource, settings: Settings) -> list[str]:
+    """No Service of type LoadBalancer is public unless the settings name it; internal ones are fine."""
+    if resource.type != "kubernetes:core/v1:Service" or (resource.props.get("spec") or {}).get("type") != "LoadBalancer":
+        return []
+    metadata = resource.props.get("metadata") or {}
+    annotations = metadata.get("annotations") or {}
+    internal = annotations.get("networking.gke.io/load-balancer-type") == "Internal" or annotations.get(
+        "service.beta.kubernetes.io/load-balancer-internal"
+    ) in ("true", "True")
+    key = f"{metadata.get('namespace', 'default')}/{metadata.get('name', resource.name)}"
+    if internal or key in settings.public_load_balancers:
+        return []
+    return [f"Service {key} is a public LoadBalancer; use the Ingress, an internal load balancer, or name it in publicLoadBalancers"]
+
+
+# --- stack rules --------------------------------------------------------------------------------------------
+
+
+def default_deny_everywhere(resources: Sequence[Resource], settings: Settings) -> list[str]:
+    """Every namespace that runs pods starts from a default-deny NetworkPolicy."""
+    with_pods = {
+        (r.props.get("metadata") or {}).get("namespace", "default") for r in resources if r.type in WORKLOAD_TYPES
+    }
+    denied = set()
+    for r in resources:
+        if r.type != "kubernetes:networking.k8s.io/v1:NetworkPolicy":
+            continue
+        spec = r.props.get("spec") or {}
+        selector = spec.get("podSelector")
+        if (
+            selector is not None
+            and not selector.get("matchLabels")
+            and not selector.get("matchExpressions")
+            and {"Ingress", "Egress"} <= set(spec.get("policyTypes") or [])
+            and not spec.get("ingress")
+            and not spec.get("egress")
+        ):
+            denied.add((r.props.get("metadata") or {}).get("namespace", "default"))
+    return [f"namespace {n} runs pods without a default-deny NetworkPolicy" for n in sorted(with_pods - denied)]
+
+
+def prod_data_protected(resources: Sequence[Resource], settings: Settings) -> list[str]:
+    """In prod, the cluster, the GPU pool, every data store and claim, and the namespaces holding them are
+    `protect`ed."""
+    if settings.environment != "prod":
+        return []
+    problems = []
+    data_namespaces = {
+        (r.props.get("metadata") or {}).get("namespace")
+        for r in resources
+        if r.type in ("kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:PersistentVolumeClaim")
+    }
+    for r in resources:
+        what = PROTECTED_IN_PROD.get(r.type)
+        if r.type == "gcp:container/nodePool:NodePool" and (r.props.get("nodeConfig") or {}).get("guestAccelerators"):
+            what = "the GPU node pool"
+        if r.type == "kubernetes:core/v1:Namespace" and (r.props.get("metadata") or {}).get("name") in data_namespaces:
+            what = "a namespace holding data"
+        if what and not r.protect:
+            problems.append(f"{_where(r)} is {what} and is not protected in prod")
+    return problems
+
+
+ResourceRule = Callable[[Resource, Settings], list[str]]
+StackRule = Callable[[Sequence[Resource], Settings], list[str]]
+
+RESOURCE_RULES: dict[str, ResourceRule] = {
+    "immutable-images": immutable_images,
+    "container-resources": container_resources,
+    "pod-security-restricted": pod_security_restricted,
+    "gpu-placement": gpu_placement,
+    "secrets-by-reference": secrets_by_reference,
+    "prod-applications-sync-by-hand": prod_applications_sync_by_hand,
+    "no-public-load-balancer": no_public_load_balancer,
+}
+STACK_RULES: dict[str, StackRule] = {
+    "default-deny-everywhere": default_deny_everywhere,
+    "prod-data-protected": prod_data_protected,
+}
+
+
+def scanner_exempt(resource: Resource, check_id: str) -> bool:
+    """Whether the resource carries the exemption `check_id` (one format with checkov's)."""
+    return any(e.check_id == check_id for e in exemptions_of((resource.props.get("metadata") or {}).get("annotations")))

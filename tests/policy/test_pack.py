@@ -1,0 +1,170 @@
+"""The policy pack: each rule has passing and failing cases, every stack passes every rule (the same functions
+the pack runs), and the CrossGuard wrappers report what the rules find."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from pulumi.runtime import rpc
+from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
+
+from policy.pack import policies
+from policy.rules import RESOURCE_RULES, STACK_RULES, Resource, Settings
+from tools.mock_engine import ROOT, available_stacks, run_program
+
+DEV, PROD = Settings(environment="dev", allow_mutable_tags=True), Settings(environment="prod")
+HARDENED = {
+    "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}
+
+
+def deployment(name="web", namespace="apps", image="r.example/web:1.2.3", **container: Any) -> Resource:
+    spec = {"name": name, "image": image, "resources": RESOURCES, "securityContext": HARDENED, **container}
+    pod = {"containers": [spec], "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}}
+    return Resource(
+        "kubernetes:apps/v1:Deployment",
+        name,
+        {"metadata": {"name": name, "namespace": namespace}, "spec": {"template": {"spec": pod}}},
+    )
+
+
+def with_pod(resource: Resource, **pod: Any) -> Resource:
+    props = copy.deepcopy(dict(resource.props))
+    props["spec"]["template"]["spec"].update(pod)
+    return Resource(resource.type, resource.name, props, resource.protect)
+
+
+CASES = [
+    # (rule, settings, resource, violations expected)
+    ("immutable-images", PROD, deployment(), 0),
+    ("immutable-images", PROD, deployment(image="r.example/web@sha256:" + "a" * 64), 0),
+    ("immutable-images", PROD, deployment(image="r.example/web:latest"), 1),
+    ("immutable-images", PROD, deployment(image="r.example/web:main"), 1),
+    ("immutable-images", PROD, deployment(image="r.example/web:latest-2"), 1),
+    ("immutable-images", PROD, deployment(image="docker.io/minio/mc:RELEASE.2024-11-21T17-21-54Z"), 0),
+    ("immutable-images", PROD, deployment(image="r.example/web"), 1),
+    ("immutable-images", DEV, deployment(image="r.example/web:latest"), 0),
+    ("container-resources", PROD, deployment(), 0),
+    ("container-resources", PROD, deployment(resources={"requests": {"cpu": "1"}}), 1),
+    ("pod-security-restricted", PROD, deployment(), 0),
+    ("pod-security-restricted", PROD, deployment(securityContext={"privileged": True}), 1),
+    ("pod-security-restricted", PROD, deployment(namespace="nvidia-device-plugin", securityContext={"privileged": True}), 0),
+    ("gpu-placement", PROD, with_pod(deployment(name="face-api", resources={**RESOURCES, "limits": {"memory": "1Gi", "nvidia.com/gpu": "1"}}),
+                                     tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists"}]), 0),
+    ("gpu-placement", PROD, deployment(name="face-api", resources={**RESOURCES, "limits": {"memory": "1Gi", "nvidia.com/gpu": "1"}}), 1),
+    ("gpu-placement", PROD, with_pod(deployment(name="miner", resources={**RESOURCES, "limits": {"memory": "1Gi", "nvidia.com/gpu": "1"}}),
+                                     tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists"}]), 1),
+    ("secrets-by-reference", PROD, deployment(env=[{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]), 0),
+    ("secrets-by-reference", PROD, deployment(env=[{"name": "POSTGRES_PASSWORD_FILE", "value": "/run/secrets/p"}]), 0),
+    ("secrets-by-reference", PROD, deployment(env=[{"name": "DB_PASSWORD", "value": "hunter2"}]), 1),
+    ("secrets-by-reference", PROD, deployment(env=[{"name": "JWT_SECRET", "value": "x"}]), 1),
+    ("prod-applications-sync-by-hand", PROD, Resource("kubernetes:argoproj.io/v1alpha1:Application", "a", {"spec": {"syncPolicy": {"retry": {}}}}), 0),
+    ("prod-applications-sync-by-hand", PROD, Resource("kubernetes:argoproj.io/v1alpha1:Application", "a", {"spec": {"syncPolicy": {"automated": {}}}}), 1),
+    ("prod-applications-sync-by-hand", DEV, Resource("kubernetes:argoproj.io/v1alpha1:Application", "a", {"spec": {"syncPolicy": {"automated": {}}}}), 0),
+    ("no-public-load-balancer", PROD, Resource("kubernetes:core/v1:Service", "s", {"metadata": {"name": "s"}, "spec": {"type": "ClusterIP"}}), 0),
+    ("no-public-load-balancer", PROD, Resource("kubernetes:core/v1:Service", "s", {"metadata": {"name": "s"}, "spec": {"type": "LoadBalancer"}}), 1),
+    ("no-public-load-balancer", PROD, Resource("kubernetes:core/v1:Service", "s", {"metadata": {"name": "s", "annotations": {"networking.gke.io/load-balancer-type": "Internal"}}, "spec": {"type": "LoadBalancer"}}), 0),
+    ("no-public-load-balancer", Settings(public_load_balancers=("default/s",)), Resource("kubernetes:core/v1:Service", "s", {"metadata": {"name": "s"}, "spec": {"type": "LoadBalancer"}}), 0),
+]
+
+
+@pytest.mark.parametrize("rule, settings, resource, expected", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_resource_rules_pass_and_fail(rule, settings, resource, expected):
+    assert bool(RESOURCE_RULES[rule](resource, settings)) == bool(expected)
+
+
+def test_every_resource_rule_has_a_passing_and_a_failing_case():
+    for name in RESOURCE_RULES:
+        outcomes = {len(RESOURCE_RULES[name](r, s)) > 0 for rule, s, r, _ in CASES if rule == name}
+        assert outcomes == {True, False}, name
+
+
+DENY = Resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", "d", {"metadata": {"namespace": "apps"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}})
+ALLOW = Resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", "a", {"metadata": {"namespace": "apps"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "egress": [{}]}})
+STATEFUL = Resource("kubernetes:apps/v1:StatefulSet", "db", {"metadata": {"name": "db", "namespace": "data"}})
+NAMESPACE = Resource("kubernetes:core/v1:Namespace", "data", {"metadata": {"name": "data"}})
+GPU_POOL = Resource("gcp:container/nodePool:NodePool", "gpu", {"nodeConfig": {"guestAccelerators": [{"type": "nvidia-l4"}]}})
+
+
+def protected(r: Resource) -> Resource:
+    return Resource(r.type, r.name, r.props, protect=True)
+
+
+def test_default_deny_everywhere():
+    rule = STACK_RULES["default-deny-everywhere"]
+    assert rule([deployment(), DENY], PROD) == []
+    assert rule([deployment(), ALLOW], PROD) == ["namespace apps runs pods without a default-deny NetworkPolicy"]
+    assert rule([deployment()], PROD)
+
+
+def test_prod_data_protected():
+    rule = STACK_RULES["prod-data-protected"]
+    everything = [protected(STATEFUL), protected(NAMESPACE), protected(GPU_POOL)]
+    assert rule(everything, PROD) == []
+    assert len(rule([STATEFUL, NAMESPACE, GPU_POOL], PROD)) == 3
+    assert rule([STATEFUL, NAMESPACE, GPU_POOL], DEV) == [], "dev's data may be thrown away"
+
+
+def unwrap(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return unwrap(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def stack_settings(stack: str) -> Settings:
+    config = json.loads((ROOT / "policy" / f"config.{stack}.json").read_text())
+    assert set(config) == set(RESOURCE_RULES) | set(STACK_RULES), "every policy is configured for the stack"
+    (shared,) = {json.dumps(c, sort_keys=True) for c in config.values()}
+    return Settings.from_config(json.loads(shared))
+
+
+@pytest.fixture(scope="module")
+def stacks() -> dict[str, list[Resource]]:
+    return {
+        stack: [Resource(r.type, r.name, unwrap(r.inputs), r.protect) for r in run_program(stack).registrations if r.custom]
+        for stack in available_stacks()
+    }
+
+
+@pytest.mark.parametrize("stack", available_stacks())
+def test_every_stack_passes_every_policy(stack, stacks):
+    settings = stack_settings(stack)
+    assert settings.environment == stack
+    problems = [p for rule in RESOURCE_RULES.values() for r in stacks[stack] for p in rule(r, settings)]
+    problems += [p for rule in STACK_RULES.values() for p in rule(stacks[stack], settings)]
+    assert problems == []
+
+
+def test_prod_settings_would_catch_dev(stacks):
+    prod = stack_settings("prod")
+    caught = [p for r in stacks["dev"] for p in RESOURCE_RULES["immutable-images"](r, prod)]
+    assert any("'latest' moves" in p for p in caught), "dev follows latest, which prod refuses"
+    assert STACK_RULES["prod-data-protected"](stacks["dev"], prod), "dev protects nothing"
+
+
+def _options(protect: bool = False) -> PolicyResourceOptions:
+    return PolicyResourceOptions(protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+def test_the_crossguard_wrappers_report_what_the_rules_find():
+    by_name = {p.name: p for p in policies()}
+    assert set(by_name) == set(RESOURCE_RULES) | set(STACK_RULES)
+    bad = deployment(image="r.example/web:latest")
+    reported: list[str] = []
+    args = ResourceValidationArgs(bad.type, bad.props, "urn:x", bad.name, _options(), None, {"environment": "prod"})
+    by_name["immutable-images"].validate(args, lambda message, urn: reported.append(message))
+    assert len(reported) == 1 and "'latest' moves" in reported[0]
+    reported.clear()
+    resource = PolicyResource(STATEFUL.type, STATEFUL.props, "urn:db", "db", _options(protect=False), None, None, [], {})
+    stack_args = StackValidationArgs([resource], {"environment": "prod"})
+    by_name["prod-data-protected"].validate(stack_args, lambda message, urn: reported.append(message))
+    assert reported == ["StatefulSet data/db is a data store and is not protected in prod"]
