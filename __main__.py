@@ -13,6 +13,9 @@ from components.data.milvus import MilvusImages
 from components.kube.pod_spec import GpuRequest
 from components.kube.retained_storage_class import RetainedStorageClass, RetainedStorageClassArgs
 from components.platform.argo_rollouts import ArgoRollouts, ArgoRolloutsArgs
+from components.platform.argocd import ArgoCd, ArgoCdArgs
+from components.platform.argocd_application import DeliveredApplication, DeliveredApplicationArgs
+from components.platform.image_updater import ImageUpdater, ImageUpdaterArgs
 from stack_config import load_stack_config
 from versions import versions
 
@@ -81,7 +84,47 @@ face_recognition = FaceRecognitionSystem(
     opts=on_cluster,
 )
 
+argocd = ArgoCd(
+    "argocd",
+    ArgoCdArgs(
+        config=stack.argocd,
+        cluster=cluster.facts,
+        chart=pinned.charts.argo_cd,
+        environment=pulumi.get_stack(),
+        repository_password=config.argocd_repository_password,
+        timeout_seconds=stack.timeouts.helm_release_seconds,
+    ),
+    opts=on_cluster,
+)
+updater = stack.argocd.image_updater
+for application in stack.argocd.applications:
+    DeliveredApplication(
+        application.name,
+        DeliveredApplicationArgs(
+            application=application,
+            cluster=cluster.facts,
+            auto_sync=stack.argocd.auto_sync,
+            crds=[argocd.release],
+            image_updater_writes_back=updater is not None and updater.write_back == "argocd" and bool(application.images),
+        ),
+        opts=on_cluster,
+    )
+if updater is not None:
+    ImageUpdater(
+        "image-updater",
+        ImageUpdaterArgs(
+            config=updater,
+            applications=stack.argocd.applications,
+            cluster=cluster.facts,
+            chart=pinned.charts.argocd_image_updater,
+            argocd=argocd.release,
+            timeout_seconds=stack.timeouts.helm_release_seconds,
+        ),
+        opts=on_cluster,
+    )
+
 pulumi.export("clusterKind", cluster.facts.kind)
 pulumi.export("url", face_recognition.url)
 pulumi.export("namespaces", face_recognition.namespaces)
 pulumi.export("gpu", stack.face_recognition.gpu)
+pulumi.export("argocdUrl", argocd.url)

@@ -37,6 +37,9 @@ class LoadedConfig:
     ingress_tls: IngressTls | None
     """`ingress.tls` resolved: a certificate paired with its secret key, an existing Secret, or none."""
 
+    argocd_repository_password: pulumi.Output[str] | None = None
+    """`kiban:argocdRepositoryPassword`, present exactly when `argocd.repositoryUsername` is."""
+
 
 def _namespace_keys() -> dict[str, str]:
     """Every `kiban:*` setting the engine handed to this program, by its short name."""
@@ -273,7 +276,12 @@ def load_stack_config() -> LoadedConfig:
     ]
     if pairing:
         raise _invalid(stack, pairing)
-    return LoadedConfig(stack=config, ingress_tls=resolve_tls(config))
+    repository_password = (
+        pulumi.Config(NAMESPACE).require_secret("argocdRepositoryPassword")
+        if config.argocd.repository_username is not None
+        else None
+    )
+    return LoadedConfig(stack=config, ingress_tls=resolve_tls(config), argocd_repository_password=repository_password)
 
 
 def resolve_tls(config: StackConfig) -> IngressTls | None:

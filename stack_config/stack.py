@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 
 from components.contracts.images import ImageReference as ContractImageReference
 from components.contracts.images import image_digest, image_tag
+from stack_config.argocd import ArgoCdConfig
 from stack_config.base import ConfigModel, KubernetesName, worded
 from stack_config.cluster import ClusterConfig
 from stack_config.face_recognition import FaceRecognitionConfig
@@ -148,6 +149,9 @@ class StackConfig(ConfigModel):
     timeouts: DeployTimeouts = Field(default_factory=DeployTimeouts)
     """How long `pulumi up` waits. Default: 20 minutes for data stores and GPU workloads, 900 s for Helm releases."""
 
+    argocd: ArgoCdConfig = Field(default_factory=ArgoCdConfig)
+    """Argo CD and the applications it delivers. Default: Argo CD with no application, syncing by hand."""
+
     rollouts: RolloutsConfig = Field(default_factory=RolloutsConfig)
     """Blue/green releases of the backend and the frontend. Default: a new version waits on its preview for a
     person to promote it, and the previous one stays up 10 minutes after a switch."""
@@ -159,6 +163,13 @@ class StackConfig(ConfigModel):
                 "faceRecognition.gpu is true but cluster.gpu is not set; describe the cluster's GPU nodes "
                 "under kiban:cluster.gpu or set faceRecognition.gpu: false"
             )
+        if not self.argocd.auto_sync:
+            for index, app in enumerate(self.argocd.applications):
+                if not VERSION_TAG.fullmatch(app.target_revision):
+                    raise ValueError(
+                        f"argocd.applications[{index}].targetRevision: {app.target_revision!r} is not a release tag; "
+                        "applications that sync by hand deploy a release (v1.4.2), or set argocd.autoSync: true"
+                    )
         demand = self.gpu_demand()
         supply = self.cluster.gpu_slots()
         if supply is not None and sum(demand.values()) > supply:
@@ -207,6 +218,12 @@ SECRET_SETTINGS: tuple[SecretSetting, ...] = (
         "kiban:ingress.tls.certificate",
         lambda config: isinstance(config.ingress.tls, TlsFromConfig),
         value_from="< key.pem",
+    ),
+    SecretSetting(
+        "argocdRepositoryPassword",
+        "password (or token) of kiban:argocd.repositoryUsername for the applications' repositories",
+        "kiban:argocd.repositoryUsername",
+        lambda config: config.argocd.repository_username is not None,
     ),
 )
 """Settings that must be stored encrypted (`pulumi config set --secret`), read with `require_secret`. Each is

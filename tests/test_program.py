@@ -74,7 +74,10 @@ def test_the_program_is_composed_of_components(deployments):
     assert sorted(r.type for r in top_level) == [
         "kiban:app:FaceRecognitionSystem",
         "kiban:cluster:ExistingCluster",
+        "kiban:platform:ArgoCd",
         "kiban:platform:ArgoRollouts",
+        "kiban:platform:DeliveredApplication",
+        "kiban:platform:ImageUpdater",
         "kiban:storage:RetainedStorageClass",
         "pulumi:providers:random",
     ]
@@ -87,7 +90,7 @@ def test_gpu_lands_exactly_on_backend_and_milvus(deployments):
     assert gpu_holders(cpu) == set()
     # The homelab still has its GPU node: the device plugin stays, only the workloads stop reserving GPUs.
     charts = sorted(r.inputs["chart"] for r in cpu.of_type("kubernetes:helm.sh/v3:Release"))
-    assert charts == ["argo-rollouts", "nvidia-device-plugin"]
+    assert charts == ["argo-cd", "argo-rollouts", "argocd-image-updater", "nvidia-device-plugin"]
 
 
 def test_model_device_and_milvus_image_follow_the_gpu_switch(deployments):
@@ -119,7 +122,8 @@ def _secret_values(deployment: Deployment) -> set[str]:
     for obj in deployment.objects("Secret"):
         data = obj.get("stringData", {})
         assert rpc.is_rpc_secret(data), f"Secret {obj['metadata']['name']} is not marked secret"
-        values |= {v for k, v in rpc.unwrap_rpc_secret(data).items() if k not in ("username", "database", "host")}
+        public = ("username", "database", "host", "server", "name", "type", "url")  # beside the secrets they guard
+        values |= {v for k, v in rpc.unwrap_rpc_secret(data).items() if k not in public}
     return {v for v in values if len(v) >= 12}
 
 
@@ -155,7 +159,10 @@ def test_prod_data_is_protected_and_retained(deployments):
     assert prod.object("StorageClass", "kiban-retain")["reclaimPolicy"] == "Retain"
     assert prod.registration("Namespace", "postgresql").protect and prod.registration("Namespace", "milvus").protect
     assert not prod.registration("Namespace", "face-recognition").protect, "holds no data"
-    assert all(p.protect for p in prod.of_type("random:index/randomPassword:RandomPassword") if "face-api" not in p.name)
+    data_credentials = [
+        p for p in prod.of_type("random:index/randomPassword:RandomPassword") if p.name.startswith(("postgres", "milvus"))
+    ]
+    assert len(data_credentials) == 4 and all(p.protect for p in data_credentials), "the stores' credentials"
 
 
 def test_dev_data_is_not_protected_but_volumes_are_kept(deployments):

@@ -10,15 +10,17 @@ version, with exactly the values kiban passes:
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from typing import Any
 
 import kubernetes_validate
+from pulumi.runtime import rpc
 from kubernetes_validate.utils import ValidationError
 
 from tests.policy.conftest import RenderedStack
 from tools.helm import template, unknown_value_keys
-from tools.mock_engine import Registration
-from policy.pod_security import is_pod_bearing, pod_template
+from tools.mock_engine import Registration, stack_config
+from policy.pod_security import check, is_pod_bearing, pod_template
 from tools.render import restore_integers
 from versions import PinnedChart, versions
 
@@ -33,8 +35,19 @@ def pinned(release: Registration) -> PinnedChart:
     return found[0]
 
 
+def _unwrapped(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return _unwrapped(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: _unwrapped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrapped(v) for v in value]
+    return value
+
+
 def values_of(release: Registration) -> dict[str, Any]:
-    return restore_integers(release.inputs.get("values") or {})
+    """The values as helm gets them (a generated password hash among them is a secret in Pulumi's state)."""
+    return restore_integers(_unwrapped(release.inputs.get("values") or {}))
 
 
 _RENDERS: dict[tuple[str, str], tuple[dict[str, Any], ...]] = {}
@@ -104,8 +117,29 @@ def api_clients(objects: tuple[dict[str, Any], ...]) -> list[tuple[str, dict[str
     return clients
 
 
+def _admits(rule: dict[str, Any], address: ipaddress.IPv4Network | ipaddress.IPv6Network, port: int) -> bool:
+    """Whether an egress rule lets traffic to `address`:`port` through."""
+    if rule.get("ports") and not any(p.get("port") == port for p in rule["ports"]):
+        return False
+    for peer in rule.get("to") or []:
+        block = peer.get("ipBlock")
+        if block is None:
+            continue
+        allowed = ipaddress.ip_network(block["cidr"])
+        excepted = [ipaddress.ip_network(e) for e in block.get("except") or []]
+        if address.version == allowed.version and address.subnet_of(allowed) and not any(
+            address.version == e.version and address.subnet_of(e) for e in excepted
+        ):
+            return True
+    return False
+
+
 def api_reachability_problems(rendered: RenderedStack) -> list[str]:
-    """The API clients of every release that no NetworkPolicy of kiban's lets reach the API server."""
+    """The API clients of every release that no NetworkPolicy of kiban's lets reach the API server (the stack's
+    `cluster.apiServer` addresses and port, as the CNI sees them)."""
+    api = stack_config(rendered.stack)["kiban:cluster"]["apiServer"]
+    port = api.get("port", 6443 if stack_config(rendered.stack)["kiban:cluster"]["kind"] == "k3s" else 443)
+    addresses = [ipaddress.ip_network(a) for a in api["addresses"]]
     problems = []
     for release in releases(rendered):
         namespace = release.inputs["namespace"]
@@ -120,10 +154,9 @@ def api_reachability_problems(rendered: RenderedStack) -> list[str]:
                 for p in policies
                 if "Egress" in p["spec"].get("policyTypes", [])
                 and _selects(p["spec"].get("podSelector") or {}, labels)
-                and any(
-                    peer.get("ipBlock") and any(port.get("port") in (443, 6443) for port in rule.get("ports") or [])
-                    for rule in p["spec"].get("egress") or []
-                    for peer in rule.get("to") or []
+                and all(
+                    any(_admits(rule, address, port) for rule in p["spec"].get("egress") or [])
+                    for address in addresses
                 )
             ]
             if not reachable:
@@ -146,3 +179,18 @@ def test_the_api_check_finds_the_clients_and_fails_without_their_allow(renders):
     )
     problems = api_reachability_problems(without)
     assert len(problems) == sum(len(c) for c in clients.values()), problems
+
+
+def test_what_each_release_runs_meets_its_namespace_pod_security(rendered: RenderedStack):
+    levels = {
+        o["metadata"]["name"]: o["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+        for o in rendered.objects
+        if o["kind"] == "Namespace"
+    }
+    failures = []
+    for release in releases(rendered):
+        level = levels[release.inputs["namespace"]]
+        for obj in _render(rendered.stack, release.name, rendered):
+            if is_pod_bearing(obj):
+                failures += [f"{release.name}: {obj['kind']} {obj['metadata']['name']}: {v}" for v in check(obj, level, version=rendered.kubernetes_version)]
+    assert not failures, "\n".join(failures)

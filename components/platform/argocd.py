@@ -1,0 +1,205 @@
+"""`ArgoCd`: Argo CD from the official argo-helm chart, in a `restricted`, default-deny namespace, with a generated
+admin password, the cluster registered the gitops-bridge way, and its UI behind the cluster's ingress."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.contracts.cluster import ClusterFacts
+from components.contracts.labels import platform_labels
+from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
+from components.kube.network_access import AllowApiServer, AllowApiServerArgs, PodGroup
+from stack_config.argocd import ArgoCdConfig
+from versions import PinnedChart
+
+NAMESPACE = "argocd"
+IN_CLUSTER = "https://kubernetes.default.svc"
+GIT_PORTS = (443, 22)
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
+def chart_values(config: ArgoCdConfig, cluster: ClusterFacts, admin_password_hash: pulumi.Input[str]) -> dict:
+    """The values kiban passes to the `argo-cd` chart (every key exists in the pinned chart: a test checks)."""
+    replicas = 2 if config.high_availability else 1
+    values: dict = {
+        "global": {"networkPolicy": {"create": True}},
+        "dex": {"enabled": False},  # logins: the generated admin, or SSO configured later
+        "notifications": {"enabled": False},
+        "configs": {
+            "params": {"server.insecure": True},  # TLS ends at the cluster's ingress
+            "secret": {"argocdServerAdminPassword": admin_password_hash},
+        },
+        "server": {"replicas": replicas},
+        "repoServer": {"replicas": replicas},
+        "applicationSet": {"replicas": replicas},
+        "redis-ha": {"enabled": config.high_availability},
+        "redis": {"enabled": not config.high_availability},
+    }
+    if config.host:
+        values["server"]["ingress"] = {
+            "enabled": True,
+            "hostname": config.host,
+            "ingressClassName": cluster.ingress.ingress_class_name() or "",
+            "annotations": cluster.ingress.annotations(tls=False),
+        }
+    return values
+
+
+@dataclass(frozen=True)
+class ArgoCdArgs:
+    """Arguments of `ArgoCd`."""
+
+    config: ArgoCdConfig
+    """`kiban:argocd` (required)."""
+
+    cluster: ClusterFacts
+    """The cluster (required): Pod Security version, ingress, API server, and what the cluster Secret says of it."""
+
+    chart: PinnedChart
+    """The pinned `argo-cd` chart (required)."""
+
+    environment: str
+    """The stack's name, written on the cluster Secret (required)."""
+
+    registry_endpoint: str | None = None
+    """Where the cluster pulls kiban's images from, written on the cluster Secret. Default: unset."""
+
+    repository_password: pulumi.Output[str] | None = None
+    """Password of `config.repository_username` for the applications' repositories (secret). Default: none."""
+
+    timeout_seconds: int = 900
+    """How long the Helm release may take. Default: 900."""
+
+
+class ArgoCd(pulumi.ComponentResource):
+    """Argo CD in the `argocd` namespace. Its CRDs come with the release: custom resources depend on `release`."""
+
+    release: k8s.helm.v3.Release
+    """The Helm release (what Applications and AppProjects depend on)."""
+
+    url: str | None
+    """The UI's URL, where it has a host."""
+
+    admin_password: pulumi.Output[str]
+    """The generated `admin` password (`Output.secret`); read it as the README says."""
+
+    def __init__(self, resource_name: str, args: ArgoCdArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kiban:platform:ArgoCd", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        namespace = PlatformNamespace(
+            f"{resource_name}-namespace",
+            PlatformNamespaceArgs(name=NAMESPACE, cluster=args.cluster, part_of="argocd"),
+            opts=child,
+        )
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        admin = random.RandomPassword(f"{resource_name}-admin-password", length=32, special=False, opts=child)
+        self.admin_password = pulumi.Output.secret(admin.result)
+        labels = platform_labels("argocd")
+
+        # Argo CD reads repository credentials from Secrets labelled as such (its declarative setup).
+        repository_secrets = []
+        if args.config.repository_username and args.repository_password is not None:
+            for url in sorted({a.repo_url for a in args.config.applications}):
+                repository_secrets.append(
+                    k8s.core.v1.Secret(
+                        f"{resource_name}-repository-{len(repository_secrets)}",
+                        metadata=k8s.meta.v1.ObjectMetaArgs(
+                            name=f"repository-{len(repository_secrets)}",
+                            namespace=NAMESPACE,
+                            labels={**labels, "argocd.argoproj.io/secret-type": "repository"},
+                        ),
+                        string_data=pulumi.Output.secret(
+                            args.repository_password.apply(
+                                lambda password, url=url: {
+                                    "type": "git", "url": url, "username": args.config.repository_username,
+                                    "password": password,
+                                }
+                            )
+                        ),
+                        opts=in_namespace,
+                    )
+                )
+        # The cluster Argo CD runs in, registered the gitops-bridge way: what kiban knows of it, as annotations an
+        # application's ApplicationSet or Helm values can read.
+        gpu = args.cluster.gpu
+        k8s.core.v1.Secret(
+            f"{resource_name}-in-cluster",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="in-cluster",
+                namespace=NAMESPACE,
+                labels={**labels, "argocd.argoproj.io/secret-type": "cluster", "environment": args.environment},
+                annotations={
+                    "kiban.dev/environment": args.environment,
+                    "kiban.dev/cluster-kind": args.cluster.kind,
+                    "kiban.dev/gpu": json.dumps(gpu is not None),
+                    "kiban.dev/gpu-node-selector": json.dumps(dict(gpu.node_selector) if gpu else {}),
+                    "kiban.dev/ingress-class": args.cluster.ingress.class_name,
+                    **({"kiban.dev/registry": args.registry_endpoint} if args.registry_endpoint else {}),
+                },
+            ),
+            string_data=pulumi.Output.secret({"name": "in-cluster", "server": IN_CLUSTER}),
+            opts=in_namespace,
+        )
+        self.release = k8s.helm.v3.Release(
+            resource_name,
+            k8s.helm.v3.ReleaseArgs(
+                name="argocd",
+                chart=args.chart.chart,
+                version=args.chart.version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repository),
+                namespace=NAMESPACE,
+                values=chart_values(args.config, args.cluster, pulumi.Output.secret(admin.bcrypt_hash)),
+                timeout=args.timeout_seconds,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *repository_secrets]),
+        )
+        everyone = PodGroup(namespace=NAMESPACE, labels={})
+        AllowApiServer(
+            f"{resource_name}-to-api-server",
+            AllowApiServerArgs(
+                pods=everyone,
+                api_server=args.cluster.api_server,
+                description="the controllers and the server read and write the cluster's objects",
+            ),
+            opts=in_namespace,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{resource_name}-within",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="allow-argocd-within", namespace=NAMESPACE, labels=labels,
+                annotations={"kiban.dev/allows": "Argo CD's parts call each other (redis, repo server, server)"},
+            ),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(),
+                policy_types=["Egress"],
+                egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[everyone.peer()])],
+            ),
+            opts=in_namespace,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{resource_name}-repo-server-to-git",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="allow-repo-server-to-git", namespace=NAMESPACE, labels=labels,
+                annotations={"kiban.dev/allows": "the repo server clones the applications' repositories"},
+            ),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": "argocd-repo-server"}),
+                policy_types=["Egress"],
+                egress=[
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[k8s.networking.v1.NetworkPolicyPeerArgs(
+                            ip_block=k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0", except_=list(PRIVATE_RANGES))
+                        )],
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in GIT_PORTS],
+                    )
+                ],
+            ),
+            opts=in_namespace,
+        )
+        self.url = f"http://{args.config.host}" if args.config.host else None
+        self.register_outputs({"url": self.url})

@@ -1,0 +1,151 @@
+"""`ImageUpdater`: Argo CD Image Updater (official argo-helm chart) and its `ImageUpdater` custom resource, so the
+applications of a development stack deploy the digest their followed tag (`latest`) points to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.contracts.cluster import ClusterFacts
+from components.contracts.images import ImageReference
+from components.kube.network_access import AllowApiServer, AllowApiServerArgs, PodGroup
+from stack_config.argocd import ArgoApplication, ImageUpdaterConfig
+from versions import PinnedChart
+
+NAMESPACE = "argocd"
+"""The `ImageUpdater` resource lives in the Applications' namespace (it has no `spec.namespace`)."""
+API = "argocd-image-updater.argoproj.io/v1alpha1"
+UPDATER_LABELS = {"app.kubernetes.io/name": "argocd-image-updater"}
+
+
+def chart_values(applications: Sequence[ArgoApplication]) -> dict:
+    """The values kiban passes to the `argocd-image-updater` chart: the registries the followed images live in."""
+    hosts = sorted({ImageReference.parse(i.image).repository.split("/")[0] for a in applications for i in a.images})
+    return {
+        "crds": {"install": True, "keep": True},
+        "config": {
+            "registries": [
+                {"name": host, "prefix": host, "api_url": f"https://{host}", "default": index == 0}
+                for index, host in enumerate(hosts)
+            ],
+        },
+    }
+
+
+def registry_ports(applications: Sequence[ArgoApplication]) -> set[int]:
+    """The ports of the followed images' registries (`host:5000`), beside HTTPS."""
+    ports = set()
+    for app in applications:
+        for image in app.images:
+            host = ImageReference.parse(image.image).repository.split("/")[0]
+            if ":" in host:
+                ports.add(int(host.rsplit(":", 1)[1]))
+    return ports
+
+
+def image_updater_spec(config: ImageUpdaterConfig, applications: Sequence[ArgoApplication]) -> dict:
+    """`spec` of the one `ImageUpdater`: every followed image by digest, written back as the config says."""
+    write_back: dict = {"method": config.write_back}
+    if config.write_back == "git":
+        write_back["gitConfig"] = {"branch": config.git_branch}
+    return {
+        "writeBackConfig": write_back,
+        "applicationRefs": [
+            {
+                "namePattern": app.name,
+                "images": [
+                    {"alias": i.alias, "imageName": i.image, "commonUpdateSettings": {"updateStrategy": "digest"}}
+                    for i in app.images
+                ],
+            }
+            for app in applications
+            if app.images
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class ImageUpdaterArgs:
+    """Arguments of `ImageUpdater`."""
+
+    config: ImageUpdaterConfig
+    """`kiban:argocd.imageUpdater` (required)."""
+
+    applications: Sequence[ArgoApplication]
+    """The applications whose images it follows (required)."""
+
+    cluster: ClusterFacts
+    """The cluster (required): where the API server is."""
+
+    chart: PinnedChart
+    """The pinned `argocd-image-updater` chart (required)."""
+
+    argocd: pulumi.Resource
+    """The Argo CD release (required): Image Updater runs in its namespace and talks to it."""
+
+    timeout_seconds: int = 900
+    """How long the Helm release may take. Default: 900."""
+
+
+class ImageUpdater(pulumi.ComponentResource):
+    """Image Updater in Argo CD's namespace, configured through its `ImageUpdater` resource (v1 API), not through
+    Application annotations."""
+
+    def __init__(self, resource_name: str, args: ImageUpdaterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kiban:platform:ImageUpdater", resource_name, None, opts)
+        release = k8s.helm.v3.Release(
+            resource_name,
+            k8s.helm.v3.ReleaseArgs(
+                name="argocd-image-updater",
+                chart=args.chart.chart,
+                version=args.chart.version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repository),
+                namespace=NAMESPACE,
+                values=chart_values(args.applications),
+                timeout=args.timeout_seconds,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]),
+        )
+        k8s.apiextensions.CustomResource(
+            f"{resource_name}-config",
+            api_version=API,
+            kind="ImageUpdater",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="kiban", namespace=NAMESPACE),
+            spec=image_updater_spec(args.config, args.applications),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{resource_name}-to-registries-and-git",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="allow-image-updater-out",
+                namespace=NAMESPACE,
+                annotations={"kiban.dev/allows": "Image Updater reads the registries' tags and pushes to git"},
+            ),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=UPDATER_LABELS),
+                policy_types=["Egress"],
+                egress=[
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0"))],
+                        ports=[
+                            k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p)
+                            for p in sorted({22, 443, *registry_ports(args.applications)})
+                        ],
+                    )
+                ],
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]),
+        )
+        AllowApiServer(
+            f"{resource_name}-to-api-server",
+            AllowApiServerArgs(
+                pods=PodGroup(namespace=NAMESPACE, labels=UPDATER_LABELS),
+                api_server=args.cluster.api_server,
+                description="Image Updater reads Applications and its ImageUpdater resources",
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]),
+        )
+        self.register_outputs({})

@@ -1,0 +1,62 @@
+"""ImageUpdater: the pinned chart and one ImageUpdater resource (v1 API) that follows `latest` by digest and writes
+back to git, after the release that installs its CRD."""
+
+from __future__ import annotations
+
+import pulumi_kubernetes as k8s
+
+from components.platform.image_updater import ImageUpdater, ImageUpdaterArgs, chart_values
+from stack_config.argocd import ArgoCdConfig
+from tools.crd_schema import schema_errors
+from tools.helm import unknown_value_keys
+from versions import versions
+
+CHART = versions().charts.argocd_image_updater
+CONFIG = ArgoCdConfig.model_validate(
+    {
+        "autoSync": True,
+        "imageUpdater": {},
+        "applications": [
+            {"name": "yomu", "repoUrl": "https://github.com/example/yomu.git", "targetRevision": "main", "namespace": "yomu",
+             "images": [{"alias": "yomu", "image": "registry.homelab.internal:5000/yomu:latest"}]},
+            {"name": "plain", "repoUrl": "https://github.com/example/plain.git", "targetRevision": "main", "namespace": "plain"},
+        ],
+    },
+    by_name=False,
+)
+
+
+def test_one_image_updater_resource_follows_latest_by_digest_and_writes_back_to_git(declare, k3s_cpu_facts):
+    def build(opts):
+        argocd = k8s.core.v1.ConfigMap("stand-in-for-argocd", opts=opts)
+        ImageUpdater(
+            "image-updater",
+            ImageUpdaterArgs(config=CONFIG.image_updater, applications=CONFIG.applications, cluster=k3s_cpu_facts,
+                             chart=CHART, argocd=argocd),
+            opts,
+        )
+
+    deployment = declare(build)
+    resource = deployment.object("ImageUpdater", "kiban")
+    assert schema_errors(resource) == []
+    assert resource["metadata"]["namespace"] == "argocd"
+    spec = resource["spec"]
+    assert spec["writeBackConfig"] == {"method": "git", "gitConfig": {"branch": "main"}}
+    assert spec["applicationRefs"] == [
+        {"namePattern": "yomu", "images": [{"alias": "yomu", "imageName": "registry.homelab.internal:5000/yomu:latest",
+                                           "commonUpdateSettings": {"updateStrategy": "digest"}}]}
+    ], "only applications that follow images"
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    assert release.urn in deployment.registration("ImageUpdater", "kiban").dependencies
+    assert any(d.endswith("::stand-in-for-argocd") for d in release.dependencies)
+    egress = deployment.object("NetworkPolicy", "allow-image-updater-out")["spec"]["egress"][0]
+    assert {p["port"] for p in egress["ports"]} == {22, 443, 5000}
+
+
+def test_values_name_the_followed_registries_and_exist_in_the_chart():
+    values = chart_values(CONFIG.applications)
+    assert values["config"]["registries"] == [
+        {"name": "registry.homelab.internal:5000", "prefix": "registry.homelab.internal:5000",
+         "api_url": "https://registry.homelab.internal:5000", "default": True}
+    ]
+    assert unknown_value_keys(CHART.archive, values) == []
