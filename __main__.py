@@ -128,3 +128,4 @@ pulumi.export("url", face_recognition.url)
 pulumi.export("namespaces", face_recognition.namespaces)
 pulumi.export("gpu", stack.face_recognition.gpu)
 pulumi.export("argocdUrl", argocd.url)
+pulumi.export("argocdAdminPassword", argocd.admin_password)  # an Output.secret: shown only with --show-secrets

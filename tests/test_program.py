@@ -246,3 +246,9 @@ def test_namespaces_holding_retained_claims_outlive_the_stack(deployments):
         assert not registration.protect
     unretained = run_program("dev", {"kiban:dataSafety": {"protect": False, "retainVolumes": False}})
     assert not unretained.registration("Namespace", "postgresql").retain_on_delete
+
+
+def test_the_only_generated_secret_exported_is_the_argocd_admin_password_and_it_stays_secret(deployments):
+    for stack, deployment in deployments.items():
+        secret_outputs = [k for k, v in deployment.outputs.items() if rpc.is_rpc_secret(v)]
+        assert secret_outputs == ["argocdAdminPassword"], stack
