@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from stack_config.base import ConfigModel, MemoryQuantity, StorageQuantity, worded
 from stack_config.workloads import BackupSettings, ComputeResources, ServiceSettings, compute
@@ -26,8 +26,21 @@ class BackendSettings(ServiceSettings):
     model_path: str = "/faceapi/model.onnx"
     """`MODEL_PATH`: the model file inside the image. Default: `/faceapi/model.onnx`."""
 
-    model_loader: Literal["onnx", "torch"] = "onnx"
-    """`MODEL_LOADER`. Default: `onnx`."""
+    model_loader: Literal["onnx"] = "onnx"
+    """`MODEL_LOADER`: the app's registered loader. Default and only value: `onnx` (the app's torch loaders,
+    StarNet, are not imported by the code it ships, so no other name loads)."""
+
+    onnx_runtime: Literal["cpu", "cuda"] = "cpu"
+    """Which ONNX Runtime the backend image carries. `cpu`: the app's own image (`onnxruntime`; its loader builds the
+    session without providers, so inference runs on the CPU). `cuda`: kiban's build (`images/face-api`):
+    `onnxruntime-gpu`, with sessions defaulting to the CUDA provider. A GPU stack needs `cuda`. Default: `cpu`."""
+
+    admin_username: Annotated[str, worded(r"[A-Za-z0-9_.@-]{1,64}", "a user name (letters, digits, _ . @ -)")] = "admin"
+    """`ADMIN_USERNAME`: the administrator the app creates on first start; its password is generated and kept in a
+    Secret (never the app's default `admin`). Default: `admin`."""
+
+    admin_email: Annotated[str, worded(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address")] = "admin@example.com"
+    """`ADMIN_EMAIL` of that administrator. Default: `admin@example.com`."""
 
     model_threshold: float = Field(default=0.2285, gt=0, lt=1)
     """`MODEL_THRESHOLD`: similarity threshold of a match. Default: `0.2285`."""
@@ -44,8 +57,10 @@ class BackendSettings(ServiceSettings):
     allow_face_deduplication: bool = False
     """`ALLOW_FACE_DEDUPICATION` (sic, the application's spelling). Default: `false`."""
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    """`LOG_LEVEL`. Default: `INFO`."""
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+    """The app's log level: uvicorn's `--log-level` and loguru's `LOGURU_LEVEL` (what the app really reads; it
+    ignores `LOG_LEVEL`). Default: `warning`: at `info` and below the app logs its whole settings object, passwords
+    and JWT key included."""
 
 
 class FrontendSettings(ServiceSettings):
@@ -102,6 +117,11 @@ class MilvusSettings(ConfigModel):
     minio_resources: ComputeResources = Field(default_factory=lambda: compute("100m", "256Mi", "1", "2Gi"))
     """MinIO container. Default: requests 100m / 256Mi, limits 1 CPU / 2Gi."""
 
+    gpu_memory_pool: MemoryQuantity = "2Gi"
+    """Milvus's GPU memory pool (`gpu.maxMemSize`; it starts at half) on a GPU stack. Size it for the share of the
+    GPU Milvus gets: under time-slicing the GPU's memory is shared, unisolated, with the other pods on it.
+    Default: `2Gi`."""
+
     minio_storage_size: StorageQuantity = "50Gi"
     """MinIO data volume (the vectors and indexes). Default: `50Gi`."""
 
@@ -113,10 +133,24 @@ class FaceRecognitionConfig(ConfigModel):
     """The whole face-recognition system."""
 
     gpu: bool = False
-    """Run the GPU build (the application's `--gpu` deployment): the backend gets one GPU and `MODEL_DEVICE=cuda:0`, Milvus runs its
-    `-gpu` image on one GPU. Needs `kiban:cluster.gpu`. Default: `false` (`MODEL_DEVICE=cpu`)."""
+    """Run the GPU build: the backend gets one GPU (`MODEL_DEVICE=cuda:0`, ONNX Runtime on CUDA: needs
+    `backend.onnxRuntime: cuda`) and Milvus runs its `-gpu` image on one GPU with a memory pool of
+    `milvus.gpuMemoryPool`. What Milvus's GPU buys today: the app creates its collection with a `FLAT` index (it
+    does not let the index type be configured), which Milvus searches on the CPU; the GPU serves only indexes built
+    as GPU indexes. Needs `kiban:cluster.gpu`. Default: `false` (`MODEL_DEVICE=cpu`)."""
 
     backend: BackendSettings = Field(default_factory=BackendSettings)
     frontend: FrontendSettings = Field(default_factory=FrontendSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     milvus: MilvusSettings = Field(default_factory=MilvusSettings)
+
+    @model_validator(mode="after")
+    def _gpu_needs_a_gpu_runtime(self) -> "FaceRecognitionConfig":
+        if self.gpu and self.backend.onnx_runtime != "cuda":
+            raise ValueError(
+                "gpu is true but backend.onnxRuntime is cpu: the app's own image runs its ONNX model on the CPU and "
+                "would hold a GPU for nothing; build the backend with kiban's images/face-api and set "
+                "backend.onnxRuntime: cuda, or set gpu: false"
+            )
+        return self
+

@@ -8,7 +8,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from tools.custom_workloads import with_stand_ins
-from tools.mock_engine import Deployment, available_stacks, run_program
+from tools.mock_engine import Deployment, available_stacks, run_program, stack_config
 from tools.render import manifests, pod_spec
 
 STACKS = available_stacks()
@@ -232,7 +232,7 @@ def test_consumers_restart_when_a_secret_they_read_changes(deployments):
     checksums = {c: restart_checksum(dev, *c) for c in consumers}
     assert all(len(v) == 64 and not rpc.is_rpc_secret(v) for v in checksums.values()), "a plain SHA-256"
     # A different database owner changes what the PostgreSQL Secret and the backend's Secret hold...
-    renamed = run_program("dev", {"kiban:faceRecognition": {"gpu": True, "postgres": {"username": "owner2"}}})
+    renamed = run_program("dev", {"kiban:faceRecognition": {**stack_config("dev")["kiban:faceRecognition"], "postgres": {"username": "owner2"}}})
     assert restart_checksum(renamed, "StatefulSet", "postgres") != checksums[("StatefulSet", "postgres")]
     # ...and nothing else's.
     assert restart_checksum(renamed, "StatefulSet", "milvus") == checksums[("StatefulSet", "milvus")]

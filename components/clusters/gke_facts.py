@@ -17,6 +17,15 @@ KUBE_DNS = TrafficSource(
 )
 """CoreDNS on K3s and kube-dns on GKE both carry `k8s-app: kube-dns`."""
 
+GKE_DNS = TrafficSource(
+    namespace_labels={"kubernetes.io/metadata.name": "kube-system"},
+    pod_labels={"k8s-app": "kube-dns"},
+    cidrs=("169.254.20.10/32", "169.254.169.254/32"),
+)
+"""How pods resolve names on GKE: kube-dns pods, NodeLocal DNSCache (hostNetwork, 169.254.20.10; on by default from
+GKE 1.34.1) and, with Cloud DNS, the metadata server (169.254.169.254). A pod-selector peer never matches the two
+link-local resolvers, so both are allowed as addresses too."""
+
 GKE_LOAD_BALANCER_RANGES = ("130.211.0.0/22", "35.191.0.0/16")
 """Google Front Ends and health checkers, which reach pods directly with container-native load balancing."""
 
@@ -58,7 +67,7 @@ def gke_facts(
             service_annotations={"cloud.google.com/neg": '{"ingress": true}'},
             https_only_annotations={"kubernetes.io/ingress.allow-http": "false"},
         ),
-        dns_source=KUBE_DNS,
+        dns_source=GKE_DNS,
         gpu=gpu,
         api_server=api_server,
     )

@@ -183,13 +183,17 @@ def restart_annotations(values: Sequence[pulumi.Input[str]]) -> dict[str, pulumi
     return {"kiban.dev/restart-checksum": digest}
 
 
-def workload_options(args: ServiceArgs, parent: pulumi.Resource) -> pulumi.ResourceOptions:
-    """Options of the workload object: protection and how long to wait for it."""
+def workload_options(
+    args: ServiceArgs, parent: pulumi.Resource, component_opts: pulumi.ResourceOptions | None
+) -> pulumi.ResourceOptions:
+    """Options of the workload object: protection, how long to wait for it, and what it waits for: whatever the
+    service as a whole was told to depend on (a component's `depends_on` does not reach its children)."""
     minutes = args.ready_timeout_minutes
     return pulumi.ResourceOptions(
         parent=parent,
         protect=args.protect,
         custom_timeouts=pulumi.CustomTimeouts(create=f"{minutes}m", update=f"{minutes}m") if minutes else None,
+        depends_on=(component_opts.depends_on if component_opts else None) or None,
     )
 
 

@@ -86,7 +86,7 @@ class StatefulService(pulumi.ComponentResource):
                     for v in args.data_volumes
                 ],
             ),
-            opts=workload_options(args, self),
+            opts=workload_options(args, self, opts),
         )
         disruption_budget(name, args, parts, self)
         self.register_outputs({"service_name": self.service_name, "host": self.host})

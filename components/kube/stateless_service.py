@@ -62,7 +62,7 @@ class StatelessService(pulumi.ComponentResource):
         parts = service_parts(name, args, parent=self)
         self.pods, self.host, self.service_name = parts.pods, parts.host, parts.service.metadata.name
         replicas = None if args.autoscaling else args.replicas  # the autoscaler owns the count
-        workload_opts = workload_options(args, self)
+        workload_opts = workload_options(args, self, opts)
         if args.delivery is not None:
             workload: pulumi.CustomResource = _blue_green_rollout(self, name, args, args.delivery, parts, replicas, workload_opts)
             api_version, kind = ROLLOUTS_API, "Rollout"

@@ -161,7 +161,7 @@ def test_quantities_have_units_and_floors(where, value, why):
 def test_silent_conflicts_are_refused():
     gpu = {"timeSlicingReplicas": 3, "installDevicePlugin": False}
     refused(with_("cluster", gpu=gpu), "timeSlicingReplicas is set but gpu.installDevicePlugin is false")
-    refused({"kiban:faceRecognition": {**FACE, "backend": {"replicas": 2}}}, "ask for 5 GPUs", "the cluster has 3")
+    refused({"kiban:faceRecognition": {**FACE, "backend": {"onnxRuntime": "cuda", "replicas": 2}}}, "ask for 5 GPUs", "the cluster has 3")
 
 
 def test_one_message_per_union_saying_which_forms_exist():

@@ -40,7 +40,7 @@ def dev(key: str, **changes: Any) -> dict[str, Any]:
 
 def backend(**settings: Any) -> dict[str, Any]:
     """A `kiban:faceRecognition` override for dev (a GPU stack) with these backend settings."""
-    return {"kiban:faceRecognition": {"gpu": True, "backend": settings}}
+    return {"kiban:faceRecognition": {"gpu": True, "backend": {"onnxRuntime": "cuda", **settings}}}
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ REJECTED = [
     Rejected(
         "unknown-model-loader",
         backend(modelLoader="tensorflow"),
-        ("kiban:faceRecognition.backend.modelLoader: Input should be 'onnx' or 'torch' (got 'tensorflow')",),
+        ("kiban:faceRecognition.backend.modelLoader: Input should be 'onnx' (got 'tensorflow')",),
     ),
     Rejected("missing-top-level-key", {"kiban:images": None}, ("kiban:images: required setting is missing",)),
     Rejected(
@@ -149,7 +149,7 @@ REJECTED = [
         (
             "kiban:ingress.host: 'Bad_Host' is not a host name",
             "kiban:faceRecognition.backend.replicas: Input should be greater than or equal to 1 (got 0)",
-            "kiban:faceRecognition.backend.logLevel: Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR' (got 'TRACE')",
+            "kiban:faceRecognition.backend.logLevel: Input should be 'debug', 'info', 'warning' or 'error' (got 'TRACE')",
         ),
         lines=3,
     ),

@@ -150,7 +150,7 @@ def _gpu_stack(**overrides):
         },
         "ingress": {"host": "face.example.com"},
         "images": {"faceApi": "r.example/face-api:1.0.0", "frontend": "r.example/face-frontend:1.0.0"},
-        "faceRecognition": {"gpu": True},
+        "faceRecognition": {"gpu": True, "backend": {"onnxRuntime": "cuda"}},
     }
     for key, value in overrides.items():
         base[key] = {**base[key], **value}
@@ -164,7 +164,7 @@ def test_gpu_demand_counts_both_colours_of_a_switch_and_milvus():
 
 
 def test_a_stack_asking_for_more_gpus_than_the_cluster_has_is_refused_naming_them():
-    too_many = _gpu_stack(faceRecognition={"backend": {"replicas": 2}})
+    too_many = _gpu_stack(faceRecognition={"backend": {"onnxRuntime": "cuda", "replicas": 2}})
     with pytest.raises(ValidationError) as caught:
         StackConfig.model_validate(too_many)
     message = str(caught.value)

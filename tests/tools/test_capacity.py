@@ -34,7 +34,7 @@ def test_dev_fits_its_homelab_and_says_so():
 
 
 def test_requests_beyond_the_nodes_are_flagged():
-    objects = manifests(run_program("dev", {"kiban:faceRecognition": {"gpu": True, "milvus": {
+    objects = manifests(run_program("dev", {"kiban:faceRecognition": {"gpu": True, "backend": {"onnxRuntime": "cuda"}, "milvus": {
         "resources": {"requests": {"cpu": "7", "memory": "4Gi"}, "limits": {"cpu": "8", "memory": "8Gi"}}}}}))
     cluster = TypeAdapter(ClusterConfig).validate_python(stack_config("dev")["kiban:cluster"])
     assert any("WARNING: CPU requests exceed" in line for line in summary_lines(objects, cluster))

@@ -146,7 +146,8 @@ def test_resources_show_their_defaults_which_a_partial_object_keeps():
 
 
 def test_types():
-    assert entry("faceRecognition.backend.modelLoader").type == "one of `onnx`, `torch`"
+    assert entry("faceRecognition.backend.modelLoader").type == "`onnx`"
+    assert entry("faceRecognition.backend.logLevel").type == "one of `debug`, `info`, `warning`, `error`"
     assert entry("faceRecognition.backend.replicas").type == "integer, 1–100"
     assert entry("faceRecognition.backend.modelThreshold").type == "number, > 0, < 1"
     assert entry("cluster.kind", K3sCluster).type == "`k3s`"
@@ -159,7 +160,9 @@ def test_types():
 
 
 def test_descriptions_are_the_field_docstrings_on_one_line():
-    assert entry("faceRecognition.backend.modelLoader").description == "`MODEL_LOADER`. Default: `onnx`."
+    assert entry("faceRecognition.backend.jwtAlgorithm").description == (
+        "`JWT_ALGORITHM`. Default: `HS256`. The key itself is generated and kept in a Secret."
+    )
     kubeconfig = entry("cluster.kubeconfig", ExistingGkeCluster).description  # inherited, written over two lines
     assert kubeconfig.startswith("Path to the kubeconfig file") and "own default (`$KUBECONFIG`" in kubeconfig
     assert "\n" not in kubeconfig

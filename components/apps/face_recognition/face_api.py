@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import pulumi
 
@@ -12,7 +12,8 @@ from components.contracts.endpoint import DatabaseEndpoint
 from components.kube.generated_secret import GeneratedSecret, GeneratedSecretArgs
 from components.kube.network_access import PodGroup
 from components.contracts.exemptions import ScannerExemption
-from components.kube.pod_spec import ContainerSpec, EnvFromSecret, EnvLiteral, GpuRequest
+from components.apps.face_recognition.face_api_setup import FaceApiSetup, FaceApiSetupArgs, wait_for
+from components.kube.pod_spec import ContainerSpec, EnvFromSecret, EnvLiteral, GpuRequest, WritablePath
 from components.kube.health_checks import HealthChecks, HttpCheck
 from components.kube.service_base import ServicePort
 from components.kube.stateless_service import StatelessService, StatelessServiceArgs
@@ -21,6 +22,8 @@ from stack_config.face_recognition import BackendSettings
 PORT = 8000
 API_PREFIX = "/api/v1"
 """`API_V1_STR`: where the backend serves its API."""
+MIGRATIONS_DIR = "/faceapi/migrations"
+"""Where aerich writes its migrations (the app's working directory is /faceapi)."""
 INGRESS_PATH = "/api"
 """The path prefix the entry point sends to the backend: every API version lives under it."""
 
@@ -56,8 +59,16 @@ class FaceApiArgs:
     service_annotations: Mapping[str, str] = field(default_factory=dict)
     """Annotations the Service needs behind the cluster's Ingress. Default: none."""
 
+    wait_image: str = ""
+    """A small image with `nc` (busybox) for the init containers that wait for the stores (required on a real
+    stack; empty: no waiting)."""
+
     ready_timeout_minutes: int | None = None
     """How long `pulumi up` waits for the backend to become ready. Default: Pulumi's 10 minutes."""
+
+    stores: Sequence[pulumi.Resource] = ()
+    """The stores' workloads: the setup Job and the backend wait for them (Pulumi waits for a StatefulSet to be
+    ready). Default: none."""
 
     delivery: BlueGreenDelivery | None = None
     """Release new versions blue/green through Argo Rollouts. Default: none, a rolling Deployment."""
@@ -66,9 +77,10 @@ class FaceApiArgs:
 class FaceApi(pulumi.ComponentResource):
     """The backend: a StatelessService whose settings come from config and whose secrets come from its own Secret.
 
-    The JWT signing key is generated here; the PostgreSQL and Milvus passwords are copied into the same Secret
-    (a pod reads Secrets of its own namespace only). Loading the model is slow, so a startup probe gives it five
-    minutes before liveness applies.
+    The JWT signing key and the administrator's password are generated here; the PostgreSQL and Milvus passwords
+    are copied into the same Secret (a pod reads Secrets of its own namespace only). Its first-start work runs once
+    per version in a setup Job; every pod waits for the stores to answer before the app starts. Loading the model
+    is slow, so a startup probe gives it five minutes before liveness applies.
     """
 
     host: str
@@ -84,7 +96,10 @@ class FaceApi(pulumi.ComponentResource):
     """The backend's pods."""
 
     secret_name: pulumi.Output[str]
-    """The backend's Secret (JWT key and database passwords)."""
+    """The backend's Secret (JWT key, the administrator's password, the stores' passwords)."""
+
+    setup_pods: PodGroup
+    """The pods of the one-off setup Job, which talk to the stores as the backend does."""
 
     def __init__(self, resource_name: str, args: FaceApiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:app:FaceApi", resource_name, None, opts)
@@ -95,7 +110,7 @@ class FaceApi(pulumi.ComponentResource):
             GeneratedSecretArgs(
                 namespace=args.namespace,
                 part_of=args.part_of,
-                generated=["JWT_SECRET_KEY"],
+                generated=["JWT_SECRET_KEY", "ADMIN_PASSWORD"],
                 length=64,
                 copied={"SQL_PASSWORD": args.postgres.password, "MILVUS_DB_PASSWORD": args.milvus.password},
             ),
@@ -103,7 +118,8 @@ class FaceApi(pulumi.ComponentResource):
         )
         self.secret_name = secret.secret_name
         from_secret = [
-            EnvFromSecret(key, secret.secret_name, key) for key in ("SQL_PASSWORD", "MILVUS_DB_PASSWORD", "JWT_SECRET_KEY")
+            EnvFromSecret(key, secret.secret_name, key)
+            for key in ("SQL_PASSWORD", "MILVUS_DB_PASSWORD", "JWT_SECRET_KEY", "ADMIN_PASSWORD")
         ]
         plain = {
             "SQL_BACKEND": "asyncpg",
@@ -125,11 +141,35 @@ class FaceApi(pulumi.ComponentResource):
             "JWT_ALGORITHM": settings.jwt_algorithm,
             "ACCESS_TOKEN_EXPIRE_MINUTES": str(settings.access_token_expire_minutes),
             "PASSWORD_HASH_ALGORITHM": "sha256_crypt",
-            "BACKEND_HOST": "0.0.0.0",
-            "BACKEND_PORT": str(PORT),
             "ALLOW_FACE_DEDUPICATION": str(settings.allow_face_deduplication).lower(),
-            "LOG_LEVEL": settings.log_level,
+            "ADMIN_USERNAME": settings.admin_username,
+            "ADMIN_EMAIL": settings.admin_email,
+            # The app logs through loguru, whose default sink reads its level here; at INFO it prints the whole
+            # settings object, secrets included.
+            "LOGURU_LEVEL": settings.log_level.upper(),
         }
+        env = [*(EnvLiteral(k, v) for k, v in plain.items()), *from_secret]
+        # aerich writes ./migrations under the working directory, /faceapi, which the read-only root cannot hold.
+        writable = (WritablePath("/tmp"), WritablePath(MIGRATIONS_DIR, size_limit="16Mi"))
+        waits = [
+            wait_for(name, endpoint, args.wait_image)
+            for name, endpoint in (("postgres", args.postgres), ("milvus", args.milvus))
+            if args.wait_image
+        ]
+        setup = FaceApiSetup(
+            f"{resource_name}-setup",
+            FaceApiSetupArgs(
+                namespace=args.namespace,
+                part_of=args.part_of,
+                image=args.image,
+                env=env,
+                writable_paths=writable,
+                waits=waits,
+                stores=(args.postgres, args.milvus),
+                resources=settings.resources,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.stores)),
+        )
         health = HttpCheck("/health", "http")
         service = StatelessService(
             resource_name,
@@ -141,8 +181,12 @@ class FaceApi(pulumi.ComponentResource):
                     name=resource_name,
                     image=args.image,
                     resources=settings.resources,
-                    env=[*(EnvLiteral(k, v) for k, v in plain.items()), *from_secret],
+                    # The image's entry point; uvicorn takes the log level only as this argument.
+                    command=["faceapi", "--host", "0.0.0.0", "--port", str(PORT), "--log-level", settings.log_level],
+                    env=env,
+                    writable_paths=writable,
                 ),
+                init_containers=waits,
                 ports=[ServicePort("http", PORT)],
                 health=HealthChecks(readiness=health, liveness=health, startup=health, startup_budget_seconds=300),
                 replicas=settings.replicas,
@@ -160,8 +204,9 @@ class FaceApi(pulumi.ComponentResource):
                     )
                 ],
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[setup.job, *args.stores]),
         )
+        self.setup_pods = setup.pods
         self.host = service.host
         self.service_name = service.service_name
         self.port = PORT

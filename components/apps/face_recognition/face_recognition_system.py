@@ -162,6 +162,8 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 service_annotations=cluster.ingress.service_annotations,
                 delivery=args.delivery,
                 ready_timeout_minutes=args.timeouts.workload_ready_minutes if gpu else None,
+                wait_image=args.images.shell,
+                stores=(postgres, milvus),
             ),
             opts=inside(APP_NAMESPACE),
         )
@@ -199,6 +201,8 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
             ("ingress-to-face-api", cluster.ingress.source, face_api.pods, face_api.port, "users reach the API"),
             ("face-api-to-postgres", face_api.pods, postgres.pods, postgres.port, "the API stores users and faces"),
             ("face-api-to-milvus", face_api.pods, milvus.pods, milvus.port, "the API searches face embeddings"),
+            ("face-api-setup-to-postgres", face_api.setup_pods, postgres.pods, postgres.port, "the setup migrates"),
+            ("face-api-setup-to-milvus", face_api.setup_pods, milvus.pods, milvus.port, "the setup creates the collection"),
         )
         for name, source, destination, port, description in connections:
             AllowTraffic(

@@ -29,7 +29,8 @@ class FrontendArgs:
     """`app.kubernetes.io/part-of` (required)."""
 
     image: str
-    """Frontend image (required): a static build on an unprivileged nginx listening on 8080."""
+    """Frontend image (required): kiban's build (`images/face-frontend`): the static build on an unprivileged nginx
+    listening on 8080, with `/health`, needing no environment."""
 
     settings: FrontendSettings
     """Replicas, autoscaling and resources (required)."""
@@ -58,7 +59,7 @@ class Frontend(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:app:Frontend", resource_name, None, opts)
-        root = HttpCheck("/", "http")
+        health = HttpCheck("/health", "http")  # kiban's frontend image (images/face-frontend) answers it
         service = StatelessService(
             resource_name,
             StatelessServiceArgs(
@@ -73,7 +74,7 @@ class Frontend(pulumi.ComponentResource):
                     writable_paths=[WritablePath("/tmp", size_limit="64Mi"), WritablePath("/var/cache/nginx", size_limit="128Mi")],
                 ),
                 ports=[ServicePort("http", PORT)],
-                health=HealthChecks(readiness=root, liveness=root),
+                health=HealthChecks(readiness=health, liveness=health),
                 replicas=args.settings.replicas,
                 autoscaling=args.settings.autoscaling,
                 service_annotations=args.service_annotations,

@@ -37,10 +37,17 @@ write access (the root filesystem is read-only), and the pod still meets Pod Sec
 
 
 def render_user_yaml(
-    *, etcd_endpoint: str, minio_host: str, access_key: str, secret_key: str, root_password: str
+    *,
+    etcd_endpoint: str,
+    minio_host: str,
+    access_key: str,
+    secret_key: str,
+    root_password: str,
+    gpu_memory_mb: int | None = None,
 ) -> str:
-    """Milvus's `user.yaml`: only what differs from the image's `milvus.yaml`."""
-    config = {
+    """Milvus's `user.yaml`: only what differs from the image's `milvus.yaml`; with `gpu_memory_mb`, the GPU memory
+    pool (it starts at half and grows to the whole)."""
+    config: dict = {
         "etcd": {"endpoints": etcd_endpoint},
         "minio": {
             "address": minio_host,
@@ -53,11 +60,19 @@ def render_user_yaml(
         "mq": {"type": "woodpecker"},
         "common": {"security": {"authorizationEnabled": True, "defaultRootPassword": root_password}},
     }
+    if gpu_memory_mb is not None:
+        config["gpu"] = {"initMemSize": gpu_memory_mb // 2, "maxMemSize": gpu_memory_mb}
     return yaml.safe_dump(config, sort_keys=False)
 
 
 def milvus_config(
-    context: PartContext, name: str, *, etcd_host: str, minio_host: str, minio: Mapping[str, pulumi.Output[str]]
+    context: PartContext,
+    name: str,
+    *,
+    etcd_host: str,
+    minio_host: str,
+    minio: Mapping[str, pulumi.Output[str]],
+    gpu_memory_mb: int | None = None,
 ) -> GeneratedSecret:
     """Milvus's root password and its `user.yaml`, built from the generated values (nothing else in apply). The
     root password is applied when Milvus first initialises etcd: protected with the data."""
@@ -70,6 +85,7 @@ def milvus_config(
                 access_key=v[0],
                 secret_key=v[1],
                 root_password=v[2],
+                gpu_memory_mb=gpu_memory_mb,
             )
         )
 

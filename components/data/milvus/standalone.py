@@ -23,6 +23,7 @@ from components.data.milvus.parts import ETCD_PORT, GRPC_PORT, MINIO_PORT, PartC
 from components.data.milvus.server import ROOT_USER, milvus_config, milvus_server
 from components.kube.network_access import AllowTraffic, AllowTrafficArgs, PodGroup
 from components.kube.pod_spec import GpuRequest
+from stack_config.base import memory_bytes
 from stack_config.face_recognition import MilvusSettings
 
 
@@ -120,7 +121,12 @@ class MilvusStandalone(pulumi.ComponentResource):
         credentials = minio_credentials(context, f"{resource_name}-minio-credentials")
         objects = minio(context, minio_name, settings, images.minio, credentials)
         config = milvus_config(
-            context, f"{resource_name}-config", etcd_host=metadata.host, minio_host=objects.host, minio=credentials.values
+            context,
+            f"{resource_name}-config",
+            etcd_host=metadata.host,
+            minio_host=objects.host,
+            minio=credentials.values,
+            gpu_memory_mb=int(memory_bytes(settings.gpu_memory_pool) // 2**20) if args.gpu else None,
         )
         server = milvus_server(context, resource_name, settings, images.milvus, config, args.gpu)
         backup = milvus_backup(

@@ -90,3 +90,19 @@ def test_a_gpu_cluster_whose_gpu_nodes_nothing_labels_is_refused():
         K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, gpu=K3sGpuNodes())
     own_labels = K3sGpuNodes(node_selector={"example.com/gpu": "yes"})
     assert K3sCluster(kind="k3s", context="homelab", api_server=K3S_API, gpu=own_labels).gpu_nodes() == []
+
+
+def test_dns_is_reached_the_way_each_cluster_resolves(declare):
+    from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
+
+    gke, _ = build(ExistingGkeCluster(kind="existing-gke", context="gke", api_server=GKE_API))
+    k3s, _ = build(K3sCluster(kind="k3s", context="homelab", api_server=K3S_API))
+    assert set(gke.facts.dns_source.cidrs) == {"169.254.20.10/32", "169.254.169.254/32"}, "NodeLocal DNSCache, Cloud DNS"
+    assert k3s.facts.dns_source.cidrs == (), "CoreDNS pods only"
+    deployment = declare(
+        lambda opts: PlatformNamespace("ns", PlatformNamespaceArgs(name="apps", cluster=gke.facts, part_of="t"), opts)
+    )
+    (rule,) = deployment.object("NetworkPolicy", "allow-dns")["spec"]["egress"]
+    blocks = {peer["ipBlock"]["cidr"] for peer in rule["to"] if "ipBlock" in peer}
+    assert blocks == {"169.254.20.10/32", "169.254.169.254/32"}
+    assert any(peer.get("podSelector") == {"matchLabels": {"k8s-app": "kube-dns"}} for peer in rule["to"])

@@ -488,3 +488,12 @@ def test_children_inherit_the_provider(declare):
     objects = deployment.kubernetes_objects()
     assert len(objects) > 20
     assert all(r.provider.split("::")[-1].startswith("test-cluster") for r in objects)
+
+
+def test_a_gpu_milvus_gets_its_memory_pool_and_a_cpu_one_none(declare, k3s_gpu_facts):
+    settings = MilvusSettings.model_validate({"gpuMemoryPool": "3Gi"}, by_name=False)
+    deployment, _ = declare_milvus(declare, gpu=GpuRequest(count=1, scheduling=k3s_gpu_facts.gpu), settings=settings)
+    config = yaml.safe_load(secret_values(deployment, "milvus-config")["user.yaml"])
+    assert config["gpu"] == {"initMemSize": 1536, "maxMemSize": 3072}
+    cpu, _ = declare_milvus(declare, settings=settings)
+    assert "gpu" not in yaml.safe_load(secret_values(cpu, "milvus-config")["user.yaml"])

@@ -18,7 +18,7 @@ def endpoints() -> tuple[DatabaseEndpoint, DatabaseEndpoint]:
     )
 
 
-def declare_face_api(declare, gpu=None, **settings):
+def declare_face_api(declare, gpu=None, wait_image="", **settings):
     def build(opts):
         postgres, milvus = endpoints()
         FaceApi(
@@ -32,6 +32,7 @@ def declare_face_api(declare, gpu=None, **settings):
                 milvus=milvus,
                 environment_name="dev",
                 gpu=gpu,
+                wait_image=wait_image,
             ),
             opts,
         )
@@ -69,16 +70,17 @@ def test_environment_of_seed_004(declare):
 def test_secrets_come_from_the_secret_only(declare):
     deployment = declare_face_api(declare)
     _, env = container_env(deployment)
-    for key in ("SQL_PASSWORD", "MILVUS_DB_PASSWORD", "JWT_SECRET_KEY"):
+    for key in ("SQL_PASSWORD", "MILVUS_DB_PASSWORD", "JWT_SECRET_KEY", "ADMIN_PASSWORD"):
         assert "value" not in env[key]
         assert env[key]["valueFrom"]["secretKeyRef"] == {"name": "face-api", "key": key}
     secret = deployment.object("Secret", "face-api")
     values = rpc.unwrap_rpc_secret(secret["stringData"])
     assert rpc.is_rpc_secret(secret["stringData"])
     assert values["SQL_PASSWORD"] == "pg-pw" and values["MILVUS_DB_PASSWORD"] == "milvus-pw"
-    assert values["JWT_SECRET_KEY"] == "mock-password-face-api-jwt-secret-key"
-    (jwt,) = deployment.of_type("random:index/randomPassword:RandomPassword")
-    assert jwt.inputs["length"] == 64
+    assert values["ADMIN_PASSWORD"] not in ("", "admin"), "never the app's default administrator password"
+    generators = {p.name: p for p in deployment.of_type("random:index/randomPassword:RandomPassword")}
+    assert set(generators) == {"face-api-jwt-secret-key", "face-api-admin-password"}
+    assert all(p.inputs["length"] == 64 for p in generators.values())
     literals = [e.get("value", "") for e in env.values()]
     assert not any(secret_value in literals for secret_value in values.values())
 
@@ -94,3 +96,39 @@ def test_replicas_and_autoscaling_from_settings(declare):
     deployment = declare_face_api(declare, replicas=2, autoscaling={"maxReplicas": 4, "cpuUtilization": 70})
     assert deployment.object("HorizontalPodAutoscaler", "face-api")["spec"]["maxReplicas"] == 4
     assert deployment.object("PodDisruptionBudget", "face-api")["spec"]["maxUnavailable"] == 1
+
+
+def test_the_app_logs_at_warning_and_reads_no_variable_it_ignores(declare):
+    container, env = container_env(declare_face_api(declare))
+    assert container["command"] == ["faceapi", "--host", "0.0.0.0", "--port", "8000", "--log-level", "warning"]
+    assert env["LOGURU_LEVEL"]["value"] == "WARNING", "the app's settings line (secrets included) is an INFO line"
+    assert not {"LOG_LEVEL", "BACKEND_HOST", "BACKEND_PORT"} & set(env), "variables the app never reads"
+    assert env["ADMIN_USERNAME"]["value"] == "admin" and env["ADMIN_EMAIL"]["value"] == "admin@example.com"
+
+
+def test_migrations_have_a_writable_directory_and_run_once_before_the_replicas(declare):
+    deployment = declare_face_api(declare, replicas=2)
+    container, _ = container_env(deployment)
+    pod = deployment.object("Rollout" if deployment.objects("Rollout") else "Deployment", "face-api")["spec"]["template"]["spec"]
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert "/faceapi/migrations" in mounts
+    assert "emptyDir" in next(v for v in pod["volumes"] if v["name"] == mounts["/faceapi/migrations"])
+    (job,) = deployment.objects("Job")
+    assert job["metadata"]["name"].startswith("face-api-setup-")
+    (setup,) = job["spec"]["template"]["spec"]["containers"]
+    assert setup["image"] == container["image"] and setup["env"] == container["env"], "the same code and settings"
+    assert setup["command"][:2] == ["python", "-c"] and "create_init_account" in setup["command"][2]
+    assert any(m["mountPath"] == "/faceapi/migrations" for m in setup["volumeMounts"])
+    workload = deployment.registration("Deployment", "face-api")
+    assert deployment.registration("Job", job["metadata"]["name"]).urn in workload.dependencies
+
+
+def test_every_pod_waits_for_the_stores(declare):
+    deployment = declare_face_api(declare, wait_image="docker.io/library/busybox:1.37.0")
+    pod = deployment.object("Deployment", "face-api")["spec"]["template"]["spec"]
+    waits = {c["name"]: c["command"][-1] for c in pod["initContainers"]}
+    assert set(waits) == {"wait-for-postgres", "wait-for-milvus"}
+    assert "nc -z -w 2 postgres.postgresql.svc.cluster.local 5432" in waits["wait-for-postgres"]
+    assert "nc -z -w 2 milvus.milvus.svc.cluster.local 19530" in waits["wait-for-milvus"]
+    job = deployment.objects("Job")[0]["spec"]["template"]["spec"]
+    assert [c["name"] for c in job["initContainers"]] == ["wait-for-postgres", "wait-for-milvus"]

@@ -23,7 +23,7 @@ def stack(gpu: bool) -> StackConfig:
                         "nodes": [{"name": "k3", "cpu": "2", "memory": "6Gi", "gpus": 1}], "gpu": {"timeSlicingReplicas": 3}},
             "ingress": {"host": "face.example.com"},
             "images": {"faceApi": "r.example/face-api:1.0.0", "frontend": "r.example/face-frontend:1.0.0"},
-            "faceRecognition": {"gpu": gpu},
+            "faceRecognition": {"gpu": gpu, "backend": {"onnxRuntime": "cuda"}},
         }
     )
 

@@ -25,7 +25,7 @@ def test_frontend(declare):
     assert container["image"] == "registry.example/face-frontend:1.0.0"
     assert {m["mountPath"] for m in container["volumeMounts"]} == {"/tmp", "/var/cache/nginx"}
     assert "env" not in container
-    assert container["readinessProbe"]["httpGet"] == {"path": "/", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}, "images/face-frontend answers it"
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     service = deployment.object("Service", "frontend")
     assert service["metadata"]["annotations"] == {"cloud.google.com/neg": '{"ingress": true}'}
