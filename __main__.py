@@ -15,6 +15,8 @@ from components.kube.retained_storage_class import RetainedStorageClass, Retaine
 from components.platform.argo_rollouts import ArgoRollouts, ArgoRolloutsArgs
 from components.platform.argocd import ArgoCd, ArgoCdArgs
 from components.platform.argocd_application import DeliveredApplication, DeliveredApplicationArgs
+from components.platform.ci_identity import CiIdentity, CiIdentityArgs
+from components.clusters.gke_target import GkeTarget
 from components.platform.image_updater import ImageUpdater, ImageUpdaterArgs
 from stack_config import load_stack_config
 from versions import versions
@@ -122,6 +124,20 @@ if updater is not None:
         ),
         opts=on_cluster,
     )
+
+if isinstance(cluster, GkeTarget):
+    pulumi.export("ingressAddress", cluster.ingress_address.address)
+    pulumi.export("dnsRecord", cluster.ingress_address.address.apply(lambda a: f"{stack.ingress.host}. A {a}"))
+    pulumi.export("gkeCluster", cluster.cluster.name)
+    github = stack.cluster.github
+    if github is not None:
+        identity = CiIdentity(
+            "ci-identity",
+            CiIdentityArgs(project=stack.cluster.project, github=github),
+            opts=pulumi.ResourceOptions(provider=cluster.gcp_provider),
+        )
+        pulumi.export("ciWorkloadIdentityProvider", identity.provider_name)
+        pulumi.export("ciServiceAccounts", identity.emails)
 
 pulumi.export("clusterKind", cluster.facts.kind)
 pulumi.export("url", face_recognition.url)

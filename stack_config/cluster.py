@@ -216,5 +216,117 @@ class ExistingGkeCluster(ExistingClusterAccess):
         return self.gpu.max_nodes * self.gpu.gpus_per_node if self.gpu else 0
 
 
-ClusterConfig = Annotated[Union[K3sCluster, ExistingGkeCluster], Field(discriminator="kind")]
-"""`kiban:cluster`: `kind: k3s` or `kind: existing-gke`."""
+class GkeNetwork(ConfigModel):
+    """The VPC kiban creates for the cluster (VPC-native: pods and Services get secondary ranges)."""
+
+    nodes: Cidr = "10.10.0.0/20"
+    """The subnet of the nodes. Default: `10.10.0.0/20`."""
+
+    pods: Cidr = "10.20.0.0/14"
+    """Secondary range of the pods. Default: `10.20.0.0/14`."""
+
+    services: Cidr = "10.30.0.0/20"
+    """Secondary range of the Services. Default: `10.30.0.0/20`."""
+
+    control_plane: Cidr = "172.16.0.0/28"
+    """The control plane's private range (a /28). Default: `172.16.0.0/28`."""
+
+
+class GkePool(ConfigModel):
+    """A node pool that autoscales."""
+
+    machine_type: Annotated[str, worded(r"[a-z0-9]+-[a-z0-9-]+", "a machine type such as e2-standard-4")] = "e2-standard-4"
+    """Machine type. Default: `e2-standard-4`."""
+
+    min_nodes: int = Field(default=1, ge=0, le=100)
+    """Fewest nodes per zone. Default: `1`."""
+
+    max_nodes: int = Field(default=3, ge=1, le=100)
+    """Most nodes per zone. Default: `3`."""
+
+
+class GkeGpuPool(GkePool):
+    """The GPU node pool: GKE installs the driver and its device plugin, taints the nodes `nvidia.com/gpu`, and
+    scales the pool to zero when no GPU pod waits."""
+
+    machine_type: Annotated[str, worded(r"[a-z0-9]+-[a-z0-9-]+", "a machine type such as g2-standard-8")] = "g2-standard-8"
+    """Machine type. Default: `g2-standard-8` (one L4)."""
+
+    min_nodes: int = Field(default=0, ge=0, le=100)
+    """Fewest nodes. Default: `0`: an idle prod costs no GPU."""
+
+    max_nodes: int = Field(default=9, ge=1, le=100)
+    """Most nodes. Default: `9`: the backend's largest blue/green switch (twice 4) and Milvus."""
+
+    accelerator: Annotated[str, worded(r"nvidia-[a-z0-9-]+", "a GKE accelerator type such as nvidia-l4")] = "nvidia-l4"
+    """Accelerator type. Default: `nvidia-l4`."""
+
+    gpus_per_node: int = Field(default=1, ge=1, le=8)
+    """GPUs per node. Default: `1`."""
+
+    spot: bool = False
+    """Spot VMs (cheaper, may be reclaimed). Default: `false`."""
+
+    driver_version: Literal["DEFAULT", "LATEST"] = "DEFAULT"
+    """The NVIDIA driver GKE installs. Changing it later replaces the pool (its nodes are recreated). Default:
+    `DEFAULT`."""
+
+
+class GithubIdentity(ConfigModel):
+    """GitHub Actions' keyless access to the project (Workload Identity Federation)."""
+
+    repository: Annotated[str, worded(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "owner/name of a GitHub repository")]
+    """The repository whose workflows may authenticate. Required."""
+
+    production_environment: KubernetesName = "production"
+    """The protected GitHub environment whose jobs may apply to prod. Default: `production`."""
+
+
+class GkeCluster(ConfigModel):
+    """A GKE Standard cluster kiban creates, with its network, node pools and CI identity (prod)."""
+
+    kind: Literal["gke"]
+    project: Annotated[str, worded(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", "a GCP project id")]
+    """The GCP project. Required."""
+
+    region: Annotated[str, worded(r"[a-z]+-[a-z]+[0-9]", "a GCP region such as asia-northeast2")] = "asia-northeast2"
+    """Region of the regional cluster. Default: `asia-northeast2`."""
+
+    name: KubernetesName = "kiban"
+    """Cluster name. Default: `kiban`."""
+
+    kubernetes_version: KubernetesVersion = "1.35"
+    """The cluster's Kubernetes minor version (the release channel picks patches). Default: `1.35`."""
+
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    """Release channel. Default: `REGULAR`."""
+
+    network: GkeNetwork = Field(default_factory=GkeNetwork)
+    """The VPC's ranges. Default: see above."""
+
+    authorized_networks: list[Cidr] = Field(default_factory=list)
+    """Ranges allowed to the control plane's IP endpoint. Default: none: the DNS-based endpoint with IAM is the way
+    in (GitHub-hosted runners use it)."""
+
+    general_pool: GkePool = Field(default_factory=GkePool)
+    """The pool everything without a GPU runs on. Default: `e2-standard-4`, 1 to 3 nodes per zone."""
+
+    gpu: GkeGpuPool | None = None
+    """The GPU pool. Default: unset, no GPUs."""
+
+    maintenance_window: Annotated[str, worded(r"\d\d:\d\d", "a time of day, HH:MM in UTC")] = "18:00"
+    """Start of the daily 4-hour maintenance window, UTC (18:00 UTC is 03:00 in Japan). Default: `18:00`."""
+
+    github: GithubIdentity | None = None
+    """Keyless identity for GitHub Actions. Default: unset, none created."""
+
+    storage_class: KubernetesName = "standard-rwo"
+    """StorageClass for volumes that need no retention. Default: `standard-rwo`."""
+
+    def gpu_slots(self) -> int:
+        """The most GPUs the GPU pool can have."""
+        return self.gpu.max_nodes * self.gpu.gpus_per_node if self.gpu else 0
+
+
+ClusterConfig = Annotated[Union[K3sCluster, ExistingGkeCluster, GkeCluster], Field(discriminator="kind")]
+"""`kiban:cluster`: `kind: k3s`, `kind: existing-gke`, or `kind: gke` (kiban creates it)."""

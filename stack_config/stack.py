@@ -132,7 +132,7 @@ class StackConfig(ConfigModel):
     """Every `kiban:` setting of one stack."""
 
     cluster: ClusterConfig
-    """Where to deploy: `kind: k3s` or `kind: existing-gke`. Required."""
+    """Where to deploy: `kind: k3s`, `kind: existing-gke`, or `kind: gke` (kiban creates it). Required."""
 
     ingress: IngressConfig
     """The public entry point. Required."""

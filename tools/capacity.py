@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stack_config.base import cpu_millicores, memory_bytes
-from stack_config.cluster import ExistingGkeCluster, K3sCluster
+from stack_config.cluster import ExistingGkeCluster, GkeCluster, K3sCluster
 from tools.custom_workloads import with_stand_ins
 
 GPU = "nvidia.com/gpu"
@@ -78,7 +78,7 @@ def _gi(value: float) -> str:
     return f"{value / 2**30:.1f}Gi"
 
 
-def summary_lines(objects: list[dict[str, Any]], cluster: K3sCluster | ExistingGkeCluster) -> list[str]:
+def summary_lines(objects: list[dict[str, Any]], cluster: K3sCluster | ExistingGkeCluster | GkeCluster) -> list[str]:
     """The capacity section of the render summary."""
     wanted = demand(objects)
     lines = [
@@ -99,6 +99,13 @@ def summary_lines(objects: list[dict[str, Any]], cluster: K3sCluster | ExistingG
         for name, need, have in (("CPU", wanted.cpu_millicores, cpu), ("memory", wanted.memory_bytes, memory)):
             if need > have:
                 lines.append(f"  WARNING: {name} requests exceed the nodes' total; pods will stay Pending")
+    elif isinstance(cluster, GkeCluster):
+        general = cluster.general_pool
+        lines.append(
+            f"  offered: GPU {cluster.gpu_slots()} (pool {cluster.gpu.machine_type if cluster.gpu else '-'}, "
+            f"{cluster.gpu.min_nodes if cluster.gpu else 0} to {cluster.gpu.max_nodes if cluster.gpu else 0} nodes); "
+            f"general pool {general.machine_type}, {general.min_nodes} to {general.max_nodes} nodes per zone"
+        )
     elif isinstance(cluster, ExistingGkeCluster):
         lines.append(f"  offered: GPU {cluster.gpu_slots()} (GPU pool up to {cluster.gpu.max_nodes if cluster.gpu else 0} nodes); "
                      "CPU and memory scale with the general pool")

@@ -160,6 +160,28 @@ class _Mocks(pulumi_mocks.Mocks):
             outputs["bcryptHash"] = rpc.wrap_rpc_secret(f"$2a$10$mock.bcrypt.{args.name}")
         if args.typ == "kubernetes:helm.sh/v3:Release":
             outputs["status"] = {"name": args.inputs.get("name", args.name), "namespace": args.inputs.get("namespace")}
+        if args.typ == "gcp:container/cluster:Cluster":
+            # What GKE reports for a private cluster: its endpoints and the CA, as placeholders.
+            outputs["endpoint"] = "172.16.0.2"
+            outputs["masterAuth"] = {"clusterCaCertificate": "bW9jay1jYQ=="}
+            endpoints = dict(args.inputs.get("controlPlaneEndpointsConfig") or {})
+            endpoints["dnsEndpointConfig"] = {
+                **(endpoints.get("dnsEndpointConfig") or {}),
+                "endpoint": f"gke-mock-{args.name}.{args.inputs.get('location', 'region')}.gke.goog",
+            }
+            outputs["controlPlaneEndpointsConfig"] = endpoints
+        if args.typ == "gcp:compute/globalAddress:GlobalAddress":
+            outputs["address"] = "203.0.113.10"
+        if args.typ == "gcp:serviceaccount/account:Account":
+            outputs["email"] = f"{args.inputs['accountId']}@{args.inputs.get('project', 'project')}.iam.gserviceaccount.com"
+            outputs["name"] = f"projects/{args.inputs.get('project', 'project')}/serviceAccounts/{outputs['email']}"
+        if args.typ == "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
+            outputs["name"] = f"projects/123456789/locations/global/workloadIdentityPools/{args.inputs['workloadIdentityPoolId']}"
+        if args.typ == "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
+            outputs["name"] = (
+                f"projects/123456789/locations/global/workloadIdentityPools/{args.inputs['workloadIdentityPoolId']}"
+                f"/providers/{args.inputs['workloadIdentityPoolProviderId']}"
+            )
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:

@@ -43,6 +43,8 @@ def gke_facts(
     api_server: ApiServerEndpoint,
     gpu_accelerator: str | None,
     ingress_class: str = GKE_INGRESS_CLASS,
+    static_ip_name: str | None = None,
+    managed_certificates: bool = False,
 ) -> ClusterFacts:
     """GKE: Persistent Disk CSI volumes, the GCE load balancer with NEGs, GPUs through accelerator node pools
     (GKE installs the driver and its own device plugin, and taints GPU nodes `nvidia.com/gpu`)."""
@@ -66,6 +68,8 @@ def gke_facts(
             source=TrafficSource(cidrs=GKE_LOAD_BALANCER_RANGES),
             service_annotations={"cloud.google.com/neg": '{"ingress": true}'},
             https_only_annotations={"kubernetes.io/ingress.allow-http": "false"},
+            static_ip_name=static_ip_name,
+            managed_certificates=managed_certificates,
         ),
         dns_source=GKE_DNS,
         gpu=gpu,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pulumi
 
 from components.clusters.existing_gke_target import ExistingGkeTarget
+from components.clusters.gke_target import GkeTarget
 from components.clusters.k3s_target import K3sTarget
 from components.contracts.cluster import ClusterTarget
-from stack_config.cluster import ClusterConfig, ExistingGkeCluster, K3sCluster
+from stack_config.cluster import ClusterConfig, ExistingGkeCluster, GkeCluster, K3sCluster
 from versions import PinnedChart
 
 
@@ -26,4 +27,6 @@ def cluster_target(
             return K3sTarget(resource_name, config, device_plugin_chart, helm_timeout_seconds, opts)
         case ExistingGkeCluster():
             return ExistingGkeTarget(resource_name, config, opts)
+        case GkeCluster():
+            return GkeTarget(resource_name, config, opts)
     raise TypeError(f"no cluster target for kind {config.kind!r}")

@@ -91,6 +91,12 @@ class IngressFacts:
     """Annotations that switch plain HTTP off on an Ingress that has TLS (GKE: `kubernetes.io/ingress.allow-http`).
     Default: none (Traefik serves both unless told otherwise)."""
 
+    static_ip_name: str | None = None
+    """A reserved global address the load balancer keeps (GKE). Default: none, an ephemeral one."""
+
+    managed_certificates: bool = False
+    """The cluster can issue certificates for an Ingress's host itself (GKE's ManagedCertificate). Default: no."""
+
     def ingress_class_name(self) -> str | None:
         """`spec.ingressClassName`, or `None` where the class goes into an annotation."""
         return None if self.class_as_annotation else self.class_name
@@ -98,6 +104,8 @@ class IngressFacts:
     def annotations(self, *, tls: bool) -> dict[str, str]:
         """The annotations an Ingress needs on this cluster."""
         found = {"kubernetes.io/ingress.class": self.class_name} if self.class_as_annotation else {}
+        if self.static_ip_name:
+            found["kubernetes.io/ingress.global-static-ip-name"] = self.static_ip_name
         return {**found, **(self.https_only_annotations if tls else {})}
 
 

@@ -73,7 +73,19 @@ class EntryPoint(pulumi.ComponentResource):
         elif tls is not None:
             tls_secret_name = tls.secret_name
 
-        annotations = args.cluster.ingress.annotations(tls=tls is not None)
+        # Without a certificate of its own, a cluster that issues them (GKE) gets one for the host.
+        managed = tls is None and args.cluster.ingress.managed_certificates
+        annotations = args.cluster.ingress.annotations(tls=tls is not None or managed)
+        if managed:
+            k8s.apiextensions.CustomResource(
+                f"{resource_name}-certificate",
+                api_version="networking.gke.io/v1",
+                kind="ManagedCertificate",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=resource_name, namespace=args.namespace, labels=labels),
+                spec={"domains": [args.host]},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            annotations["networking.gke.io/managed-certificates"] = resource_name
 
         k8s.networking.v1.Ingress(
             resource_name,
@@ -110,5 +122,5 @@ class EntryPoint(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.url = f"{'https' if tls else 'http'}://{args.host}"
+        self.url = f"{'https' if tls or managed else 'http'}://{args.host}"
         self.register_outputs({"url": self.url})

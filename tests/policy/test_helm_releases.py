@@ -19,6 +19,9 @@ from kubernetes_validate.utils import ValidationError
 
 from tests.policy.conftest import RenderedStack
 from tools.helm import template, unknown_value_keys
+from pydantic import TypeAdapter
+
+from stack_config.cluster import ClusterConfig, GkeCluster
 from tools.mock_engine import Registration, stack_config
 from policy.pod_security import check, is_pod_bearing, pod_template
 from tools.render import restore_integers
@@ -137,9 +140,12 @@ def _admits(rule: dict[str, Any], address: ipaddress.IPv4Network | ipaddress.IPv
 def api_reachability_problems(rendered: RenderedStack) -> list[str]:
     """The API clients of every release that no NetworkPolicy of kiban's lets reach the API server (the stack's
     `cluster.apiServer` addresses and port, as the CNI sees them)."""
-    api = stack_config(rendered.stack)["kiban:cluster"]["apiServer"]
-    port = api.get("port", 6443 if stack_config(rendered.stack)["kiban:cluster"]["kind"] == "k3s" else 443)
-    addresses = [ipaddress.ip_network(a) for a in api["addresses"]]
+    cluster = TypeAdapter(ClusterConfig).validate_python(stack_config(rendered.stack)["kiban:cluster"])
+    if isinstance(cluster, GkeCluster):  # pods reach the private endpoint inside the control-plane range
+        addresses, port = [ipaddress.ip_network(cluster.network.control_plane)], 443
+    else:
+        addresses = [ipaddress.ip_network(a) for a in cluster.api_server.addresses]
+        port = cluster.api_server.port
     problems = []
     for release in releases(rendered):
         namespace = release.inputs["namespace"]

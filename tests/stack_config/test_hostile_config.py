@@ -166,7 +166,7 @@ def test_silent_conflicts_are_refused():
 
 def test_one_message_per_union_saying_which_forms_exist():
     no_kind = {k: v for k, v in DEV["kiban:cluster"].items() if k != "kind"}
-    message = refused({"kiban:cluster": no_kind}, "kiban:cluster: say which form this is: `kind: k3s` or `kind: existing-gke`")
+    message = refused({"kiban:cluster": no_kind}, "kiban:cluster: say which form this is: `kind: k3s` or `kind: existing-gke` or `kind: gke`")
     assert message.count("\n  - ") == 1
     both = {"certificate": "-----BEGIN CERTIFICATE-----\nx", "secretName": "tls"}
     message = refused(with_("ingress", tls=both), "kiban:ingress.tls: write exactly one of its forms: `certificate` or `secretName`")

@@ -94,7 +94,7 @@ REJECTED = [
     Rejected(
         "unknown-cluster-kind",
         {"kiban:cluster": dev("cluster", kind="eks")},
-        ("kiban:cluster: say which form this is: `kind: k3s` or `kind: existing-gke` (got kind 'eks')",),
+        ("kiban:cluster: say which form this is: `kind: k3s` or `kind: existing-gke` or `kind: gke` (got kind 'eks')",),
     ),
     Rejected(
         "unknown-model-loader",

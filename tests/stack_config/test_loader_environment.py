@@ -30,7 +30,7 @@ def test_a_stack_loads_from_the_cli_environment(monkeypatch):
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(cli_environment("prod")))
     monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", "[]")
     deployment = run_under_mocks(run_main, stack="prod")
-    assert deployment.outputs["clusterKind"] == "existing-gke"
+    assert deployment.outputs["clusterKind"] == "gke"
     assert deployment.object("Rollout", "face-api")["metadata"]["namespace"] == "face-recognition"
 
 

@@ -38,3 +38,10 @@ def test_requests_beyond_the_nodes_are_flagged():
         "resources": {"requests": {"cpu": "7", "memory": "4Gi"}, "limits": {"cpu": "8", "memory": "8Gi"}}}}}))
     cluster = TypeAdapter(ClusterConfig).validate_python(stack_config("dev")["kiban:cluster"])
     assert any("WARNING: CPU requests exceed" in line for line in summary_lines(objects, cluster))
+
+
+def test_prod_counts_the_gke_pools():
+    objects = manifests(run_program("prod"))
+    cluster = TypeAdapter(ClusterConfig).validate_python(stack_config("prod")["kiban:cluster"])
+    (offered,) = [line for line in summary_lines(objects, cluster) if "offered:" in line]
+    assert "GPU 9 (pool g2-standard-8, 0 to 9 nodes)" in offered and "general pool e2-standard-4" in offered

@@ -151,7 +151,7 @@ def test_types():
     assert entry("faceRecognition.backend.replicas").type == "integer, 1–100"
     assert entry("faceRecognition.backend.modelThreshold").type == "number, > 0, < 1"
     assert entry("cluster.kind", K3sCluster).type == "`k3s`"
-    assert entry("cluster").type == "object with `kind: k3s` or with `kind: existing-gke`"
+    assert entry("cluster").type == "object with `kind: k3s` or with `kind: existing-gke` or with `kind: gke`"
     assert entry("ingress.tls").type == "object with `certificate` or with `secretName`"
     assert entry("cluster.gpu.runtimeClass").type.startswith("DNS-1123 label")
     assert entry("faceRecognition.backend.resources.limits.memory").type.startswith("memory quantity with unit")

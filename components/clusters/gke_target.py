@@ -1,0 +1,232 @@
+"""`GkeTarget`: the GKE Standard cluster kiban creates for prod: the APIs it needs, its VPC, a private regional
+cluster (Workload Identity, Dataplane V2, shielded nodes, a maintenance window, deletion protection), a general
+pool and a GPU pool that scales to zero, each with its own least-privilege service account, a reserved address for
+the Ingress, and the Kubernetes provider for it. It yields the same cluster contract as every other target."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from components.clusters.gke_facts import gke_facts
+from components.clusters.gke_network import GkeNetwork, GkeNetworkArgs
+from components.contracts.cluster import ApiServerEndpoint, ClusterFacts
+from stack_config.cluster import GkeCluster, GkePool
+
+APIS = (
+    "container.googleapis.com", "compute.googleapis.com", "iam.googleapis.com", "iamcredentials.googleapis.com",
+    "sts.googleapis.com", "artifactregistry.googleapis.com", "logging.googleapis.com", "monitoring.googleapis.com",
+)
+NODE_ROLES = (
+    "roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
+    "roles/stackdriver.resourceMetadata.writer", "roles/artifactregistry.reader",
+)
+"""What a node needs: write its logs and metrics, read its images. Nothing else (not the default compute account)."""
+GPU_TAINT = gcp.container.NodePoolNodeConfigTaintArgs(key="nvidia.com/gpu", value="present", effect="NO_SCHEDULE")
+
+
+def kubeconfig(name: str, dns_endpoint: str) -> str:
+    """A kubeconfig for the cluster's DNS-based endpoint, authenticated by `gke-gcloud-auth-plugin` with whatever
+    Google identity runs it (a person's gcloud login, or CI's Workload Identity Federation). The DNS endpoint is
+    served with a publicly trusted certificate and checked with IAM, so no IP allow-list is needed."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": f"https://{dns_endpoint}"}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+            "users": [
+                {
+                    "name": name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "gke-gcloud-auth-plugin",
+                            "installHint": "gcloud components install gke-gcloud-auth-plugin",
+                            "provideClusterInfo": True,
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+class GkeTarget(pulumi.ComponentResource):
+    """A GKE cluster kiban creates, reached through its DNS endpoint."""
+
+    provider: k8s.Provider
+    """Provider every Kubernetes resource of the stack uses."""
+
+    facts: ClusterFacts
+    """What components need to know about this cluster."""
+
+    gcp_provider: gcp.Provider
+    """The explicit provider of the stack's project and region."""
+
+    cluster: gcp.container.Cluster
+    gpu_pool: gcp.container.NodePool | None
+    ingress_address: gcp.compute.GlobalAddress
+    """The reserved address of the Ingress's load balancer (point the host's DNS record at it)."""
+    node_service_accounts: dict[str, gcp.serviceaccount.Account]
+
+    def __init__(self, resource_name: str, config: GkeCluster, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kiban:cluster:GkeCluster", resource_name, None, opts)
+        self.gcp_provider = gcp_provider = gcp.Provider(
+            f"{resource_name}-gcp", project=config.project, region=config.region,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        on_gcp = pulumi.ResourceOptions(parent=self, provider=gcp_provider)
+        apis = [
+            gcp.projects.Service(f"{resource_name}-api-{api.split('.')[0]}", project=config.project, service=api,
+                                 disable_on_destroy=False, opts=on_gcp)
+            for api in APIS
+        ]
+        after_apis = pulumi.ResourceOptions.merge(on_gcp, pulumi.ResourceOptions(depends_on=apis))
+        network = GkeNetwork(
+            f"{resource_name}-network",
+            GkeNetworkArgs(name=config.name, region=config.region, ranges=config.network),
+            opts=after_apis,
+        )
+        self.node_service_accounts = {}
+        for pool in ("general", "gpu"):
+            account = gcp.serviceaccount.Account(
+                f"{resource_name}-{pool}-nodes", account_id=f"{config.name}-{pool}-nodes",
+                display_name=f"{config.name} {pool} nodes", project=config.project, opts=after_apis,
+            )
+            for role in NODE_ROLES:
+                gcp.projects.IAMMember(
+                    f"{resource_name}-{pool}-nodes-{role.split('/')[1].replace('.', '-')}",
+                    project=config.project, role=role, member=account.email.apply(lambda e: f"serviceAccount:{e}"),
+                    opts=pulumi.ResourceOptions(parent=self, provider=gcp_provider),
+                )
+            self.node_service_accounts[pool] = account
+        hour, minute = config.maintenance_window.split(":")
+        self.cluster = gcp.container.Cluster(
+            resource_name,
+            name=config.name,
+            project=config.project,
+            location=config.region,
+            network=network.network.id,
+            subnetwork=network.subnet.id,
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
+                cluster_secondary_range_name=network.pods_range,
+                services_secondary_range_name=network.services_range,
+            ),
+            private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
+                enable_private_nodes=True,
+                enable_private_endpoint=False,
+                master_ipv4_cidr_block=config.network.control_plane,
+            ),
+            control_plane_endpoints_config=gcp.container.ClusterControlPlaneEndpointsConfigArgs(
+                dns_endpoint_config=gcp.container.ClusterControlPlaneEndpointsConfigDnsEndpointConfigArgs(
+                    allow_external_traffic=True
+                ),
+                ip_endpoints_config=gcp.container.ClusterControlPlaneEndpointsConfigIpEndpointsConfigArgs(enabled=True),
+            ),
+            master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+                cidr_blocks=[
+                    gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=c, display_name=c)
+                    for c in config.authorized_networks
+                ],
+            ),
+            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
+                workload_pool=f"{config.project}.svc.id.goog"
+            ),
+            datapath_provider="ADVANCED_DATAPATH",  # Dataplane V2 enforces NetworkPolicies
+            enable_shielded_nodes=True,
+            release_channel=gcp.container.ClusterReleaseChannelArgs(channel=config.release_channel),
+            min_master_version=config.kubernetes_version,
+            maintenance_policy=gcp.container.ClusterMaintenancePolicyArgs(
+                daily_maintenance_window=gcp.container.ClusterMaintenancePolicyDailyMaintenanceWindowArgs(
+                    start_time=f"{hour}:{minute}"
+                )
+            ),
+            deletion_protection=True,
+            opts=pulumi.ResourceOptions.merge(
+                after_apis,
+                pulumi.ResourceOptions(
+                    protect=True,
+                    # GKE fills these in itself: the removed default pool's node config and size, and the patch
+                    # version the release channel moves to. Ignoring them keeps a second preview empty.
+                    ignore_changes=["nodeConfig", "initialNodeCount", "minMasterVersion", "nodeVersion"],
+                ),
+            ),
+        )
+        self._pool(resource_name, "general", config, config.general_pool, on_gcp)
+        self.gpu_pool = self._pool(resource_name, "gpu", config, config.gpu, on_gcp) if config.gpu else None
+        self.ingress_address = gcp.compute.GlobalAddress(
+            f"{resource_name}-ingress-address", name=f"{config.name}-ingress", project=config.project, opts=after_apis
+        )
+        dns_endpoint = self.cluster.control_plane_endpoints_config.apply(
+            lambda c: c.dns_endpoint_config.endpoint if c and c.dns_endpoint_config else ""
+        )
+        self.provider = k8s.Provider(
+            f"{resource_name}-kubernetes",
+            kubeconfig=pulumi.Output.secret(dns_endpoint.apply(lambda e: kubeconfig(config.name, e))),
+            cluster_identifier=f"gke/{config.project}/{config.region}/{config.name}",
+            enable_secret_mutable=True,
+            upsert_existing_objects=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+        )
+        self.facts = gke_facts(
+            kind=config.kind,
+            kubernetes_version=config.kubernetes_version,
+            storage_class=config.storage_class,
+            # Pods reach the control plane's private endpoint, inside the control-plane range, on 443.
+            api_server=ApiServerEndpoint(cidrs=(config.network.control_plane,), port=443),
+            gpu_accelerator=config.gpu.accelerator if config.gpu else None,
+            static_ip_name=f"{config.name}-ingress",
+            managed_certificates=True,
+        )
+        self.register_outputs({"cluster": self.cluster.name, "ingressAddress": self.ingress_address.address})
+
+    def _pool(
+        self, resource_name: str, pool: str, config: GkeCluster, settings: GkePool, on_gcp: pulumi.ResourceOptions
+    ) -> gcp.container.NodePool:
+        gpu = config.gpu if pool == "gpu" else None
+        return gcp.container.NodePool(
+            f"{resource_name}-{pool}-pool",
+            name=f"{config.name}-{pool}",
+            project=config.project,
+            location=config.region,
+            cluster=self.cluster.name,
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(
+                min_node_count=settings.min_nodes, max_node_count=settings.max_nodes
+            ),
+            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+            node_config=gcp.container.NodePoolNodeConfigArgs(
+                machine_type=settings.machine_type,
+                service_account=self.node_service_accounts[pool].email,
+                oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
+                spot=gpu.spot if gpu else None,
+                guest_accelerators=[
+                    gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
+                        type=gpu.accelerator,
+                        count=gpu.gpus_per_node,
+                        gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
+                            gpu_driver_version=gpu.driver_version
+                        ),
+                    )
+                ] if gpu else None,
+                taints=[GPU_TAINT] if gpu else None,
+            ),
+            opts=pulumi.ResourceOptions.merge(
+                on_gcp,
+                pulumi.ResourceOptions(
+                    protect=gpu is not None,
+                    # GKE adds the GPU taint to GPU pools itself; its copy must not show as a diff of ours.
+                    ignore_changes=["nodeConfig.taints"] if gpu else None,
+                ),
+            ),
+        )
