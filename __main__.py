@@ -121,6 +121,7 @@ if updater is not None:
             chart=pinned.charts.argocd_image_updater,
             argocd=argocd.release,
             timeout_seconds=stack.timeouts.helm_release_seconds,
+            registry_password=config.image_updater_registry_password,
         ),
         opts=on_cluster,
     )

@@ -70,6 +70,16 @@ class ImageUpdaterConfig(ConfigModel):
     git_branch: GitRevision = "main"
     """Branch git write-back commits to. Default: `main`."""
 
+    registry_username: str | None = None
+    """User Image Updater logs in to the followed images' registry as; its password is the secret setting
+    `kiban:imageUpdaterRegistryPassword`. Default: unset, anonymous."""
+
+    registry_ca: Annotated[
+        str, worded(r"\s*-----BEGIN CERTIFICATE-----.*", "a PEM certificate (-----BEGIN CERTIFICATE-----...)", flags=re.S)
+    ] | None = None
+    """PEM certificate of the CA that signed the registry's certificate (the build PC's registry has its own CA):
+    Image Updater trusts it beside the public roots. Default: unset, public roots only."""
+
 
 class ArgoCdConfig(ConfigModel):
     """Argo CD, installed from its official chart."""

@@ -40,6 +40,9 @@ class LoadedConfig:
     argocd_repository_password: pulumi.Output[str] | None = None
     """`kiban:argocdRepositoryPassword`, present exactly when `argocd.repositoryUsername` is."""
 
+    image_updater_registry_password: pulumi.Output[str] | None = None
+    """`kiban:imageUpdaterRegistryPassword`, present exactly when `argocd.imageUpdater.registryUsername` is."""
+
 
 def _namespace_keys() -> dict[str, str]:
     """Every `kiban:*` setting the engine handed to this program, by its short name."""
@@ -281,7 +284,18 @@ def load_stack_config() -> LoadedConfig:
         if config.argocd.repository_username is not None
         else None
     )
-    return LoadedConfig(stack=config, ingress_tls=resolve_tls(config), argocd_repository_password=repository_password)
+    updater = config.argocd.image_updater
+    registry_password = (
+        pulumi.Config(NAMESPACE).require_secret("imageUpdaterRegistryPassword")
+        if updater is not None and updater.registry_username is not None
+        else None
+    )
+    return LoadedConfig(
+        stack=config,
+        ingress_tls=resolve_tls(config),
+        argocd_repository_password=repository_password,
+        image_updater_registry_password=registry_password,
+    )
 
 
 def resolve_tls(config: StackConfig) -> IngressTls | None:

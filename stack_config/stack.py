@@ -225,6 +225,13 @@ SECRET_SETTINGS: tuple[SecretSetting, ...] = (
         "kiban:argocd.repositoryUsername",
         lambda config: config.argocd.repository_username is not None,
     ),
+    SecretSetting(
+        "imageUpdaterRegistryPassword",
+        "password of kiban:argocd.imageUpdater.registryUsername for the followed images' registry",
+        "kiban:argocd.imageUpdater.registryUsername",
+        lambda config: config.argocd.image_updater is not None
+        and config.argocd.image_updater.registry_username is not None,
+    ),
 )
 """Settings that must be stored encrypted (`pulumi config set --secret`), read with `require_secret`. Each is
 required exactly when the setting it belongs to is set."""

@@ -21,18 +21,33 @@ API = "argocd-image-updater.argoproj.io/v1alpha1"
 UPDATER_LABELS = {"app.kubernetes.io/name": "argocd-image-updater"}
 
 
-def chart_values(applications: Sequence[ArgoApplication]) -> dict:
-    """The values kiban passes to the `argocd-image-updater` chart: the registries the followed images live in."""
+CREDENTIALS_SECRET = "image-updater-registry"
+CA_MOUNT = "/etc/ssl/registry-ca"
+
+
+def chart_values(applications: Sequence[ArgoApplication], config: ImageUpdaterConfig | None = None) -> dict:
+    """The values kiban passes to the `argocd-image-updater` chart: the registries the followed images live in,
+    their credentials (a Secret reference) and the CA that signed them (trusted beside the public roots)."""
+    config = config or ImageUpdaterConfig()
     hosts = sorted({ImageReference.parse(i.image).repository.split("/")[0] for a in applications for i in a.images})
-    return {
+    registry: dict = {}
+    if config.registry_username:
+        registry["credentials"] = f"secret:{NAMESPACE}/{CREDENTIALS_SECRET}#creds"
+    values: dict = {
         "crds": {"install": True, "keep": True},
         "config": {
             "registries": [
-                {"name": host, "prefix": host, "api_url": f"https://{host}", "default": index == 0}
+                {"name": host, "prefix": host, "api_url": f"https://{host}", "default": index == 0, **registry}
                 for index, host in enumerate(hosts)
             ],
         },
     }
+    if config.registry_ca:
+        values["volumes"] = [{"name": "registry-ca", "configMap": {"name": CREDENTIALS_SECRET + "-ca"}}]
+        values["volumeMounts"] = [{"name": "registry-ca", "mountPath": CA_MOUNT, "readOnly": True}]
+        # Go reads every directory listed: the image's public roots and the registry's own CA.
+        values["extraEnv"] = [{"name": "SSL_CERT_DIR", "value": f"/etc/ssl/certs:{CA_MOUNT}"}]
+    return values
 
 
 def registry_ports(applications: Sequence[ArgoApplication]) -> set[int]:
@@ -89,6 +104,9 @@ class ImageUpdaterArgs:
     timeout_seconds: int = 900
     """How long the Helm release may take. Default: 900."""
 
+    registry_password: pulumi.Output[str] | None = None
+    """Password of `config.registry_username` (secret). Default: none."""
+
 
 class ImageUpdater(pulumi.ComponentResource):
     """Image Updater in Argo CD's namespace, configured through its `ImageUpdater` resource (v1 API), not through
@@ -96,6 +114,27 @@ class ImageUpdater(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: ImageUpdaterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:platform:ImageUpdater", resource_name, None, opts)
+        access: list[pulumi.Resource] = []
+        if args.config.registry_username and args.registry_password is not None:
+            access.append(
+                k8s.core.v1.Secret(
+                    f"{resource_name}-registry-credentials",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET, namespace=NAMESPACE),
+                    string_data=pulumi.Output.secret(
+                        args.registry_password.apply(lambda p: {"creds": f"{args.config.registry_username}:{p}"})
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]),
+                )
+            )
+        if args.config.registry_ca:
+            access.append(
+                k8s.core.v1.ConfigMap(
+                    f"{resource_name}-registry-ca",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET + "-ca", namespace=NAMESPACE),
+                    data={"ca.crt": args.config.registry_ca},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]),
+                )
+            )
         release = k8s.helm.v3.Release(
             resource_name,
             k8s.helm.v3.ReleaseArgs(
@@ -104,10 +143,10 @@ class ImageUpdater(pulumi.ComponentResource):
                 version=args.chart.version,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repository),
                 namespace=NAMESPACE,
-                values=chart_values(args.applications),
+                values=chart_values(args.applications, args.config),
                 timeout=args.timeout_seconds,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd, *access]),
         )
         k8s.apiextensions.CustomResource(
             f"{resource_name}-config",

@@ -60,3 +60,32 @@ def test_values_name_the_followed_registries_and_exist_in_the_chart():
          "api_url": "https://registry.homelab.internal:5000", "default": True}
     ]
     assert unknown_value_keys(CHART.archive, values) == []
+
+
+def test_registry_credentials_and_ca_reach_image_updater(declare, k3s_cpu_facts):
+    import pulumi
+    from pulumi.runtime import rpc
+
+    ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    config = CONFIG.image_updater.model_copy(update={"registry_username": "kiban", "registry_ca": ca})
+
+    def build(opts):
+        argocd = k8s.core.v1.ConfigMap("stand-in-for-argocd", metadata=k8s.meta.v1.ObjectMetaArgs(name="x"), opts=opts)
+        ImageUpdater(
+            "image-updater",
+            ImageUpdaterArgs(config=config, applications=CONFIG.applications, cluster=k3s_cpu_facts, chart=CHART,
+                             argocd=argocd, registry_password=pulumi.Output.secret("s3cret")),
+            opts,
+        )
+
+    deployment = declare(build)
+    secret = deployment.object("Secret", "image-updater-registry")
+    assert rpc.is_rpc_secret(secret["stringData"]) and rpc.unwrap_rpc_secret(secret["stringData"]) == {"creds": "kiban:s3cret"}
+    assert deployment.object("ConfigMap", "image-updater-registry-ca")["data"] == {"ca.crt": ca}
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    values = release.inputs["values"]
+    (registry,) = values["config"]["registries"]
+    assert registry["credentials"] == "secret:argocd/image-updater-registry#creds"
+    assert values["extraEnv"] == [{"name": "SSL_CERT_DIR", "value": "/etc/ssl/certs:/etc/ssl/registry-ca"}]
+    assert unknown_value_keys(CHART.archive, chart_values(CONFIG.applications, config)) == []
+    assert deployment.registration("Secret", "image-updater-registry").urn in release.dependencies
