@@ -43,6 +43,9 @@ class LoadedConfig:
     image_updater_registry_password: pulumi.Output[str] | None = None
     """`kiban:imageUpdaterRegistryPassword`, present exactly when `argocd.imageUpdater.registryUsername` is."""
 
+    registry_password: pulumi.Output[str] | None = None
+    """`kiban:registryPassword`, present exactly when an external `registry.username` is."""
+
 
 def _namespace_keys() -> dict[str, str]:
     """Every `kiban:*` setting the engine handed to this program, by its short name."""
@@ -290,8 +293,14 @@ def load_stack_config() -> LoadedConfig:
         if updater is not None and updater.registry_username is not None
         else None
     )
+    external_registry_password = (
+        pulumi.Config(NAMESPACE).require_secret("registryPassword")
+        if any(s.key == "registryPassword" and s.needed(config) for s in SECRET_SETTINGS)
+        else None
+    )
     return LoadedConfig(
         stack=config,
+        registry_password=external_registry_password,
         ingress_tls=resolve_tls(config),
         argocd_repository_password=repository_password,
         image_updater_registry_password=registry_password,

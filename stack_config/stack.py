@@ -15,6 +15,7 @@ from stack_config.argocd import ArgoCdConfig
 from stack_config.base import ConfigModel, KubernetesName, worded
 from stack_config.cluster import ClusterConfig
 from stack_config.face_recognition import FaceRecognitionConfig
+from stack_config.registry import ArtifactRegistry, BuildPcRegistry, ExternalRegistry, RegistryConfig
 from stack_config.rollouts import RolloutsConfig
 
 def _check_image(reference: str) -> str:
@@ -152,6 +153,11 @@ class StackConfig(ConfigModel):
     argocd: ArgoCdConfig = Field(default_factory=ArgoCdConfig)
     """Argo CD and the applications it delivers. Default: Argo CD with no application, syncing by hand."""
 
+    registry: BuildPcRegistry | ArtifactRegistry | ExternalRegistry | None = Field(default=None, discriminator="kind")
+    """Where kiban's own images are pushed and pulled from: `kind: build-pc`, `kind: artifact-registry` or
+    `kind: external`. Default: unset, a registry kiban does not run, pulled from anonymously (as `kind: external`
+    without a user)."""
+
     rollouts: RolloutsConfig = Field(default_factory=RolloutsConfig)
     """Blue/green releases of the backend and the frontend. Default: a new version waits on its preview for a
     person to promote it, and the previous one stays up 10 minutes after a switch."""
@@ -170,6 +176,7 @@ class StackConfig(ConfigModel):
                         f"argocd.applications[{index}].targetRevision: {app.target_revision!r} is not a release tag; "
                         "applications that sync by hand deploy a release (v1.4.2), or set argocd.autoSync: true"
                     )
+        self._images_in_registry()
         demand = self.gpu_demand()
         supply = self.cluster.gpu_slots()
         if supply is not None and sum(demand.values()) > supply:
@@ -180,6 +187,47 @@ class StackConfig(ConfigModel):
                 "(GKE), or lower faceRecognition.backend.autoscaling.maxReplicas"
             )
         return self
+
+    def registry_or_default(self) -> RegistryConfig:
+        """`registry`, or what its absence means: an external registry pulled from anonymously."""
+        return self.registry if self.registry is not None else ExternalRegistry(kind="external")
+
+    def artifact_registry_location(self) -> tuple[str, str]:
+        """The project and region of an `artifact-registry`: its own, or else the GKE cluster's kiban creates."""
+        registry = self.registry
+        assert isinstance(registry, ArtifactRegistry)
+        project = registry.project or getattr(self.cluster, "project", None)
+        location = registry.location or (getattr(self.cluster, "region", None) if self.cluster.kind == "gke" else None)
+        return project, location
+
+    def _images_in_registry(self) -> None:
+        registry = self.registry
+        if isinstance(registry, BuildPcRegistry):
+            endpoint = registry.endpoint()
+            where = f"the build PC's registry ({endpoint})"
+        elif isinstance(registry, ArtifactRegistry):
+            if self.images.allow_mutable_tags:
+                raise ValueError(
+                    "images.allowMutableTags is true but registry.kind is artifact-registry: a stack that deploys "
+                    "from Artifact Registry deploys releases, never latest; remove allowMutableTags"
+                )
+            project, location = self.artifact_registry_location()
+            if project is None or location is None:
+                raise ValueError(
+                    "registry.project and registry.location are needed: the cluster is not one kiban creates "
+                    "(kind: gke), so the repository's project and region cannot come from it"
+                )
+            endpoint = registry.endpoint(project, location)
+            where = f"the Artifact Registry repository ({endpoint})"
+        else:
+            return
+        for key, reference in (("faceApi", self.images.face_api), ("frontend", self.images.frontend)):
+            repository = ContractImageReference.parse(reference).repository
+            if not repository.startswith(endpoint + "/"):
+                raise ValueError(
+                    f"images.{key}: {reference!r} is not in {where}; write {endpoint}/<image>:<tag>, or change "
+                    "kiban:registry"
+                )
 
     def gpu_demand(self) -> dict[str, int]:
         """The most GPUs each GPU workload holds at once: the backend at its largest, twice during a blue/green
@@ -231,6 +279,12 @@ SECRET_SETTINGS: tuple[SecretSetting, ...] = (
         "kiban:argocd.imageUpdater.registryUsername",
         lambda config: config.argocd.image_updater is not None
         and config.argocd.image_updater.registry_username is not None,
+    ),
+    SecretSetting(
+        "registryPassword",
+        "password (or token) of kiban:registry.username for pulling kiban's images from an external registry",
+        "kiban:registry.username (kind: external)",
+        lambda config: isinstance(config.registry, ExternalRegistry) and config.registry.username is not None,
     ),
 )
 """Settings that must be stored encrypted (`pulumi config set --secret`), read with `require_secret`. Each is

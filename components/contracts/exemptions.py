@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from components.contracts.images import image_digest, image_tag
+from components.contracts.images import Image, configured_tag, is_pinned
 
 ANNOTATION_PREFIX = "checkov.io/skip"
 _ANNOTATION = re.compile(r"(?P<check>[A-Z0-9_]+)=(?P<reason>.+)", re.S)
@@ -36,15 +36,15 @@ def exemption_annotations(exemptions: Sequence[ScannerExemption]) -> dict[str, s
     return {f"{ANNOTATION_PREFIX}{i}": f"{e.check_id}={e.reason}" for i, e in enumerate(exemptions, start=1)}
 
 
-def scanner_annotations(images: Sequence[str], exemptions: Sequence[ScannerExemption]) -> dict[str, str] | None:
+def scanner_annotations(images: Sequence[Image], exemptions: Sequence[ScannerExemption]) -> dict[str, str] | None:
     """The skip annotations of a pod-bearing object: its images' exemptions, then the caller's (`None` if none)."""
     return exemption_annotations([*image_exemptions(images), *exemptions]) or None
 
 
-def image_exemptions(images: Sequence[str]) -> list[ScannerExemption]:
+def image_exemptions(images: Sequence[Image]) -> list[ScannerExemption]:
     """The image checks a workload's images knowingly fail, each with its reason, written in one place."""
     exemptions = []
-    if any(image_tag(i) == "latest" and not image_digest(i) for i in images):
+    if any(configured_tag(i) == "latest" and not is_pinned(i) for i in images):
         exemptions.append(
             ScannerExemption(
                 "CKV_K8S_14",
@@ -52,7 +52,7 @@ def image_exemptions(images: Sequence[str]) -> list[ScannerExemption]:
                 "without that setting refuse latest at config load",
             )
         )
-    if not all(image_digest(i) for i in images):
+    if not all(is_pinned(i) for i in images):
         exemptions.append(
             ScannerExemption(
                 "CKV_K8S_43",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Union
+
+import pulumi
 
 _IMAGE = re.compile(
     r"(?P<repository>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
@@ -53,3 +56,39 @@ def image_digest(reference: str) -> str | None:
         return ImageReference.parse(reference).digest
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class DeployedImage:
+    """One of kiban's own images as the workloads run it, resolved once (in `__main__`) from the stack's config and
+    its registry: dev's `latest` becomes the digest it points to at `up`, prod's release tag is pinned to its
+    digest where the registry can be read."""
+
+    reference: pulumi.Input[str]
+    """What the pods run: `repository:tag@sha256:...` once resolved (an `Output` while the digest is being read or
+    built), or the configured reference when it cannot be pinned."""
+
+    configured: str
+    """The reference as written in stack config (`repository:tag`), for the rules that read tags."""
+
+    pinned: bool
+    """Whether `reference` carries a digest, known when the program is declared."""
+
+
+Image = Union[str, DeployedImage]
+"""An image a container runs: a pinned third-party reference (plain text) or one of kiban's resolved images."""
+
+
+def image_reference(image: Image) -> pulumi.Input[str]:
+    """The reference a container spec carries."""
+    return image.reference if isinstance(image, DeployedImage) else image
+
+
+def is_pinned(image: Image) -> bool:
+    """Whether the image is pulled by digest."""
+    return image.pinned if isinstance(image, DeployedImage) else image_digest(image) is not None
+
+
+def configured_tag(image: Image) -> str | None:
+    """The tag the image was asked for (`latest`, `1.0.0`), before any digest was resolved."""
+    return image_tag(image.configured if isinstance(image, DeployedImage) else image)

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.contracts.cluster import GPU_RESOURCE, GpuScheduling
-from components.contracts.images import image_digest
+from components.contracts.images import Image, image_reference, is_pinned
 from stack_config.workloads import ComputeResources
 
 SECURE_USER = 10001
@@ -120,7 +120,8 @@ class ContainerSpec:
     """One hardened container."""
 
     name: str
-    image: str
+    image: Image
+    """A pinned reference (text) or one of kiban's own images, resolved once from the stack's registry."""
     resources: ComputeResources
     command: Sequence[str] | None = None
     args: Sequence[str] | None = None
@@ -201,9 +202,9 @@ def container(spec: ContainerSpec, run_as: RunAs, gpus: int = 0) -> k8s.core.v1.
     ]
     return k8s.core.v1.ContainerArgs(
         name=spec.name,
-        image=spec.image,
+        image=image_reference(spec.image),
         # Tags such as dev's `latest` move; pull on every start so a restart runs what the registry holds.
-        image_pull_policy="IfNotPresent" if image_digest(spec.image) else "Always",
+        image_pull_policy="IfNotPresent" if is_pinned(spec.image) else "Always",
         command=list(spec.command) if spec.command else None,
         args=list(spec.args) if spec.args else None,
         env=[_env(v) for v in spec.env] or None,
@@ -239,9 +240,11 @@ def pod_spec(
     restart_policy: str | None = None,
     topology_spread: Mapping[str, str] | None = None,
     termination_grace_period_seconds: int | None = None,
+    image_pull_secrets: Sequence[pulumi.Input[str]] = (),
 ) -> k8s.core.v1.PodSpecArgs:
     """A pod spec with kiban's secure defaults. `gpu` reserves GPUs for the main container (the first of
-    `containers`) and places the pod on GPU nodes as the cluster requires."""
+    `containers`) and places the pod on GPU nodes as the cluster requires. `image_pull_secrets` names the
+    `kubernetes.io/dockerconfigjson` Secrets of a private registry (default: none)."""
     every = [*init_containers, *containers]
     names = [c.name for c in every]
     if len(set(names)) != len(names):
@@ -251,6 +254,7 @@ def pod_spec(
         automount_service_account_token=False,
         enable_service_links=False,
         restart_policy=restart_policy,
+        image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=n) for n in image_pull_secrets] or None,
         termination_grace_period_seconds=termination_grace_period_seconds,
         security_context=k8s.core.v1.PodSecurityContextArgs(
             run_as_non_root=True,

@@ -102,6 +102,10 @@ class ServiceArgs:
     """Values the pods read only when they start (e.g. `GeneratedSecret.checksum`): a change of any restarts them,
     through a checksum annotation on the pod template, as Helm charts do with `checksum/secret`. Default: none."""
 
+    image_pull_secrets: Sequence[pulumi.Input[str]] = ()
+    """Names of the `kubernetes.io/dockerconfigjson` Secrets that let the pods pull from a private registry.
+    Default: none."""
+
 
 @dataclass(frozen=True)
 class ServiceParts:
@@ -156,6 +160,7 @@ def service_parts(
             gpu=args.gpu,
             topology_spread=selector if args.replicas > 1 else None,
             termination_grace_period_seconds=args.termination_grace_period_seconds,
+            image_pull_secrets=args.image_pull_secrets,
         ),
     )
     images = [c.image for c in (*args.init_containers, args.container)]

@@ -9,6 +9,7 @@ import pulumi
 
 from components.contracts.delivery import BlueGreenDelivery
 from components.contracts.endpoint import DatabaseEndpoint
+from components.contracts.images import Image
 from components.kube.generated_secret import GeneratedSecret, GeneratedSecretArgs
 from components.kube.network_access import PodGroup
 from components.contracts.exemptions import ScannerExemption
@@ -38,8 +39,8 @@ class FaceApiArgs:
     part_of: str
     """`app.kubernetes.io/part-of` (required)."""
 
-    image: str
-    """Backend image (required)."""
+    image: Image
+    """Backend image (required), as resolved from the stack's registry."""
 
     settings: BackendSettings
     """Replicas, autoscaling, resources and the application's settings (required)."""
@@ -72,6 +73,9 @@ class FaceApiArgs:
 
     delivery: BlueGreenDelivery | None = None
     """Release new versions blue/green through Argo Rollouts. Default: none, a rolling Deployment."""
+
+    image_pull_secrets: Sequence[pulumi.Input[str]] = ()
+    """Secrets (`kubernetes.io/dockerconfigjson`) the pods pull the image with. Default: none."""
 
 
 class FaceApi(pulumi.ComponentResource):
@@ -167,6 +171,7 @@ class FaceApi(pulumi.ComponentResource):
                 waits=waits,
                 stores=(args.postgres, args.milvus),
                 resources=settings.resources,
+                image_pull_secrets=args.image_pull_secrets,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.stores)),
         )
@@ -196,6 +201,7 @@ class FaceApi(pulumi.ComponentResource):
                 delivery=args.delivery,
                 ready_timeout_minutes=args.ready_timeout_minutes,
                 restart_on=[secret.checksum],
+                image_pull_secrets=args.image_pull_secrets,
                 scanner_exemptions=[
                     ScannerExemption(
                         "CKV_K8S_35",

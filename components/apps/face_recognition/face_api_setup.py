@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.contracts.endpoint import DatabaseEndpoint
+from components.contracts.images import Image, image_reference
 from components.contracts.exemptions import ScannerExemption, scanner_annotations
 from components.contracts.labels import selector_labels, workload_labels
 from components.kube.network_access import PodGroup
@@ -61,7 +62,7 @@ class FaceApiSetupArgs:
 
     namespace: str
     part_of: str
-    image: str
+    image: Image
     """The backend image (required): the Job runs the same code as the replicas."""
     env: Sequence[EnvVar]
     """The backend's environment (required): the same settings and secret references."""
@@ -73,6 +74,8 @@ class FaceApiSetupArgs:
     """The stores the setup talks to (informational: the caller allows the traffic)."""
     resources: ComputeResources
     """Requests and limits (required): the backend's own."""
+    image_pull_secrets: Sequence[pulumi.Input[str]] = ()
+    """Secrets the pod pulls the image with. Default: none."""
 
 
 class FaceApiSetup(pulumi.ComponentResource):
@@ -88,7 +91,10 @@ class FaceApiSetup(pulumi.ComponentResource):
         super().__init__("kiban:app:FaceApiSetup", resource_name, None, opts)
         labels = workload_labels(resource_name, args.part_of, "setup")
         self.pods = PodGroup(namespace=args.namespace, labels=selector_labels(resource_name, args.part_of))
-        version = hashlib.sha256(args.image.encode()).hexdigest()[:10]
+        # The reference is known only at `up` where a digest is resolved then: the name follows it.
+        job_name = pulumi.Output.from_input(image_reference(args.image)).apply(
+            lambda reference: f"{resource_name}-{hashlib.sha256(reference.encode()).hexdigest()[:10]}"
+        )
         container = ContainerSpec(
             name="setup",
             image=args.image,
@@ -104,7 +110,7 @@ class FaceApiSetup(pulumi.ComponentResource):
             resource_name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 # A new image is a new Job: a Job's pod template cannot change.
-                name=f"{resource_name}-{version}",
+                name=job_name,
                 namespace=args.namespace,
                 labels=labels,
                 annotations=scanner_annotations([args.image, *(w.image for w in args.waits)], exemptions),
@@ -115,7 +121,11 @@ class FaceApiSetup(pulumi.ComponentResource):
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                     spec=pod_spec(
-                        containers=[container], init_containers=args.waits, run_as=RunAs(), restart_policy="Never"
+                        containers=[container],
+                        init_containers=args.waits,
+                        run_as=RunAs(),
+                        restart_policy="Never",
+                        image_pull_secrets=args.image_pull_secrets,
                     ),
                 ),
             ),

@@ -8,6 +8,9 @@ import pulumi
 
 from components.contracts.cluster import ClusterFacts
 from components.contracts.delivery import BlueGreenDelivery
+from components.contracts.images import Image
+from components.contracts.registry import RegistryFacts
+from components.kube.image_pull_secret import image_pull_secret
 from components.kube.entry_point import EntryPoint, EntryPointArgs, Route
 from components.apps.face_recognition.face_api import INGRESS_PATH, FaceApi, FaceApiArgs
 from components.apps.face_recognition.frontend import Frontend, FrontendArgs
@@ -30,8 +33,10 @@ POSTGRES_NAMESPACE = "postgresql"
 class FaceRecognitionImages:
     """Every image the system runs, resolved by the caller (kiban's own from stack config, the rest pinned)."""
 
-    face_api: str
-    frontend: str
+    face_api: Image
+    """kiban's backend build, resolved from the stack's registry."""
+    frontend: Image
+    """kiban's frontend build, resolved from the stack's registry."""
     postgres: str
     milvus: MilvusImages
     shell: str
@@ -75,6 +80,11 @@ class FaceRecognitionSystemArgs:
     delivery: BlueGreenDelivery | None = None
     """How the backend and the frontend release new versions (Argo Rollouts blue/green). Default: none, rolling
     Deployments."""
+
+    registry: RegistryFacts | None = None
+    """The registry kiban's own images come from: where it needs pull credentials, the app namespace gets them
+    as a `kubernetes.io/dockerconfigjson` Secret that the backend and the frontend name in `imagePullSecrets`.
+    Default: none (public images, or nodes that pull with their own identity)."""
 
 
 class FaceRecognitionSystem(pulumi.ComponentResource):
@@ -148,6 +158,18 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
             ),
             opts=inside(MILVUS_NAMESPACE),
         )
+        pull_secrets: list[pulumi.Input[str]] = []
+        if args.registry is not None and args.registry.pull_credentials is not None:
+            pull_secrets.append(
+                image_pull_secret(
+                    "registry-pull",
+                    namespace=APP_NAMESPACE,
+                    part_of=PART_OF,
+                    registry_host=args.registry.registry_host(),
+                    credentials=args.registry.pull_credentials,
+                    opts=inside(APP_NAMESPACE),
+                ).metadata.name
+            )
         face_api = FaceApi(
             "face-api",
             FaceApiArgs(
@@ -164,6 +186,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 ready_timeout_minutes=args.timeouts.workload_ready_minutes if gpu else None,
                 wait_image=args.images.shell,
                 stores=(postgres, milvus),
+                image_pull_secrets=pull_secrets,
             ),
             opts=inside(APP_NAMESPACE),
         )
@@ -176,6 +199,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 settings=config.frontend,
                 service_annotations=cluster.ingress.service_annotations,
                 delivery=args.delivery,
+                image_pull_secrets=pull_secrets,
             ),
             opts=inside(APP_NAMESPACE),
         )

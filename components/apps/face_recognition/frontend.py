@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import pulumi
 
 from components.contracts.delivery import BlueGreenDelivery
+from components.contracts.images import Image
 from components.kube.network_access import PodGroup
 from components.kube.pod_spec import ContainerSpec, WritablePath
 from components.kube.health_checks import HealthChecks, HttpCheck
@@ -28,7 +29,7 @@ class FrontendArgs:
     part_of: str
     """`app.kubernetes.io/part-of` (required)."""
 
-    image: str
+    image: Image
     """Frontend image (required): kiban's build (`images/face-frontend`): the static build on an unprivileged nginx
     listening on 8080, with `/health`, needing no environment."""
 
@@ -40,6 +41,9 @@ class FrontendArgs:
 
     delivery: BlueGreenDelivery | None = None
     """Release new versions blue/green through Argo Rollouts. Default: none, a rolling Deployment."""
+
+    image_pull_secrets: Sequence[pulumi.Input[str]] = ()
+    """Secrets (`kubernetes.io/dockerconfigjson`) the pods pull the image with. Default: none."""
 
 
 class Frontend(pulumi.ComponentResource):
@@ -79,6 +83,7 @@ class Frontend(pulumi.ComponentResource):
                 autoscaling=args.settings.autoscaling,
                 service_annotations=args.service_annotations,
                 delivery=args.delivery,
+                image_pull_secrets=args.image_pull_secrets,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -1,0 +1,149 @@
+"""`kiban:registry`: where kiban's own images (the backend and the frontend) are pushed and pulled from.
+
+One of the kinds below, chosen by its `kind` key: the build PC's private `registry:2` (dev), an Artifact Registry
+repository (prod), or a registry kiban does not run (`external`, e.g. GitHub's).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field
+
+from stack_config.base import ConfigModel, worded
+
+RegistryHost = Annotated[
+    str,
+    worded(
+        r"([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
+        "a DNS host name such as registry.homelab.internal",
+        max_length=253,
+    ),
+]
+IamMember = Annotated[
+    str,
+    worded(
+        r"(serviceAccount|user|group|principal|principalSet):[^\s]+",
+        "an IAM member such as serviceAccount:ci@project.iam.gserviceaccount.com",
+    ),
+]
+Username = Annotated[str, worded(r"[a-z_][a-z0-9_-]{0,31}", "a user name (lower-case letters, digits, '_' and '-')")]
+VersionLabel = Annotated[str, worded(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "an image tag (letters, digits, '_', '.', '-')")]
+
+
+class RegistryCleanup(ConfigModel):
+    """The build PC registry's scheduled clean-up: old version tags deleted, then their blobs reclaimed by the
+    registry's garbage collection while it is stopped (no push can be in flight)."""
+
+    keep_versions: int = Field(default=5, ge=1, le=1000)
+    """Version tags kept per repository besides `latest`, the newest by build time. Default: `5`."""
+
+    daily_at: Annotated[str, worded(r"([01]\d|2[0-3]):[0-5]\d", "a time of day, HH:MM in UTC")] = "04:00"
+    """When the clean-up runs each day, UTC. The registry is unavailable for the garbage collection (seconds to
+    minutes). Default: `04:00`."""
+
+
+class ImageBuilds(ConfigModel):
+    """Builds of the backend and the frontend on the build PC's Docker engine, pushed to its registry: kiban's
+    Dockerfiles (`images/face-api`, `images/face-frontend`, as named build contexts) with the application's
+    repository as the build context."""
+
+    context: str = Field(min_length=1)
+    """The application's repository checkout on the machine that runs `pulumi up` (relative to the project, or
+    absolute); its files are sent to the build PC's engine. Required."""
+
+    version: VersionLabel
+    """The version tag the builds are pushed with (beside `latest`), e.g. `sha-<commit>`: the deploy-dev workflow
+    sets it per run with `pulumi config set --path kiban:registry.builds.version sha-...`. Required."""
+
+    builder: Annotated[str, Field(min_length=1)] = "default"
+    """The buildx builder on the build PC (named build contexts need buildx). Default: `default`."""
+
+
+class BuildPcRegistry(ConfigModel):
+    """`registry:2` on the build PC, declared through the Docker engine there (never the deploying machine's):
+    TLS from kiban's own CA, htpasswd authentication with a generated password, its data on a named volume, and a
+    daily clean-up."""
+
+    kind: Literal["build-pc"]
+
+    docker_host: Annotated[
+        str, worded(r"ssh://([a-z_][a-z0-9_-]*@)?[A-Za-z0-9.-]+(:\d{1,5})?", "an ssh:// address such as ssh://builder@build-pc")
+    ]
+    """The build PC's Docker engine, reached over SSH (`ssh://user@build-pc`; the user must be allowed to use
+    Docker there). Required."""
+
+    ssh_options: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    """Extra `ssh` options for that connection, e.g. `["-o", "StrictHostKeyChecking=yes"]`. Default: none."""
+
+    host: RegistryHost
+    """The name nodes and builds reach the registry by; it is on the registry's certificate. Required."""
+
+    ip_addresses: list[Annotated[str, worded(r"(\d{1,3}\.){3}\d{1,3}", "an IPv4 address")]] = Field(default_factory=list)
+    """The build PC's addresses, also put on the certificate. Default: none."""
+
+    port: int = Field(default=5000, ge=1, le=65535)
+    """Port the registry listens on (on every address of the build PC). Default: `5000`."""
+
+    username: Username = "kiban"
+    """The user that pushes and pulls; its password and bcrypt hash are generated. Default: `kiban`."""
+
+    cleanup: RegistryCleanup = Field(default_factory=RegistryCleanup)
+    """Default: keep `latest` and the 5 newest version tags of each repository, daily at 04:00 UTC."""
+
+    builds: ImageBuilds | None = None
+    """Build and push kiban's images on the build PC. Default: unset, the images are pushed by other means."""
+
+    def endpoint(self) -> str:
+        """`host:port`, the prefix of every image in this registry."""
+        return f"{self.host}:{self.port}"
+
+
+class ArtifactRegistry(ConfigModel):
+    """An Artifact Registry DOCKER repository with clean-up policies, readable by the GKE nodes and writable by CI."""
+
+    kind: Literal["artifact-registry"]
+
+    project: Annotated[str, worded(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", "a GCP project id")] | None = None
+    """The GCP project. Default: the cluster's (`kind: gke`); required with any other cluster."""
+
+    location: Annotated[str, worded(r"[a-z]+-[a-z]+[0-9]", "a GCP region such as asia-northeast2")] | None = None
+    """The repository's region. Default: the cluster's region (`kind: gke`); required with any other cluster."""
+
+    repository_id: Annotated[str, worded(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?", "a repository id (lower-case, digits, '-')")] = "kiban"
+    """Repository id. Default: `kiban`."""
+
+    keep_versions: int = Field(default=10, ge=1, le=1000)
+    """The newest versions of each image that no clean-up deletes. Default: `10`."""
+
+    delete_untagged_after_days: int = Field(default=7, ge=1, le=3650)
+    """Untagged versions older than this are deleted (written to the API in seconds). Default: `7`."""
+
+    readers: list[IamMember] = Field(default_factory=list)
+    """Members that may pull, besides the node service accounts of a cluster kiban creates. Default: none."""
+
+    writers: list[IamMember] = Field(default_factory=list)
+    """Members that may push, besides CI's `images` identity of a cluster kiban creates. Default: none."""
+
+    pin_digests: bool = True
+    """Deploy each release tag pinned to the digest Artifact Registry holds for it when `up` runs (the tag must have
+    been pushed). Default: `true`; turn off only to bootstrap a repository that holds no images yet."""
+
+    def endpoint(self, project: str, location: str) -> str:
+        """`<location>-docker.pkg.dev/<project>/<repository>`, the prefix of every image in the repository."""
+        return f"{location}-docker.pkg.dev/{project}/{self.repository_id}"
+
+
+class ExternalRegistry(ConfigModel):
+    """A registry kiban does not run (e.g. GitHub's `ghcr.io`): no registry resource; a pull Secret only when
+    `username` is set."""
+
+    kind: Literal["external"]
+
+    username: Annotated[str, Field(min_length=1)] | None = None
+    """User pods pull as; its password (or token) is the secret setting `kiban:registryPassword`. Default: unset,
+    anonymous pulls."""
+
+
+RegistryConfig = Annotated[Union[BuildPcRegistry, ArtifactRegistry, ExternalRegistry], Field(discriminator="kind")]
+"""`kiban:registry`: `kind: build-pc`, `kind: artifact-registry` or `kind: external`."""
