@@ -1,7 +1,9 @@
 """kiban: load and validate the stack's config, compose the platform from components, export what matters."""
 
 import pulumi
+import pulumi_gcp
 import pulumi_random
+import pulumi_tls
 
 from components.clusters.targets import cluster_target
 from components.apps.face_recognition.face_recognition_system import (
@@ -18,6 +20,7 @@ from components.platform.argocd_application import DeliveredApplication, Deliver
 from components.platform.ci_identity import CiIdentity, CiIdentityArgs
 from components.clusters.gke_target import GkeTarget
 from components.platform.image_updater import ImageUpdater, ImageUpdaterArgs
+from components.platform.registries import GcpAccess, stack_registry
 from stack_config import load_stack_config
 from versions import versions
 
@@ -54,6 +57,35 @@ rollouts = ArgoRollouts(
     opts=on_cluster,
 )
 
+# kiban's own images: the stack's registry, and the references the workloads run, resolved once against it.
+identity: CiIdentity | None = None
+if isinstance(cluster, GkeTarget) and stack.cluster.github is not None:
+    identity = CiIdentity(
+        "ci-identity",
+        CiIdentityArgs(project=stack.cluster.project, github=stack.cluster.github),
+        opts=pulumi.ResourceOptions(provider=cluster.gcp_provider),
+    )
+gcp_access: GcpAccess | None = None
+if isinstance(cluster, GkeTarget):
+    gcp_access = GcpAccess(
+        provider=cluster.gcp_provider,
+        readers={
+            f"{pool}-nodes": account.email.apply(lambda e: f"serviceAccount:{e}")
+            for pool, account in cluster.node_service_accounts.items()
+        },
+        writers={"ci-images": identity.emails["images"].apply(lambda e: f"serviceAccount:{e}")} if identity else {},
+    )
+elif stack.registry is not None and stack.registry.kind == "artifact-registry":
+    project, region = stack.artifact_registry_location()
+    gcp_access = GcpAccess(provider=pulumi_gcp.Provider("registry-gcp", project=project, region=region))
+registry = stack_registry(
+    stack,
+    pinned=pinned.images,
+    opts=pulumi.ResourceOptions(providers=[generator, pulumi_tls.Provider("tls")]),
+    gcp_access=gcp_access,
+    external_password=config.registry_password,
+)
+
 # The config guarantees GPU nodes wherever the system asks for GPUs: one per GPU workload.
 gpu = GpuRequest(count=1, scheduling=cluster.facts.gpu) if stack.face_recognition.gpu and cluster.facts.gpu else None
 face_recognition = FaceRecognitionSystem(
@@ -61,8 +93,8 @@ face_recognition = FaceRecognitionSystem(
     FaceRecognitionSystemArgs(
         settings=stack.face_recognition,
         images=FaceRecognitionImages(
-            face_api=stack.images.face_api,
-            frontend=stack.images.frontend,
+            face_api=registry.images.face_api,
+            frontend=registry.images.frontend,
             postgres=pinned.images.postgres,
             milvus=MilvusImages(
                 milvus=pinned.images.milvus_gpu if gpu else pinned.images.milvus,
@@ -82,6 +114,7 @@ face_recognition = FaceRecognitionSystem(
         environment_name=pulumi.get_stack(),
         tls=config.ingress_tls,
         delivery=rollouts.delivery,
+        registry=registry.facts,
     ),
     opts=on_cluster,
 )
@@ -130,16 +163,15 @@ if isinstance(cluster, GkeTarget):
     pulumi.export("ingressAddress", cluster.ingress_address.address)
     pulumi.export("dnsRecord", cluster.ingress_address.address.apply(lambda a: f"{stack.ingress.host}. A {a}"))
     pulumi.export("gkeCluster", cluster.cluster.name)
-    github = stack.cluster.github
-    if github is not None:
-        identity = CiIdentity(
-            "ci-identity",
-            CiIdentityArgs(project=stack.cluster.project, github=github),
-            opts=pulumi.ResourceOptions(provider=cluster.gcp_provider),
-        )
+    if identity is not None:
         pulumi.export("ciWorkloadIdentityProvider", identity.provider_name)
         pulumi.export("ciServiceAccounts", identity.emails)
 
+pulumi.export("registryEndpoint", registry.facts.push_endpoint)
+pulumi.export("images", {"faceApi": registry.images.face_api.reference, "frontend": registry.images.frontend.reference})
+if registry.build_pc is not None:
+    pulumi.export("registryCaCertificate", registry.build_pc.facts.ca_certificate)  # Docker clients: certs.d/<host:port>/ca.crt
+    pulumi.export("k3sRegistriesYaml", registry.build_pc.k3s_registries)  # secret: /etc/rancher/k3s/registries.yaml
 pulumi.export("clusterKind", cluster.facts.kind)
 pulumi.export("url", face_recognition.url)
 pulumi.export("namespaces", face_recognition.namespaces)

@@ -21,6 +21,10 @@ class PinnedImages(_Pinned):
     minio: str
     minio_client: str = Field(alias="minioClient")
     busybox: str
+    registry: str
+    """registry:2 (Docker's distribution), whose binary runs the build PC's registry."""
+    registry_python: str = Field(alias="registryPython")
+    """The Python the build PC registry's supervisor and clean-up run on."""
 
 
 class PinnedChart(_Pinned):

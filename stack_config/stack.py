@@ -205,6 +205,14 @@ class StackConfig(ConfigModel):
         if isinstance(registry, BuildPcRegistry):
             endpoint = registry.endpoint()
             where = f"the build PC's registry ({endpoint})"
+            builds = registry.builds
+            for key, reference in (("faceApi", self.images.face_api), ("frontend", self.images.frontend)):
+                tag = ContractImageReference.parse(reference).tag
+                if builds is not None and tag not in ("latest", builds.version):
+                    raise ValueError(
+                        f"images.{key}: {reference!r} has the tag {tag!r}, but registry.builds pushes only latest and "
+                        f"{builds.version!r}; follow latest, or remove registry.builds"
+                    )
         elif isinstance(registry, ArtifactRegistry):
             if self.images.allow_mutable_tags:
                 raise ValueError(

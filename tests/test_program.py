@@ -76,10 +76,13 @@ def test_the_program_is_composed_of_components(deployments):
         "kiban:cluster:ExistingCluster",
         "kiban:platform:ArgoCd",
         "kiban:platform:ArgoRollouts",
+        "kiban:platform:BuildPcRegistry",
         "kiban:platform:DeliveredApplication",
+        "kiban:platform:ImageBuilds",
         "kiban:platform:ImageUpdater",
         "kiban:storage:RetainedStorageClass",
         "pulumi:providers:random",
+        "pulumi:providers:tls",
     ]
 
 
@@ -248,7 +251,12 @@ def test_namespaces_holding_retained_claims_outlive_the_stack(deployments):
     assert not unretained.registration("Namespace", "postgresql").retain_on_delete
 
 
-def test_the_only_generated_secret_exported_is_the_argocd_admin_password_and_it_stays_secret(deployments):
+def test_the_only_generated_secrets_exported_are_the_argocd_admin_password_and_k3s_registries_and_they_stay_secret(
+    deployments,
+):
+    expected = {"dev": ["argocdAdminPassword", "k3sRegistriesYaml"], "prod": ["argocdAdminPassword"]}
     for stack, deployment in deployments.items():
-        secret_outputs = [k for k, v in deployment.outputs.items() if rpc.is_rpc_secret(v)]
-        assert secret_outputs == ["argocdAdminPassword"], stack
+        secret_outputs = sorted(k for k, v in deployment.outputs.items() if rpc.is_rpc_secret(v))
+        assert secret_outputs == expected[stack], stack
+    registries = deployments["dev"].outputs["k3sRegistriesYaml"]
+    assert "mock-password-registry-password" in rpc.unwrap_rpc_secret(registries), "the secret output holds the password"

@@ -8,6 +8,7 @@ disabled default provider (as the engine does), and keeps each registration with
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import runpy
@@ -182,10 +183,35 @@ class _Mocks(pulumi_mocks.Mocks):
                 f"projects/123456789/locations/global/workloadIdentityPools/{args.inputs['workloadIdentityPoolId']}"
                 f"/providers/{args.inputs['workloadIdentityPoolProviderId']}"
             )
+        if args.typ == "tls:index/privateKey:PrivateKey":
+            outputs["privateKeyPem"] = rpc.wrap_rpc_secret(f"-----BEGIN PRIVATE KEY-----\nmock {args.name}\n-----END PRIVATE KEY-----\n")
+            outputs["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\nmock {args.name}\n-----END PUBLIC KEY-----\n"
+        if args.typ in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
+            outputs["certPem"] = f"-----BEGIN CERTIFICATE-----\nmock {args.name}\n-----END CERTIFICATE-----\n"
+        if args.typ == "tls:index/certRequest:CertRequest":
+            outputs["certRequestPem"] = f"-----BEGIN CERTIFICATE REQUEST-----\nmock {args.name}\n-----END CERTIFICATE REQUEST-----\n"
+        if args.typ == "docker:index/registryImage:RegistryImage":
+            # The registry's digest of the pushed manifest: a stable placeholder per image name.
+            outputs["sha256Digest"] = mock_digest(args.inputs["name"].rsplit(":", 1)[0])
+        if args.typ == "docker:index/remoteImage:RemoteImage":
+            outputs["imageId"] = mock_digest(args.inputs["name"])
+        if args.typ == "gcp:artifactregistry/repository:Repository":
+            outputs["name"] = args.inputs["repositoryId"]
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
+        if args.token == "gcp:artifactregistry/getDockerImage:getDockerImage":
+            image = args.args["imageName"].split(":", 1)[0]
+            host = f"{args.args['location']}-docker.pkg.dev/{args.args['project']}/{args.args['repositoryId']}"
+            return {"selfLink": f"{host}/{image}@{mock_digest(args.args['imageName'])}", "name": image}, []
+        if args.token == "docker:index/getRegistryImage:getRegistryImage":
+            return {"name": args.args["name"], "sha256Digest": mock_digest(args.args["name"].rsplit(":", 1)[0])}, []
         return {}, None
+
+
+def mock_digest(name: str) -> str:
+    """A stable, recognisable stand-in for a registry digest (`sha256:` and 64 hex digits)."""
+    return "sha256:" + hashlib.sha256(f"mock {name}".encode()).hexdigest()
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):

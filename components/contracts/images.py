@@ -92,3 +92,11 @@ def is_pinned(image: Image) -> bool:
 def configured_tag(image: Image) -> str | None:
     """The tag the image was asked for (`latest`, `1.0.0`), before any digest was resolved."""
     return image_tag(image.configured if isinstance(image, DeployedImage) else image)
+
+
+@dataclass(frozen=True)
+class OwnImages:
+    """kiban's own images of a stack, each resolved once from the stack's registry."""
+
+    face_api: DeployedImage
+    frontend: DeployedImage

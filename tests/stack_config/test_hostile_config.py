@@ -110,7 +110,8 @@ def test_prod_accepts_only_a_version_tag_or_a_digest(tag):
 
 @pytest.mark.parametrize("tag", ["1.0.0", "v2.3", "1.4.2-rc.1", "3"])
 def test_prod_takes_release_tags_and_digests(tag):
-    images = {"faceApi": f"r.example/face-api:{tag}", "frontend": "r.example/face-frontend@sha256:" + "a" * 64}
+    prod = "asia-northeast2-docker.pkg.dev/kiban-prod/kiban"  # prod's Artifact Registry repository
+    images = {"faceApi": f"{prod}/face-api:{tag}", "frontend": f"{prod}/face-frontend@sha256:" + "a" * 64}
     assert run_main("prod", {"kiban:images": images}).error is None
 
 

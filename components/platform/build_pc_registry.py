@@ -1,0 +1,265 @@
+"""`BuildPcRegistry`: the private `registry:2` on the build PC (dev), declared through the Docker engine there.
+
+TLS comes from a certificate kiban signs with a CA of its own (`pulumi-tls`), so nothing anywhere needs an
+insecure-registry setting; clients authenticate with htpasswd (the password and its bcrypt hash from
+`pulumi_random`); the data lives on a named volume; the container restarts unless stopped. Its entry point is the
+registry's supervisor (`registry_maintenance.py`), which serves and runs the daily clean-up with garbage
+collection while the registry is stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_random as random
+import pulumi_tls as tls
+import yaml
+
+from components.contracts.registry import PullCredentials, RegistryFacts
+from stack_config.registry import BuildPcRegistry as BuildPcRegistryConfig
+
+HERE = Path(__file__).resolve().parent
+IMAGE_CONTEXT = HERE.parent.parent / "images" / "registry"
+"""kiban's registry image: registry:2's binary beside a Python (`images/registry/Dockerfile`)."""
+
+INTERNAL_PORT = 5000
+DATA_PATH = "/var/lib/registry"
+ETC = "/etc/kiban"
+CONFIG_FILE = f"{ETC}/config.yml"
+CA_FILE = f"{ETC}/ca.crt"
+CERT_FILE = f"{ETC}/tls.crt"
+KEY_FILE = f"{ETC}/tls.key"
+HTPASSWD_FILE = f"{ETC}/htpasswd"
+CREDENTIALS_FILE = f"{ETC}/credentials"
+SCRIPTS = "/opt/kiban"
+K3S_CA_FILE = "/etc/rancher/k3s/kiban-registry-ca.crt"
+"""Where every K3s node keeps the registry's CA (named by `registries.yaml`)."""
+
+CA_VALIDITY_HOURS = 10 * 365 * 24
+CERT_VALIDITY_HOURS = 2 * 365 * 24
+CERT_RENEWAL_HOURS = 30 * 24
+"""An `up` within 30 days of the certificate's expiry issues a new one."""
+
+
+def registry_configuration(port: int = INTERNAL_PORT) -> str:
+    """The registry's own configuration (`config.yml`): filesystem storage with deletes enabled, TLS, htpasswd."""
+    return yaml.safe_dump(
+        {
+            "version": 0.1,
+            "log": {"fields": {"service": "registry"}},
+            "storage": {"filesystem": {"rootdirectory": DATA_PATH}, "delete": {"enabled": True}},
+            "http": {
+                "addr": f"0.0.0.0:{port}",
+                "tls": {"certificate": CERT_FILE, "key": KEY_FILE},
+                "draintimeout": "60s",  # what SIGTERM waits for in-flight requests before the garbage collection
+                "headers": {"X-Content-Type-Options": ["nosniff"]},
+            },
+            "auth": {"htpasswd": {"realm": "kiban-registry", "path": HTPASSWD_FILE}},
+        },
+        sort_keys=False,
+    )
+
+
+def k3s_registries_yaml(endpoint: str, username: str, password: str) -> str:
+    """`/etc/rancher/k3s/registries.yaml` for every K3s node: the registry as its own mirror over HTTPS, its
+    credentials, and the CA kept at `K3S_CA_FILE`."""
+    return yaml.safe_dump(
+        {
+            "mirrors": {endpoint: {"endpoint": [f"https://{endpoint}"]}},
+            "configs": {
+                endpoint: {
+                    "auth": {"username": username, "password": password},
+                    "tls": {"ca_file": K3S_CA_FILE},
+                }
+            },
+        },
+        sort_keys=False,
+    )
+
+
+@dataclass(frozen=True)
+class BuildPcRegistryArgs:
+    """Arguments of `BuildPcRegistry`."""
+
+    config: BuildPcRegistryConfig
+    """`kiban:registry` with `kind: build-pc` (required)."""
+
+    registry_image: str
+    """The pinned `registry:2` image whose binary runs (required; versions.json)."""
+
+    python_image: str
+    """The pinned Python image the supervisor runs on (required; versions.json)."""
+
+    protect: bool = False
+    """Pulumi `protect` on the data volume. Default: false."""
+
+
+class BuildPcRegistry(pulumi.ComponentResource):
+    """The registry container, its volume, its CA and certificate, its credentials, and the Docker provider of the
+    build PC (`docker_provider`) that builds use too. `opts` must carry the `random` and `tls` providers."""
+
+    docker_provider: docker.Provider
+    """The build PC's Docker engine (`kiban:registry.dockerHost`)."""
+
+    facts: RegistryFacts
+    """Endpoints, CA and pull credentials, for the builds and the namespaces that pull."""
+
+    password: pulumi.Output[str]
+    """The generated password of `config.username` (secret)."""
+
+    k3s_registries: pulumi.Output[str]
+    """The content of `/etc/rancher/k3s/registries.yaml` for every K3s node (secret: it holds the password)."""
+
+    container: docker.Container
+
+    reader_provider: docker.Provider | None
+    """Without builds: a Docker provider holding the registry's credentials, through which `up` reads the digest
+    `latest` points to (`docker.get_registry_image`); `None` when the builds report their own digests."""
+
+    def __init__(self, resource_name: str, args: BuildPcRegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kiban:platform:BuildPcRegistry", resource_name, None, opts)
+        config = args.config
+        endpoint = config.endpoint()
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.docker_provider = docker.Provider(
+            f"{resource_name}-build-pc",
+            host=config.docker_host,
+            ssh_opts=list(config.ssh_options) or None,
+            opts=child,
+        )
+        on_build_pc = pulumi.ResourceOptions(parent=self, provider=self.docker_provider)
+
+        # kiban's own CA, and the registry's certificate for every name it is reached by (the supervisor and the
+        # build PC's own engine use localhost).
+        ca_key = tls.PrivateKey(f"{resource_name}-ca-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
+        ca = tls.SelfSignedCert(
+            f"{resource_name}-ca",
+            private_key_pem=ca_key.private_key_pem,
+            is_ca_certificate=True,
+            subject=tls.SelfSignedCertSubjectArgs(common_name="kiban registry CA", organization="kiban"),
+            validity_period_hours=CA_VALIDITY_HOURS,
+            allowed_uses=["cert_signing", "crl_signing"],
+            opts=child,
+        )
+        key = tls.PrivateKey(f"{resource_name}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
+        request = tls.CertRequest(
+            f"{resource_name}-csr",
+            private_key_pem=key.private_key_pem,
+            dns_names=[config.host, "localhost"],
+            ip_addresses=[*config.ip_addresses, "127.0.0.1"],
+            subject=tls.CertRequestSubjectArgs(common_name=config.host, organization="kiban"),
+            opts=child,
+        )
+        certificate = tls.LocallySignedCert(
+            f"{resource_name}-certificate",
+            cert_request_pem=request.cert_request_pem,
+            ca_private_key_pem=ca_key.private_key_pem,
+            ca_cert_pem=ca.cert_pem,
+            validity_period_hours=CERT_VALIDITY_HOURS,
+            early_renewal_hours=CERT_RENEWAL_HOURS,
+            allowed_uses=["digital_signature", "key_encipherment", "server_auth"],
+            opts=child,
+        )
+
+        password = random.RandomPassword(f"{resource_name}-password", length=40, special=False, opts=child)
+        self.password = pulumi.Output.secret(password.result)
+        htpasswd = pulumi.Output.secret(password.bcrypt_hash.apply(lambda h: f"{config.username}:{h}\n"))
+        credentials = pulumi.Output.secret(password.result.apply(lambda p: f"{config.username}:{p}"))
+
+        volume = docker.Volume(
+            f"{resource_name}-data",
+            name="kiban-registry-data",
+            opts=pulumi.ResourceOptions.merge(on_build_pc, pulumi.ResourceOptions(protect=args.protect)),
+        )
+        image = docker.RemoteImage(
+            f"{resource_name}-image",
+            name=f"kiban/registry:{args.registry_image.rsplit(':', 1)[1]}",
+            build=docker.RemoteImageBuildArgs(
+                context=str(IMAGE_CONTEXT),
+                build_args={"REGISTRY_IMAGE": args.registry_image, "PYTHON_IMAGE": args.python_image},
+            ),
+            keep_locally=True,
+            opts=on_build_pc,
+        )
+        uploads = [
+            docker.ContainerUploadArgs(file=CONFIG_FILE, content=registry_configuration()),
+            docker.ContainerUploadArgs(file=CA_FILE, content=ca.cert_pem),
+            docker.ContainerUploadArgs(file=CERT_FILE, content=certificate.cert_pem),
+            docker.ContainerUploadArgs(file=KEY_FILE, content=pulumi.Output.secret(key.private_key_pem), permissions="0400"),
+            docker.ContainerUploadArgs(file=HTPASSWD_FILE, content=htpasswd, permissions="0400"),
+            docker.ContainerUploadArgs(file=CREDENTIALS_FILE, content=credentials, permissions="0400"),
+            *(
+                docker.ContainerUploadArgs(file=f"{SCRIPTS}/{script}", content=(HERE / script).read_text())
+                for script in ("registry_cleanup.py", "registry_maintenance.py")
+            ),
+        ]
+        self.container = docker.Container(
+            resource_name,
+            name="kiban-registry",
+            image=image.image_id,
+            command=[
+                "--config", CONFIG_FILE,
+                "--registry-binary", "/bin/registry",
+                "--url", f"https://localhost:{INTERNAL_PORT}",
+                "--ca-file", CA_FILE,
+                "--credentials-file", CREDENTIALS_FILE,
+                "--keep", str(config.cleanup.keep_versions),
+                "--daily-at", config.cleanup.daily_at,
+            ],
+            restart="unless-stopped",
+            ports=[docker.ContainerPortArgs(internal=INTERNAL_PORT, external=config.port)],
+            volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_PATH)],
+            uploads=uploads,
+            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
+            security_opts=["no-new-privileges:true"],
+            log_driver="json-file",
+            log_opts={"max-size": "10m", "max-file": "3"},
+            opts=on_build_pc,
+        )
+
+        # The build PC's own engine pushes the builds: it trusts the CA the way Docker reads registry CAs, from
+        # /etc/docker/certs.d/<host:port>/ca.crt, written there by a one-shot container.
+        docker.Container(
+            f"{resource_name}-engine-trust",
+            name="kiban-registry-engine-trust",
+            image=image.image_id,
+            entrypoints=["/bin/sh", "-c"],
+            command=[f"mkdir -p '/certs.d/{endpoint}' && cp /kiban/ca.crt '/certs.d/{endpoint}/ca.crt'"],
+            volumes=[docker.ContainerVolumeArgs(host_path="/etc/docker/certs.d", container_path="/certs.d")],
+            uploads=[docker.ContainerUploadArgs(file="/kiban/ca.crt", content=ca.cert_pem)],
+            attach=True,
+            must_run=False,
+            opts=on_build_pc,
+        )
+
+        self.reader_provider = (
+            docker.Provider(
+                f"{resource_name}-reader",
+                host=config.docker_host,
+                ssh_opts=list(config.ssh_options) or None,
+                disable_docker_daemon_check=True,
+                registry_auth=[
+                    docker.ProviderRegistryAuthArgs(address=endpoint, username=config.username, password=self.password)
+                ],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
+            )
+            if config.builds is None
+            else None
+        )
+        self.k3s_registries = pulumi.Output.secret(
+            password.result.apply(lambda p: k3s_registries_yaml(endpoint, config.username, p))
+        )
+        self.facts = RegistryFacts(
+            kind=config.kind,
+            pull_endpoint=endpoint,
+            push_endpoint=endpoint,
+            ca_certificate=ca.cert_pem,
+            pull_credentials=PullCredentials(username=config.username, password=self.password),
+        )
+        self.register_outputs(
+            {"endpoint": endpoint, "caCertificate": ca.cert_pem, "k3sRegistries": self.k3s_registries}
+        )

@@ -1,0 +1,130 @@
+"""`stack_registry`: the one place that turns `kiban:registry` into the stack's registry (the component for its
+kind, or none for an external one), and kiban's own images resolved against it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.contracts.images import ImageReference, OwnImages
+from components.contracts.registry import PullCredentials, RegistryFacts
+from components.platform.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
+from components.platform.build_pc_registry import BuildPcRegistry, BuildPcRegistryArgs
+from components.platform.image_builds import ImageBuilds, ImageBuildsArgs
+from components.platform.image_resolution import (
+    artifact_registry_digests,
+    built_digests,
+    registry_digests,
+    resolve_images,
+)
+from stack_config.registry import ArtifactRegistry as ArtifactRegistryConfig
+from stack_config.registry import BuildPcRegistry as BuildPcRegistryConfig
+from stack_config.registry import ExternalRegistry
+from stack_config.stack import StackConfig
+from versions import PinnedImages
+
+
+@dataclass(frozen=True)
+class GcpAccess:
+    """What an Artifact Registry repository needs from the GCP side of the stack."""
+
+    provider: gcp.Provider
+    """The explicit provider of the project (the GKE target's, or one made for the registry)."""
+
+    readers: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """IAM members that pull, by label: the GKE nodes' service accounts by pool."""
+
+    writers: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """IAM members that push, by label: CI's `images` account."""
+
+
+@dataclass(frozen=True)
+class StackRegistry:
+    """The stack's registry and kiban's images resolved against it."""
+
+    facts: RegistryFacts
+    images: OwnImages
+    build_pc: BuildPcRegistry | None = None
+    """The build PC's registry (dev), for its outputs."""
+
+
+def stack_registry(
+    config: StackConfig,
+    *,
+    pinned: PinnedImages,
+    opts: pulumi.ResourceOptions,
+    gcp_access: GcpAccess | None = None,
+    external_password: pulumi.Output[str] | None = None,
+) -> StackRegistry:
+    """The registry of `config.registry`'s kind; `opts` carries the `random` and `tls` providers the build PC's
+    registry generates its credentials and certificates with; `gcp_access` is needed for Artifact Registry."""
+    registry = config.registry_or_default()
+    face_api, frontend = config.images.face_api, config.images.frontend
+    match registry:
+        case BuildPcRegistryConfig():
+            build_pc = BuildPcRegistry(
+                "registry",
+                BuildPcRegistryArgs(
+                    config=registry,
+                    registry_image=pinned.registry,
+                    python_image=pinned.registry_python,
+                    protect=config.data_safety.protect,
+                ),
+                opts=opts,
+            )
+            if registry.builds is not None:
+                builds = ImageBuilds(
+                    "images",
+                    ImageBuildsArgs(
+                        config=registry.builds,
+                        registry=build_pc.facts,
+                        images={"face-api": face_api, "face-frontend": frontend},
+                    ),
+                    opts=pulumi.ResourceOptions(provider=build_pc.docker_provider, depends_on=[build_pc]),
+                )
+                digest_of = built_digests(builds.built)
+            else:
+                assert build_pc.reader_provider is not None
+                digest_of = registry_digests(build_pc.reader_provider)
+            return StackRegistry(build_pc.facts, resolve_images(face_api, frontend, digest_of), build_pc)
+        case ArtifactRegistryConfig():
+            if gcp_access is None:
+                raise ValueError("an Artifact Registry repository needs the stack's GCP provider")
+            project, location = config.artifact_registry_location()
+            repository = ArtifactRegistry(
+                "registry",
+                ArtifactRegistryArgs(
+                    config=registry,
+                    project=project,
+                    location=location,
+                    readers=gcp_access.readers,
+                    writers=gcp_access.writers,
+                    protect=config.data_safety.protect,
+                ),
+                opts=pulumi.ResourceOptions(provider=gcp_access.provider),
+            )
+            digest_of = (
+                artifact_registry_digests(repository.facts.pull_endpoint, repository.repository, gcp_access.provider)
+                if registry.pin_digests
+                else None
+            )
+            return StackRegistry(repository.facts, resolve_images(face_api, frontend, digest_of))
+        case ExternalRegistry():
+            return StackRegistry(external_registry(registry, face_api, external_password), resolve_images(face_api, frontend, None))
+    raise TypeError(f"no registry for kind {registry.kind!r}")
+
+
+def external_registry(
+    config: ExternalRegistry, image: str, password: pulumi.Output[str] | None
+) -> RegistryFacts:
+    """A registry kiban does not run: its host is the images'; credentials only when a user is configured."""
+    host = ImageReference.parse(image).repository.split("/", 1)[0]
+    credentials = (
+        PullCredentials(username=config.username, password=pulumi.Output.secret(password))
+        if config.username is not None and password is not None
+        else None
+    )
+    return RegistryFacts(kind=config.kind, pull_endpoint=host, push_endpoint=host, pull_credentials=credentials)
