@@ -260,3 +260,50 @@ def test_the_only_generated_secrets_exported_are_the_argocd_admin_password_and_k
         assert secret_outputs == expected[stack], stack
     registries = deployments["dev"].outputs["k3sRegistriesYaml"]
     assert "mock-password-registry-password" in rpc.unwrap_rpc_secret(registries), "the secret output holds the password"
+
+
+def own_image_pods(deployment: Deployment) -> list[dict]:
+    """The workloads that run kiban's own images (the backend, its setup Job, the frontend)."""
+    return [
+        o
+        for o in pod_objects(deployment)
+        if o["metadata"]["name"] in ("face-api", "frontend") or o["metadata"]["name"].startswith("face-api-setup-")
+    ]
+
+
+def test_both_stacks_run_their_own_images_by_digest_from_their_own_registry(deployments):
+    registries = {"dev": "registry.homelab.internal:5000/", "prod": "asia-northeast2-docker.pkg.dev/kiban-prod/kiban/"}
+    for stack, deployment in deployments.items():
+        pods = own_image_pods(deployment)
+        assert len(pods) >= 3, stack
+        for obj in pods:
+            main = pod_spec(obj)["containers"][0]
+            assert main["image"].startswith(registries[stack]) and "@sha256:" in main["image"], (stack, main["image"])
+            assert main["imagePullPolicy"] == "IfNotPresent"
+        assert deployment.outputs["images"]["faceApi"].startswith(registries[stack] + "face-api:")
+        assert deployment.outputs["registryEndpoint"] == registries[stack].rstrip("/")
+    assert deployments["dev"].outputs["images"]["faceApi"].split("@")[0].endswith(":latest"), "dev follows latest"
+    assert deployments["prod"].outputs["images"]["faceApi"].split("@")[0].endswith(":1.0.0"), "prod its release"
+
+
+def test_dev_pods_pull_with_the_registry_secret_and_prod_nodes_with_their_service_accounts(deployments):
+    dev = deployments["dev"]
+    secret = dev.object("Secret", "registry-pull")
+    assert secret["type"] == "kubernetes.io/dockerconfigjson" and secret["metadata"]["namespace"] == "face-recognition"
+    for obj in own_image_pods(dev):
+        assert pod_spec(obj)["imagePullSecrets"] == [{"name": "registry-pull"}], obj["metadata"]["name"]
+    prod = deployments["prod"]
+    assert not [o for o in prod.objects("Secret") if o.get("type") == "kubernetes.io/dockerconfigjson"]
+    assert all("imagePullSecrets" not in pod_spec(o) for o in own_image_pods(prod))
+    members = {r.name: r.inputs for r in prod.of_type("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")}
+    nodes = {r.inputs["accountId"] for r in prod.of_type("gcp:serviceaccount/account:Account") if "nodes" in r.name}
+    readers = {m["member"] for m in members.values() if m["role"] == "roles/artifactregistry.reader"}
+    assert readers == {f"serviceAccount:{a}@kiban-prod.iam.gserviceaccount.com" for a in nodes}
+    writers = {m["member"] for m in members.values() if m["role"] == "roles/artifactregistry.writer"}
+    assert writers == {"serviceAccount:github-images@kiban-prod.iam.gserviceaccount.com"}
+
+
+def test_dev_exports_the_registry_ca_for_docker_clients_and_k3s_nodes(deployments):
+    outputs = deployments["dev"].outputs
+    assert outputs["registryCaCertificate"].startswith("-----BEGIN CERTIFICATE-----")
+    assert "registryCaCertificate" not in deployments["prod"].outputs, "Artifact Registry is publicly trusted"

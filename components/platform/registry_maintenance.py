@@ -117,7 +117,8 @@ def _credentials(path: str | None) -> tuple[str | None, str | None]:
     return user, password
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments() -> argparse.ArgumentParser:
+    """The supervisor's command line (the registry container's command)."""
     parser = argparse.ArgumentParser(description="registry serve, and a daily clean-up with garbage collection")
     parser.add_argument("--config", required=True, help="the registry's configuration file")
     parser.add_argument("--registry-binary", default="registry")
@@ -126,7 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--credentials-file", default=os.environ.get("REGISTRY_CREDENTIALS_FILE"))
     parser.add_argument("--keep", type=int, default=5, help="version tags kept per repository besides latest")
     parser.add_argument("--daily-at", default="04:00", help="HH:MM, UTC")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments().parse_args(argv)
 
     server = RegistryServer(args.registry_binary, args.config, args.url, args.ca_file)
     username, password = _credentials(args.credentials_file)

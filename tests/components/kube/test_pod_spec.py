@@ -71,3 +71,18 @@ def test_container_defaults():
     assert container.security_context.read_only_root_filesystem is True
     assert container.security_context.capabilities.drop == ["ALL"]
     assert container.image_pull_policy == "Always"
+
+
+def test_image_pull_secrets_and_resolved_images_reach_the_pod():
+    from components.contracts.images import DeployedImage
+
+    resolved = DeployedImage(reference="r/a:latest@sha256:" + "c" * 64, configured="r/a:latest", pinned=True)
+    spec = pod_spec(
+        containers=[ContainerSpec(name="app", image=resolved, resources=R)],
+        run_as=RunAs(),
+        image_pull_secrets=["registry-pull"],
+    )
+    assert [s.name for s in spec.image_pull_secrets] == ["registry-pull"]
+    assert spec.containers[0].image == resolved.reference
+    assert spec.containers[0].image_pull_policy == "IfNotPresent", "a digest never changes: no pull on each start"
+    assert pod_spec(containers=[ContainerSpec(name="app", image="r/a:1", resources=R)], run_as=RunAs()).image_pull_secrets is None
