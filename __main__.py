@@ -155,6 +155,7 @@ if updater is not None:
             argocd=argocd.release,
             timeout_seconds=stack.timeouts.helm_release_seconds,
             registry_password=config.image_updater_registry_password,
+            registry=registry.facts,
         ),
         opts=on_cluster,
     )

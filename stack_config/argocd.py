@@ -72,7 +72,8 @@ class ImageUpdaterConfig(ConfigModel):
 
     registry_username: str | None = None
     """User Image Updater logs in to the followed images' registry as; its password is the secret setting
-    `kiban:imageUpdaterRegistryPassword`. Default: unset, anonymous."""
+    `kiban:imageUpdaterRegistryPassword`. Default: unset: anonymous, except where every followed image lives in the
+    build PC's registry (`kiban:registry`), whose generated credentials and CA it then uses."""
 
     registry_ca: Annotated[
         str, worded(r"\s*-----BEGIN CERTIFICATE-----.*", "a PEM certificate (-----BEGIN CERTIFICATE-----...)", flags=re.S)

@@ -307,3 +307,11 @@ def test_dev_exports_the_registry_ca_for_docker_clients_and_k3s_nodes(deployment
     outputs = deployments["dev"].outputs
     assert outputs["registryCaCertificate"].startswith("-----BEGIN CERTIFICATE-----")
     assert "registryCaCertificate" not in deployments["prod"].outputs, "Artifact Registry is publicly trusted"
+
+
+def test_dev_image_updater_reads_the_build_pc_registry_with_its_credentials_and_ca(deployments):
+    dev = deployments["dev"]
+    secret = dev.object("Secret", "image-updater-registry")
+    creds = rpc.unwrap_rpc_secret(secret["stringData"])["creds"]
+    assert creds == "kiban:mock-password-registry-password"
+    assert dev.object("ConfigMap", "image-updater-registry-ca")["data"]["ca.crt"] == dev.outputs["registryCaCertificate"]

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.contracts.cluster import ClusterFacts
 from components.contracts.images import ImageReference
+from components.contracts.registry import RegistryFacts
 from components.kube.network_access import AllowApiServer, AllowApiServerArgs, PodGroup
 from stack_config.argocd import ArgoApplication, ImageUpdaterConfig
 from versions import PinnedChart
@@ -25,13 +26,27 @@ CREDENTIALS_SECRET = "image-updater-registry"
 CA_MOUNT = "/etc/ssl/registry-ca"
 
 
-def chart_values(applications: Sequence[ArgoApplication], config: ImageUpdaterConfig | None = None) -> dict:
+def followed_hosts(applications: Sequence[ArgoApplication]) -> list[str]:
+    """The registries (`host[:port]`) the followed images live in."""
+    return sorted({ImageReference.parse(i.image).repository.split("/")[0] for a in applications for i in a.images})
+
+
+def chart_values(
+    applications: Sequence[ArgoApplication],
+    config: ImageUpdaterConfig | None = None,
+    *,
+    with_credentials: bool | None = None,
+    with_ca: bool | None = None,
+) -> dict:
     """The values kiban passes to the `argocd-image-updater` chart: the registries the followed images live in,
-    their credentials (a Secret reference) and the CA that signed them (trusted beside the public roots)."""
+    their credentials (a Secret reference) and the CA that signed them (trusted beside the public roots).
+    `with_credentials` and `with_ca` default to what `config` sets."""
     config = config or ImageUpdaterConfig()
-    hosts = sorted({ImageReference.parse(i.image).repository.split("/")[0] for a in applications for i in a.images})
+    with_credentials = bool(config.registry_username) if with_credentials is None else with_credentials
+    with_ca = bool(config.registry_ca) if with_ca is None else with_ca
+    hosts = followed_hosts(applications)
     registry: dict = {}
-    if config.registry_username:
+    if with_credentials:
         registry["credentials"] = f"secret:{NAMESPACE}/{CREDENTIALS_SECRET}#creds"
     values: dict = {
         "crds": {"install": True, "keep": True},
@@ -42,7 +57,7 @@ def chart_values(applications: Sequence[ArgoApplication], config: ImageUpdaterCo
             ],
         },
     }
-    if config.registry_ca:
+    if with_ca:
         values["volumes"] = [{"name": "registry-ca", "configMap": {"name": CREDENTIALS_SECRET + "-ca"}}]
         values["volumeMounts"] = [{"name": "registry-ca", "mountPath": CA_MOUNT, "readOnly": True}]
         # Go reads every directory listed: the image's public roots and the registry's own CA.
@@ -107,6 +122,10 @@ class ImageUpdaterArgs:
     registry_password: pulumi.Output[str] | None = None
     """Password of `config.registry_username` (secret). Default: none."""
 
+    registry: RegistryFacts | None = None
+    """The stack's own registry: when every followed image lives in it and `config` names no user, Image Updater
+    logs in with the registry's pull credentials and trusts its CA (the build PC's). Default: none."""
+
 
 class ImageUpdater(pulumi.ComponentResource):
     """Image Updater in Argo CD's namespace, configured through its `ImageUpdater` resource (v1 API), not through
@@ -114,24 +133,32 @@ class ImageUpdater(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: ImageUpdaterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:platform:ImageUpdater", resource_name, None, opts)
+        username, password = args.config.registry_username, args.registry_password
+        ca: pulumi.Input[str] | None = args.config.registry_ca
+        own = args.registry
+        hosts = followed_hosts(args.applications)
+        if own is not None and username is None and hosts and all(h == own.registry_host() for h in hosts):
+            if own.pull_credentials is not None:
+                username, password = own.pull_credentials.username, own.pull_credentials.password
+            ca = own.ca_certificate
         access: list[pulumi.Resource] = []
-        if args.config.registry_username and args.registry_password is not None:
+        if username and password is not None:
             access.append(
                 k8s.core.v1.Secret(
                     f"{resource_name}-registry-credentials",
                     metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET, namespace=NAMESPACE),
                     string_data=pulumi.Output.secret(
-                        args.registry_password.apply(lambda p: {"creds": f"{args.config.registry_username}:{p}"})
+                        password.apply(lambda p: {"creds": f"{username}:{p}"})
                     ),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]),
                 )
             )
-        if args.config.registry_ca:
+        if ca is not None:
             access.append(
                 k8s.core.v1.ConfigMap(
                     f"{resource_name}-registry-ca",
                     metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET + "-ca", namespace=NAMESPACE),
-                    data={"ca.crt": args.config.registry_ca},
+                    data={"ca.crt": ca},
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]),
                 )
             )
@@ -143,7 +170,12 @@ class ImageUpdater(pulumi.ComponentResource):
                 version=args.chart.version,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repository),
                 namespace=NAMESPACE,
-                values=chart_values(args.applications, args.config),
+                values=chart_values(
+                    args.applications,
+                    args.config,
+                    with_credentials=bool(username and password is not None),
+                    with_ca=ca is not None,
+                ),
                 timeout=args.timeout_seconds,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd, *access]),

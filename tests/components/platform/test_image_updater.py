@@ -89,3 +89,41 @@ def test_registry_credentials_and_ca_reach_image_updater(declare, k3s_cpu_facts)
     assert values["extraEnv"] == [{"name": "SSL_CERT_DIR", "value": "/etc/ssl/certs:/etc/ssl/registry-ca"}]
     assert unknown_value_keys(CHART.archive, chart_values(CONFIG.applications, config)) == []
     assert deployment.registration("Secret", "image-updater-registry").urn in release.dependencies
+
+
+def test_images_in_the_stacks_own_registry_use_its_credentials_and_ca(declare, k3s_cpu_facts):
+    import pulumi
+    from pulumi.runtime import rpc
+
+    from components.contracts.registry import PullCredentials, RegistryFacts
+
+    def with_registry(endpoint: str):
+        def build(opts):
+            own = RegistryFacts(
+                kind="build-pc", pull_endpoint=endpoint, push_endpoint=endpoint,
+                ca_certificate=pulumi.Output.from_input("-----BEGIN CERTIFICATE-----\nkiban CA\n-----END CERTIFICATE-----\n"),
+                pull_credentials=PullCredentials("kiban", pulumi.Output.secret("generated")),
+            )
+            argocd = k8s.core.v1.ConfigMap("stand-in-for-argocd", metadata=k8s.meta.v1.ObjectMetaArgs(name="x"), opts=opts)
+            ImageUpdater(
+                "image-updater",
+                ImageUpdaterArgs(config=CONFIG.image_updater, applications=CONFIG.applications, cluster=k3s_cpu_facts,
+                                 chart=CHART, argocd=argocd, registry=own),
+                opts,
+            )
+
+        return declare(build)
+
+    deployment = with_registry("registry.homelab.internal:5000")
+    secret = deployment.object("Secret", "image-updater-registry")
+    assert rpc.unwrap_rpc_secret(secret["stringData"]) == {"creds": "kiban:generated"}
+    assert deployment.object("ConfigMap", "image-updater-registry-ca")["data"] == {
+        "ca.crt": "-----BEGIN CERTIFICATE-----\nkiban CA\n-----END CERTIFICATE-----\n"
+    }
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    (registry,) = release.inputs["values"]["config"]["registries"]
+    assert registry["credentials"] == "secret:argocd/image-updater-registry#creds"
+    assert release.inputs["values"]["extraEnv"] == [{"name": "SSL_CERT_DIR", "value": "/etc/ssl/certs:/etc/ssl/registry-ca"}]
+    other = with_registry("registry.elsewhere.internal:5000")
+    assert not other.objects("Secret"), "another registry's credentials never go to Image Updater"
+    assert [c["metadata"]["name"] for c in other.objects("ConfigMap")] == ["x"], "nor its CA"
