@@ -81,7 +81,10 @@ elif stack.registry is not None and stack.registry.kind == "artifact-registry":
 registry = stack_registry(
     stack,
     pinned=pinned.images,
-    opts=pulumi.ResourceOptions(providers=[generator, pulumi_tls.Provider("tls")]),
+    # The build PC's registry generates its CA and certificate through an explicit `tls` provider.
+    opts=pulumi.ResourceOptions(
+        providers=[generator, pulumi_tls.Provider("tls")] if stack.registry_or_default().kind == "build-pc" else [generator]
+    ),
     gcp_access=gcp_access,
     external_password=config.registry_password,
 )

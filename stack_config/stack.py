@@ -13,7 +13,7 @@ from components.contracts.images import ImageReference as ContractImageReference
 from components.contracts.images import image_digest, image_tag
 from stack_config.argocd import ArgoCdConfig
 from stack_config.base import ConfigModel, KubernetesName, worded
-from stack_config.cluster import ClusterConfig
+from stack_config.cluster import ClusterConfig, GkeCluster
 from stack_config.face_recognition import FaceRecognitionConfig
 from stack_config.registry import ArtifactRegistry, BuildPcRegistry, ExternalRegistry, RegistryConfig
 from stack_config.rollouts import RolloutsConfig
@@ -192,13 +192,17 @@ class StackConfig(ConfigModel):
         """`registry`, or what its absence means: an external registry pulled from anonymously."""
         return self.registry if self.registry is not None else ExternalRegistry(kind="external")
 
-    def artifact_registry_location(self) -> tuple[str, str]:
-        """The project and region of an `artifact-registry`: its own, or else the GKE cluster's kiban creates."""
+    def artifact_registry_location(self) -> tuple[str | None, str | None]:
+        """The project and region of an `artifact-registry`: its own, or else those of the GKE cluster kiban creates
+        (`None` where neither says)."""
         registry = self.registry
-        assert isinstance(registry, ArtifactRegistry)
-        project = registry.project or getattr(self.cluster, "project", None)
-        location = registry.location or (getattr(self.cluster, "region", None) if self.cluster.kind == "gke" else None)
-        return project, location
+        if not isinstance(registry, ArtifactRegistry):
+            raise TypeError("only an artifact-registry has a project and a region")
+        created = self.cluster if isinstance(self.cluster, GkeCluster) else None
+        return (
+            registry.project or (created.project if created else None),
+            registry.location or (created.region if created else None),
+        )
 
     def _images_in_registry(self) -> None:
         registry = self.registry

@@ -258,6 +258,9 @@ def _describe(annotation: Any, metadata: Sequence[Any], discriminator: str | Non
     if len(members) > 1:
         present = [member for member in members if member is not type(None)]
         if len(present) == 1:  # Optional: "unset" shows in the default column
+            if typing.get_origin(present[0]) is typing.Annotated:  # `Annotated[str, ...] | None`
+                inner = FieldInfo.from_annotation(present[0])
+                return _describe(inner.annotation, [*metadata, *inner.metadata], discriminator)
             return _describe(present[0], metadata, discriminator)
         if all(_is_model(member) for member in present):
             return "object with " + " or with ".join(_form(member, discriminator) for member in present)
