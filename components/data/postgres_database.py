@@ -10,7 +10,7 @@ from components.contracts.endpoint import DatabaseEndpoint
 from components.kube.generated_secret import GeneratedSecret, GeneratedSecretArgs
 from components.kube.network_access import AllowTraffic, AllowTrafficArgs, PodGroup
 from components.contracts.exemptions import ScannerExemption
-from components.kube.pod_spec import ContainerSpec, EnvLiteral, RunAs, SecretFiles, WritablePath
+from components.kube.pod_spec import ContainerSpec, EnvLiteral, RunAs, SecretFiles, VolumeMount, WritablePath
 from components.kube.scheduled_backup import ScheduledBackup, ScheduledBackupArgs
 from components.kube.health_checks import ExecCheck, HealthChecks
 from components.kube.service_base import ServicePort
@@ -23,6 +23,44 @@ SECRETS_DIR = "/run/secrets/postgres"
 DATA_DIR = "/var/lib/postgresql/data"
 POSTGRES_UID = 70
 """The `postgres` user of the official Alpine image: it owns the data directory it initialises."""
+SOCKET_DIR = "/var/run/postgresql"
+
+CREDENTIALS_SCRIPT = r"""set -eu
+# An empty volume: the image's entrypoint initialises it with these very credentials.
+[ -s "$PGDATA/PG_VERSION" ] || exit 0
+# A server on the Unix socket only (local connections are trusted, as initdb left them); no failing statement is
+# logged, since one of them carries the password.
+pg_ctl -D "$PGDATA" -w -t 600 -l /tmp/credentials.log \
+  -o "-c listen_addresses='' -c unix_socket_directories=$SOCKET_DIR -c log_min_error_statement=panic" start \
+  >/dev/null || { cat /tmp/credentials.log >&2; exit 1; }
+refuse() {
+  pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+  echo "kiban: $1" >&2
+  exit 1
+}
+sql() { psql -X -w -q -t -A -v ON_ERROR_STOP=1 -h "$SOCKET_DIR" -U "$POSTGRES_USER" -d postgres "$@"; }
+sql -c 'SELECT 1' >/dev/null 2>/tmp/owner.err || refuse "the data volume was initialised with another owner \
+($(cat /tmp/owner.err)). The owner (kiban:faceRecognition.postgres.username) is fixed after the first deploy: \
+set it back to the name this stack was first deployed with."
+found=$(sql -v db="$POSTGRES_DB" <<'SQL'
+SELECT count(*) FROM pg_database WHERE datname = :'db';
+SQL
+)
+[ "$found" = 1 ] || refuse "the data volume has no database \"$POSTGRES_DB\". The database \
+(kiban:faceRecognition.postgres.database) is fixed after the first deploy: set it back to the name this stack was \
+first deployed with."
+# The generated password is the one clients read: make it the owner's (a rotation after its RandomPassword was
+# replaced; otherwise the same password again).
+sql -v user="$POSTGRES_USER" <<'SQL'
+\set password `cat "$POSTGRES_PASSWORD_FILE"`
+ALTER ROLE :"user" WITH PASSWORD :'password';
+SQL
+pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+"""
+"""The `credentials` init container's script. On a volume initialised earlier (where the image's entrypoint ignores
+`POSTGRES_*`), it starts a socket-only server and refuses a changed owner or database with a message saying what
+to do, and sets the owner's password to the generated one, so a replaced password rotates instead of locking the
+clients out. Needs `PGDATA`, `POSTGRES_USER`, `POSTGRES_DB`, `POSTGRES_PASSWORD_FILE` and `SOCKET_DIR`."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +100,10 @@ class PostgresDatabase(pulumi.ComponentResource):
     """One PostgreSQL server with one database and its owner.
 
     The password is generated, reaches the server as a file (`POSTGRES_PASSWORD_FILE`) and is never in an
-    environment literal. Data lives under a subdirectory of the volume (so initdb never meets `lost+found`).
+    environment literal. The image reads `POSTGRES_*` only when it initialises an empty volume; on every later start
+    the `credentials` init container makes the store agree with the Secret: it sets the owner's password to the
+    generated one (a replaced password is rotated, not silently ignored) and refuses a changed owner or database
+    name with a message saying to set it back. Data lives under a subdirectory of the volume (so initdb never meets `lost+found`).
     `pg_isready` gates readiness, liveness and a startup budget for recovery after a crash. A CronJob writes a
     custom-format `pg_dump` (`postgres-<UTC timestamp>/<database>.dump`) to its own volume every night and deletes
     backups past the retention.
@@ -115,6 +156,12 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.password = credentials.values["password"]
         self.secret_name = credentials.secret_name
         password_file = SecretFiles(credentials.secret_name, SECRETS_DIR, keys=("password",))
+        server_env = [
+            EnvLiteral("POSTGRES_DB", settings.database),
+            EnvLiteral("POSTGRES_USER", settings.username),
+            EnvLiteral("POSTGRES_PASSWORD_FILE", f"{SECRETS_DIR}/password"),
+            EnvLiteral("PGDATA", f"{DATA_DIR}/pgdata"),
+        ]
         ready = ExecCheck(("pg_isready", "-U", settings.username, "-d", settings.database, "-h", "127.0.0.1"))
 
         server = StatefulService(
@@ -127,19 +174,26 @@ class PostgresDatabase(pulumi.ComponentResource):
                     name="postgres",
                     image=image,
                     resources=settings.resources,
-                    env=[
-                        EnvLiteral("POSTGRES_DB", settings.database),
-                        EnvLiteral("POSTGRES_USER", settings.username),
-                        EnvLiteral("POSTGRES_PASSWORD_FILE", f"{SECRETS_DIR}/password"),
-                        EnvLiteral("PGDATA", f"{DATA_DIR}/pgdata"),
-                    ],
+                    env=server_env,
                     secret_files=[password_file],
                     writable_paths=[
                         WritablePath("/tmp"),
-                        WritablePath("/var/run/postgresql", size_limit="16Mi"),
+                        WritablePath(SOCKET_DIR, size_limit="16Mi"),
                         WritablePath("/dev/shm", size_limit=settings.shared_memory, in_memory=True),
                     ],
                 ),
+                init_containers=[
+                    ContainerSpec(
+                        name="credentials",
+                        image=image,
+                        resources=settings.resources,
+                        command=["/bin/sh", "-c", CREDENTIALS_SCRIPT],
+                        env=[*server_env, EnvLiteral("SOCKET_DIR", SOCKET_DIR)],
+                        secret_files=[password_file],
+                        writable_paths=[WritablePath("/tmp", size_limit="16Mi"), WritablePath(SOCKET_DIR, size_limit="16Mi")],
+                        mounts=[VolumeMount("data", DATA_DIR)],
+                    )
+                ],
                 ports=[ServicePort("postgres", PORT)],
                 health=HealthChecks(readiness=ready, liveness=ready, startup=ready, startup_budget_seconds=600),
                 data_volumes=[DataVolume("data", DATA_DIR, settings.storage_size, args.storage_class)],
@@ -154,8 +208,8 @@ class PostgresDatabase(pulumi.ComponentResource):
                 retain_volumes=args.retain_volumes,
                 termination_grace_period_seconds=60,
                 ready_timeout_minutes=args.ready_timeout_minutes,
-                # The password is fixed when the server first initialises its volume; the restart makes a changed
-                # Secret fail loudly at start rather than leave a server running with credentials nobody knows.
+                # A changed Secret restarts the server, and the `credentials` init container then rotates the
+                # password in the store (or refuses a changed owner or database) before the server starts.
                 restart_on=[credentials.checksum],
             ),
             opts=child,

@@ -121,3 +121,29 @@ def test_backup_may_reach_the_database_and_nothing_else(declare):
     assert inbound["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 5432}]
     assert outbound["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "postgres-backup"
     assert outbound["egress"][0]["ports"] == [{"protocol": "TCP", "port": 5432}]
+
+
+def test_credentials_init_container_reconciles_the_store_before_the_server_starts(declare):
+    from components.data.postgres_database import CREDENTIALS_SCRIPT
+
+    deployment, _ = declare_postgres(declare, username="owner", database="store")
+    pod = deployment.object("StatefulSet", "postgres")["spec"]["template"]["spec"]
+    (init,) = pod["initContainers"]
+    (server,) = pod["containers"]
+    assert init["name"] == "credentials" and init["image"] == server["image"]
+    assert init["command"] == ["/bin/sh", "-c", CREDENTIALS_SCRIPT]
+    env = {e["name"]: e["value"] for e in init["env"]}
+    assert env == {
+        **{e["name"]: e["value"] for e in server["env"]},
+        "SOCKET_DIR": "/var/run/postgresql",
+    }, "the script sees exactly what the server's entrypoint sees"
+    assert env["POSTGRES_USER"] == "owner" and env["POSTGRES_DB"] == "store"
+    mounts = {m["mountPath"]: m for m in init["volumeMounts"]}
+    server_mounts = {m["mountPath"]: m for m in server["volumeMounts"]}
+    assert mounts["/var/lib/postgresql/data"]["name"] == server_mounts["/var/lib/postgresql/data"]["name"] == "data"
+    assert mounts["/run/secrets/postgres"]["readOnly"] is True
+    assert {"/tmp", "/var/run/postgresql"} <= set(mounts)
+    assert init["securityContext"]["readOnlyRootFilesystem"] is True
+    assert init["resources"] == server["resources"], "the pod's effective request stays the server's"
+    annotations = deployment.object("StatefulSet", "postgres")["spec"]["template"]["metadata"]["annotations"]
+    assert "kiban.dev/restart-checksum" in annotations, "a changed Secret restarts the pod, so the script runs"
