@@ -4,6 +4,7 @@ GPU runtime hook. A change to either side that breaks the other fails here."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 import types
@@ -62,15 +63,52 @@ def test_the_backend_pod_meets_kibans_backend_image(declare):
     assert container["command"][0] == "faceapi" and '"faceapi"' in cmd, "the image's own entry point"
     assert re.search(r"^USER \d+$", text, re.M), "a numeric non-root user"
     assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/tmp", "/faceapi/migrations"}
-    assert "onnxruntime-gpu" in text and "sitecustomize.py" in text
 
 
-def test_onnx_sessions_default_to_cuda_where_the_app_names_no_provider(monkeypatch):
+def test_the_backend_image_carries_what_onnx_runtime_needs_to_run_on_cuda():
+    text = dockerfile("face-api")
+    (base,) = re.findall(r"^FROM (\S+)", text, re.M)
+    # onnxruntime-gpu 1.19 to 1.22 on PyPI are CUDA 12 / cuDNN 9 builds: without those libraries on the image the
+    # CUDA provider fails to load and every session runs on the CPU.
+    assert re.fullmatch(r"nvidia/cuda:12\.[\d.]+-cudnn-runtime-ubuntu24\.04", base), base
+    assert re.search(r"onnxruntime-gpu==1\.(19|2[0-2])\.\d+ ", text), "a CUDA 12 build of ONNX Runtime, pinned"
+    instructions = [line for line in text.splitlines() if not line.startswith("#")]
+    assert not [line for line in instructions if "requirements.txt" in line], (
+        "the app's requirements.txt pins numpy 1.24.2: no build for Python 3.12"
+    )
+    (venv,) = re.findall(r"PATH=(/\S+)/bin:\$PATH", text)
+    (hook,) = re.findall(r"^COPY --from=kiban sitecustomize\.py (\S+)$", text, re.M)
+    assert hook == f"{venv}/lib/python3.12/site-packages/sitecustomize.py", "where the app's Python imports it"
+    model = re.search(r"^ADD (?:--chmod=(\d+) )?\S+ /faceapi/model\.onnx$", text, re.M)
+    assert model and model.group(1) and int(model.group(1)[-1]) & 4, "the model readable by the non-root user"
+
+
+def test_the_frontend_image_builds_from_what_the_app_repository_really_has():
+    text = dockerfile("face-frontend")
+    package = json.loads((IMAGES / "face-frontend" / "package.json").read_text())
+    # The app's repository ignores frontend/package.json: kiban's stands in for it.
+    assert "COPY --from=kiban package.json ./" in text and "COPY frontend/package" not in text
+    assert package["scripts"]["build"] == "vite build"
+    assert package.get("type") != "module", "scripts/download_models.js is CommonJS (require)"
+    # The download script writes public/models beside itself: run from the build's root, vite ships the models.
+    (workdir,) = re.findall(r"^WORKDIR (\S+)$", text.split("FROM nginx")[0], re.M)
+    assert workdir == "/app" and "cp scripts/download_models.js ./download_models.js && node download_models.js" in text
+    assert "test -s public/models/tiny_face_detector_model-shard1" in text, "a failed download fails the build"
+    assert re.search(r'VITE_API_BASE_URL=""', text), "the API on the same origin"
+
+
+def test_onnx_sessions_default_to_cuda_where_the_app_names_no_provider(monkeypatch, capsys):
     created = {}
+    cuda_loads = {"ok": True}
 
     class FakeSession:
         def __init__(self, path, sess_options=None, providers=None, provider_options=None, **kwargs):
             created["providers"] = providers
+            # ONNX Runtime drops a provider it cannot load (no GPU, no CUDA libraries) and runs on the rest.
+            self._used = [p for p in providers if cuda_loads["ok"] or p != "CUDAExecutionProvider"]
+
+        def get_providers(self):
+            return self._used
 
     fake = types.SimpleNamespace(
         InferenceSession=FakeSession,
@@ -82,5 +120,10 @@ def test_onnx_sessions_default_to_cuda_where_the_app_names_no_provider(monkeypat
     spec.loader.exec_module(module)
     fake.InferenceSession("/faceapi/model.onnx")  # as the app's loader does: no providers
     assert created["providers"] == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert capsys.readouterr().err == ""
     fake.InferenceSession("/faceapi/model.onnx", providers=["CPUExecutionProvider"])
     assert created["providers"] == ["CPUExecutionProvider"], "an explicit choice is kept"
+    assert capsys.readouterr().err == "", "a CPU session asked for is no surprise"
+    cuda_loads["ok"] = False
+    fake.InferenceSession("/faceapi/model.onnx")
+    assert "could not use CUDA" in capsys.readouterr().err, "a GPU pod inferring on the CPU says so"
