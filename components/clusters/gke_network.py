@@ -12,7 +12,9 @@ from stack_config.cluster import GkeNetwork as GkeNetworkConfig
 
 WEBHOOK_PORTS = ("443", "8443", "9443", "10250")
 """What the control plane calls on the nodes: admission webhooks (8443, 9443: CloudNativePG's and most charts'),
-443 and the kubelet. Without a rule, a private control plane reaches only 443 and 10250, and webhooks time out."""
+443 and the kubelet. Without a rule, a private control plane reaches only 443 and 10250, and webhooks time out.
+The vendored charts (Argo CD, Rollouts, Image Updater) register no admission webhook today;
+`tests/policy/test_helm_releases.py` fails when a rendered release serves one on a port missing here."""
 
 
 @dataclass(frozen=True)

@@ -200,3 +200,64 @@ def test_what_each_release_runs_meets_its_namespace_pod_security(rendered: Rende
             if is_pod_bearing(obj):
                 failures += [f"{release.name}: {obj['kind']} {obj['metadata']['name']}: {v}" for v in check(obj, level, version=rendered.kubernetes_version)]
     assert not failures, "\n".join(failures)
+
+
+def _container_ports(objects: tuple[dict[str, Any], ...]) -> dict[str, int]:
+    """Named container ports of every pod template among `objects`."""
+    named: dict[str, int] = {}
+    for obj in objects:
+        spec = pod_template(obj).spec if is_pod_bearing(obj) else {}
+        for container in spec.get("containers") or []:
+            for port in container.get("ports") or []:
+                if port.get("name"):
+                    named[port["name"]] = port["containerPort"]
+    return named
+
+
+def admission_webhook_ports(objects: tuple[dict[str, Any], ...]) -> dict[str, int]:
+    """(webhook name → the port its pods listen on) for every admission webhook served by a Service in `objects`:
+    the port the control plane calls on the nodes."""
+    services = {(o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in objects if o["kind"] == "Service"}
+    named = _container_ports(objects)
+    ports: dict[str, int] = {}
+    for config in objects:
+        if config["kind"] not in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+            continue
+        for webhook in config.get("webhooks") or []:
+            ref = (webhook.get("clientConfig") or {}).get("service")
+            if not ref:
+                continue
+            service = services[(ref["namespace"], ref["name"])]
+            (port,) = [p for p in service["spec"]["ports"] if p["port"] == ref.get("port", 443)]
+            target = port.get("targetPort", port["port"])
+            ports[webhook["name"]] = named[target] if isinstance(target, str) else int(target)
+    return ports
+
+
+def test_admission_webhook_ports_helper_resolves_named_target_ports():
+    objects = (
+        {"kind": "Deployment", "metadata": {"name": "op", "namespace": "ns"}, "spec": {"template": {"spec": {
+            "containers": [{"name": "op", "ports": [{"name": "webhook", "containerPort": 9443}]}]}}}},
+        {"kind": "Service", "metadata": {"name": "op-webhook", "namespace": "ns"},
+         "spec": {"ports": [{"port": 443, "targetPort": "webhook"}]}},
+        {"kind": "ValidatingWebhookConfiguration", "metadata": {"name": "op"}, "webhooks": [
+            {"name": "v.op.io", "clientConfig": {"service": {"name": "op-webhook", "namespace": "ns"}}}]},
+    )
+    assert admission_webhook_ports(objects) == {"v.op.io": 9443}
+
+
+def test_private_gke_control_plane_may_call_every_admission_webhook(renders: Any):
+    """The firewall rule of `GkeNetwork` opens fixed ports; a chart that serves an admission webhook on another
+    port would time out on a private GKE cluster. (The vendored charts serve none today; CloudNativePG's 9443 is
+    in the rule.)"""
+    from components.clusters.gke_network import WEBHOOK_PORTS
+
+    rendered = renders("prod")
+    assert rendered.deployment.of_type("gcp:container/cluster:Cluster"), "prod creates its GKE cluster"
+    closed = {
+        f"{release.name}: {name}": port
+        for release in releases(rendered)
+        for name, port in admission_webhook_ports(_render(rendered.stack, release.name, rendered)).items()
+        if str(port) not in WEBHOOK_PORTS
+    }
+    assert not closed, f"{rendered.stack}: admission webhooks the control plane cannot reach through the firewall: {closed}"
