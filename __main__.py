@@ -65,25 +65,35 @@ if isinstance(cluster, GkeTarget) and stack.cluster.github is not None:
         CiIdentityArgs(project=stack.cluster.project, github=stack.cluster.github),
         opts=pulumi.ResourceOptions(provider=cluster.gcp_provider),
     )
+registry_config = stack.registry_or_default()
 gcp_access: GcpAccess | None = None
-if isinstance(cluster, GkeTarget):
-    gcp_access = GcpAccess(
-        provider=cluster.gcp_provider,
-        readers={
-            f"{pool}-nodes": account.email.apply(lambda e: f"serviceAccount:{e}")
-            for pool, account in cluster.node_service_accounts.items()
-        },
-        writers={"ci-images": identity.emails["images"].apply(lambda e: f"serviceAccount:{e}")} if identity else {},
-    )
-elif stack.registry is not None and stack.registry.kind == "artifact-registry":
-    project, region = stack.artifact_registry_location()
-    gcp_access = GcpAccess(provider=pulumi_gcp.Provider("registry-gcp", project=project, region=region))
+if registry_config.kind == "artifact-registry":
+    project, region = stack.artifact_registry_location()  # both known: the config refuses it otherwise
+    assert project is not None and region is not None
+    if isinstance(cluster, GkeTarget):
+        gcp_access = GcpAccess(
+            provider=cluster.gcp_provider,
+            project=project,
+            location=region,
+            readers={
+                f"{pool}-nodes": account.email.apply(lambda e: f"serviceAccount:{e}")
+                for pool, account in cluster.node_service_accounts.items()
+            },
+            writers={"ci-images": identity.emails["images"].apply(lambda e: f"serviceAccount:{e}")} if identity else {},
+        )
+    else:
+        gcp_access = GcpAccess(
+            provider=pulumi_gcp.Provider("registry-gcp", project=project, region=region), project=project, location=region
+        )
 registry = stack_registry(
-    stack,
-    pinned=pinned.images,
+    registry_config,
+    face_api=stack.images.face_api,
+    frontend=stack.images.frontend,
+    build_args=pinned.image_builds.by_image(),
+    protect=stack.data_safety.protect,
     # The build PC's registry generates its CA and certificate through an explicit `tls` provider.
     opts=pulumi.ResourceOptions(
-        providers=[generator, pulumi_tls.Provider("tls")] if stack.registry_or_default().kind == "build-pc" else [generator]
+        providers=[generator, pulumi_tls.Provider("tls")] if registry_config.kind == "build-pc" else [generator]
     ),
     gcp_access=gcp_access,
     external_password=config.registry_password,

@@ -21,10 +21,35 @@ class PinnedImages(_Pinned):
     minio: str
     minio_client: str = Field(alias="minioClient")
     busybox: str
-    registry: str
-    """registry:2 (Docker's distribution), whose binary runs the build PC's registry."""
-    registry_python: str = Field(alias="registryPython")
-    """The Python the build PC registry's supervisor and clean-up run on."""
+
+
+BuildArgs = dict[str, str]
+"""A Dockerfile's build arguments (`ARG NAME` lines), by name."""
+
+
+class PinnedImageBuilds(_Pinned):
+    """The build arguments of kiban's own Dockerfiles, by folder under `images/`: the base images and build tools
+    they use. A Dockerfile names none of them itself (tests/test_versions.py)."""
+
+    comment: str = Field(alias="$comment")
+    face_api: BuildArgs = Field(alias="face-api")
+    """CUDA runtime base and the onnxruntime-gpu release it loads."""
+    face_frontend: BuildArgs = Field(alias="face-frontend")
+    """The Node image that builds the app, the unprivileged nginx that serves it, and pnpm."""
+    registry: BuildArgs
+    """registry:2 (Docker's distribution), whose binary runs the build PC's registry, and the Python its supervisor
+    and clean-up run on."""
+
+    def by_image(self) -> dict[str, BuildArgs]:
+        """Every image's build arguments, by its folder under `images/`."""
+        return self.model_dump(by_alias=True, exclude={"comment"})
+
+    def of(self, image: str) -> BuildArgs:
+        """The build arguments of `images/<image>/Dockerfile`."""
+        pinned = self.by_image()
+        if image not in pinned:
+            raise KeyError(f"versions.json pins no build arguments for images/{image}; pinned: {sorted(pinned)}")
+        return pinned[image]
 
 
 class PinnedChart(_Pinned):
@@ -76,6 +101,7 @@ class PinnedTools(_Pinned):
 class Versions(_Pinned):
     comment: str = Field(alias="$comment")
     images: PinnedImages
+    image_builds: PinnedImageBuilds = Field(alias="imageBuilds")
     charts: PinnedCharts
     tools: PinnedTools
 

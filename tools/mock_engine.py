@@ -190,11 +190,15 @@ class _Mocks(pulumi_mocks.Mocks):
             outputs["certPem"] = f"-----BEGIN CERTIFICATE-----\nmock {args.name}\n-----END CERTIFICATE-----\n"
         if args.typ == "tls:index/certRequest:CertRequest":
             outputs["certRequestPem"] = f"-----BEGIN CERTIFICATE REQUEST-----\nmock {args.name}\n-----END CERTIFICATE REQUEST-----\n"
-        if args.typ == "docker:index/registryImage:RegistryImage":
-            # The registry's digest of the pushed manifest: a stable placeholder per image name.
-            outputs["sha256Digest"] = mock_digest(args.inputs["name"].rsplit(":", 1)[0])
-        if args.typ == "docker:index/remoteImage:RemoteImage":
-            outputs["imageId"] = mock_digest(args.inputs["name"])
+        if args.typ == "docker-build:index:Image":
+            # BuildKit reports the pushed manifest's digest (a stable placeholder per repository) and a reference.
+            repository = args.inputs["tags"][0].rsplit(":", 1)[0]
+            if args.inputs.get("push"):
+                outputs["digest"] = mock_digest(repository)
+                outputs["ref"] = f"{args.inputs['tags'][0]}@{outputs['digest']}"
+            else:
+                outputs["digest"] = ""
+                outputs["ref"] = args.inputs["tags"][0]
         if args.typ == "gcp:artifactregistry/repository:Repository":
             outputs["name"] = args.inputs["repositoryId"]
         return f"{args.name}-id", outputs
@@ -264,7 +268,7 @@ def run_under_mocks(
     *,
     stack: str = "test",
     config: dict[str, Any] | None = None,
-    disabled_default_providers: Sequence[str] = ("kubernetes", "gcp", "docker", "random"),
+    disabled_default_providers: Sequence[str] = ("kubernetes", "gcp", "docker", "docker-build", "random"),
 ) -> Deployment:
     """Run `program` (anything that declares resources) under the mock monitor and return what it declared.
 

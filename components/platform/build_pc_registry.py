@@ -9,11 +9,15 @@ collection while the registry is stopped.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import pulumi
 import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 import pulumi_random as random
 import pulumi_tls as tls
 import yaml
@@ -80,6 +84,12 @@ def k3s_registries_yaml(endpoint: str, username: str, password: str) -> str:
     )
 
 
+def registry_image_tag(build_args: Mapping[str, str]) -> str:
+    """`kiban/registry:<hash>`: a tag per Dockerfile and pins, so a change to either is a new image to run."""
+    recipe = (IMAGE_CONTEXT / "Dockerfile").read_text() + json.dumps(dict(build_args), sort_keys=True)
+    return f"kiban/registry:{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
+
+
 @dataclass(frozen=True)
 class BuildPcRegistryArgs:
     """Arguments of `BuildPcRegistry`."""
@@ -87,11 +97,9 @@ class BuildPcRegistryArgs:
     config: BuildPcRegistryConfig
     """`kiban:registry` with `kind: build-pc` (required)."""
 
-    registry_image: str
-    """The pinned `registry:2` image whose binary runs (required; versions.json)."""
-
-    python_image: str
-    """The pinned Python image the supervisor runs on (required; versions.json)."""
+    build_args: Mapping[str, str]
+    """The build arguments of `images/registry/Dockerfile` (required): the pinned `registry:2` image whose binary
+    runs and the Python its supervisor runs on (versions.json `imageBuilds.registry`)."""
 
     protect: bool = False
     """Pulumi `protect` on the data volume. Default: false."""
@@ -102,7 +110,10 @@ class BuildPcRegistry(pulumi.ComponentResource):
     build PC (`docker_provider`) that builds use too. `opts` must carry the `random` and `tls` providers."""
 
     docker_provider: docker.Provider
-    """The build PC's Docker engine (`kiban:registry.dockerHost`)."""
+    """The build PC's Docker engine (`kiban:registry.dockerHost`): containers and volumes."""
+
+    build_provider: docker_build.Provider
+    """BuildKit on the same engine: the registry's own image and kiban's image builds."""
 
     facts: RegistryFacts
     """Endpoints, CA and pull credentials, for the builds and the namespaces that pull."""
@@ -131,6 +142,8 @@ class BuildPcRegistry(pulumi.ComponentResource):
             ssh_opts=list(config.ssh_options) or None,
             opts=child,
         )
+        # BuildKit through the same engine; the `ssh` client's own configuration (~/.ssh/config) applies to it.
+        self.build_provider = docker_build.Provider(f"{resource_name}-buildkit", host=config.docker_host, opts=child)
         on_build_pc = pulumi.ResourceOptions(parent=self, provider=self.docker_provider)
 
         # kiban's own CA, and the registry's certificate for every name it is reached by (the supervisor and the
@@ -175,16 +188,19 @@ class BuildPcRegistry(pulumi.ComponentResource):
             name="kiban-registry-data",
             opts=pulumi.ResourceOptions.merge(on_build_pc, pulumi.ResourceOptions(protect=args.protect)),
         )
-        image = docker.RemoteImage(
+        # The image is built into the build PC's engine (not pushed: the registry it would go to is this one); its
+        # tag changes with the Dockerfile and its pins, which replaces the containers that run it.
+        image_tag = registry_image_tag(args.build_args)
+        image = docker_build.Image(
             f"{resource_name}-image",
-            name=f"kiban/registry:{args.registry_image.rsplit(':', 1)[1]}",
-            build=docker.RemoteImageBuildArgs(
-                context=str(IMAGE_CONTEXT),
-                build_args={"REGISTRY_IMAGE": args.registry_image, "PYTHON_IMAGE": args.python_image},
-            ),
-            keep_locally=True,
-            opts=on_build_pc,
+            context=docker_build.BuildContextArgs(location=str(IMAGE_CONTEXT)),
+            build_args=dict(args.build_args),
+            tags=[image_tag],
+            load=True,
+            push=False,
+            opts=pulumi.ResourceOptions(parent=self, provider=self.build_provider),
         )
+        runs_image = pulumi.ResourceOptions.merge(on_build_pc, pulumi.ResourceOptions(depends_on=[image]))
         uploads = [
             docker.ContainerUploadArgs(file=CONFIG_FILE, content=registry_configuration()),
             docker.ContainerUploadArgs(file=CA_FILE, content=ca.cert_pem),
@@ -200,7 +216,7 @@ class BuildPcRegistry(pulumi.ComponentResource):
         self.container = docker.Container(
             resource_name,
             name="kiban-registry",
-            image=image.image_id,
+            image=image_tag,
             command=[
                 "--config", CONFIG_FILE,
                 "--registry-binary", "/bin/registry",
@@ -218,7 +234,7 @@ class BuildPcRegistry(pulumi.ComponentResource):
             security_opts=["no-new-privileges:true"],
             log_driver="json-file",
             log_opts={"max-size": "10m", "max-file": "3"},
-            opts=on_build_pc,
+            opts=runs_image,
         )
 
         # The build PC's own engine pushes the builds: it trusts the CA the way Docker reads registry CAs, from
@@ -226,14 +242,14 @@ class BuildPcRegistry(pulumi.ComponentResource):
         docker.Container(
             f"{resource_name}-engine-trust",
             name="kiban-registry-engine-trust",
-            image=image.image_id,
+            image=image_tag,
             entrypoints=["/bin/sh", "-c"],
             command=[f"mkdir -p '/certs.d/{endpoint}' && cp /kiban/ca.crt '/certs.d/{endpoint}/ca.crt'"],
             volumes=[docker.ContainerVolumeArgs(host_path="/etc/docker/certs.d", container_path="/certs.d")],
             uploads=[docker.ContainerUploadArgs(file="/kiban/ca.crt", content=ca.cert_pem)],
             attach=True,
             must_run=False,
-            opts=on_build_pc,
+            opts=runs_image,
         )
 
         self.reader_provider = (

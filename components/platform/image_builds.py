@@ -1,14 +1,20 @@
-"""`ImageBuilds`: kiban's own images built by the build PC's Docker engine and pushed to its registry, tagged with
-the version and `latest`."""
+"""`ImageBuilds`: kiban's own images built by the build PC's BuildKit and pushed to its registry, tagged with the
+version and `latest`.
+
+Builds go through `pulumi-docker-build` (buildx/BuildKit), not pulumi-docker's build: kiban's Dockerfiles need
+BuildKit (named contexts, `ADD --chmod`), and pulumi-docker's builds over `ssh://` engines have a history of
+failures (pulumi-docker #580, #662, #702). One build pushes both tags, so `latest` and the version always name
+the same manifest, whose digest the build reports.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 import pulumi
-import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 
 from components.contracts.images import ImageReference
 from components.contracts.registry import RegistryFacts
@@ -18,15 +24,18 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 IMAGES = ROOT / "images"
 """kiban's Dockerfiles, one folder per image (`images/<image>/Dockerfile`), each also the named context `kiban`."""
 
+PLATFORM = docker_build.Platform.LINUX_AMD64
+"""What the cluster's nodes run (the homelab's and GKE's nodes are x86-64)."""
+
 
 @dataclass(frozen=True)
 class BuiltImage:
-    """One image as pushed: its repository and the digest `latest` points to after the push."""
+    """One image as pushed: its repository and the digest its version tag and `latest` point to."""
 
     repository: str
     version_tag: str
     digest: pulumi.Output[str]
-    """`sha256:...` of the pushed manifest (the version tag and `latest` point to it)."""
+    """`sha256:...` of the pushed manifest."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +43,7 @@ class ImageBuildsArgs:
     """Arguments of `ImageBuilds`."""
 
     config: ImageBuildsConfig
-    """`kiban:registry.builds` (required)."""
+    """`kiban:registry.builds` (required): the application's checkout, the version, the builder."""
 
     registry: RegistryFacts
     """The build PC's registry (required): its endpoint and the credentials that push."""
@@ -43,10 +52,14 @@ class ImageBuildsArgs:
     """Image references to build, by name (required): `{"face-api": "registry:5000/face-api:latest"}`; the name is
     the folder of its Dockerfile under `images/`."""
 
+    build_args: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Build arguments by image name: the pinned base images and tools (versions.json `imageBuilds`). Default:
+    none, which only suits a Dockerfile that declares no `ARG`."""
+
 
 class ImageBuilds(pulumi.ComponentResource):
-    """A build and push of each image (`<repository>:<version>`), then a push of the same image as `latest`.
-    `opts` must carry the build PC's Docker provider: the engine there builds, and pushes to its own registry."""
+    """A build of each image pushed as `<repository>:<version>` and `<repository>:latest`. `opts` must carry the
+    build PC's `docker-build` provider: BuildKit there builds, and pushes to the registry beside it."""
 
     built: dict[str, BuiltImage]
     """The pushed images, by name."""
@@ -56,7 +69,7 @@ class ImageBuilds(pulumi.ComponentResource):
         credentials = args.registry.pull_credentials
         if credentials is None:
             raise ValueError(f"{resource_name}: pushing to the {args.registry.kind} registry needs its credentials")
-        auth = docker.RegistryImageAuthConfigArgs(
+        login = docker_build.RegistryArgs(
             address=args.registry.push_endpoint, username=credentials.username, password=credentials.password
         )
         context = Path(args.config.context)
@@ -70,28 +83,20 @@ class ImageBuilds(pulumi.ComponentResource):
             kiban_context = IMAGES / name
             if not (kiban_context / "Dockerfile").is_file():
                 raise ValueError(f"{name}: kiban has no Dockerfile for it ({kiban_context / 'Dockerfile'})")
-            versioned = docker.RegistryImage(
+            image = docker_build.Image(
                 f"{resource_name}-{name}",
-                name=f"{repository}:{version}",
-                build=docker.RegistryImageBuildArgs(
-                    context=str(context),
-                    dockerfile=str(kiban_context / "Dockerfile"),
-                    additional_contexts=[f"kiban={kiban_context}"],
-                    builder=args.config.builder,
-                    tags=[f"{repository}:{version}", f"{repository}:latest"],
-                    pull_parent=True,
+                context=docker_build.BuildContextArgs(
+                    location=str(context), named={"kiban": docker_build.ContextArgs(location=str(kiban_context))}
                 ),
-                auth_config=auth,
-                keep_remotely=True,  # the registry's own clean-up retires old versions
+                dockerfile=docker_build.DockerfileArgs(location=str(kiban_context / "Dockerfile")),
+                build_args=dict(args.build_args.get(name, {})),
+                platforms=[PLATFORM],
+                pull=True,
+                push=True,
+                tags=[f"{repository}:{version}", f"{repository}:latest"],
+                registries=[login],
+                builder=docker_build.BuilderConfigArgs(name=args.config.builder),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            latest = docker.RegistryImage(
-                f"{resource_name}-{name}-latest",
-                name=f"{repository}:latest",
-                auth_config=auth,
-                keep_remotely=True,
-                triggers={"digest": versioned.sha256_digest},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[versioned]),
-            )
-            self.built[name] = BuiltImage(repository=repository, version_tag=version, digest=latest.sha256_digest)
+            self.built[name] = BuiltImage(repository=repository, version_tag=version, digest=image.digest)
         self.register_outputs({name: image.digest for name, image in self.built.items()})

@@ -22,9 +22,7 @@ from components.platform.image_resolution import (
 )
 from stack_config.registry import ArtifactRegistry as ArtifactRegistryConfig
 from stack_config.registry import BuildPcRegistry as BuildPcRegistryConfig
-from stack_config.registry import ExternalRegistry
-from stack_config.stack import StackConfig
-from versions import PinnedImages
+from stack_config.registry import ExternalRegistry, RegistryConfig
 
 
 @dataclass(frozen=True)
@@ -33,6 +31,12 @@ class GcpAccess:
 
     provider: gcp.Provider
     """The explicit provider of the project (the GKE target's, or one made for the registry)."""
+
+    project: str
+    """The project the repository lives in."""
+
+    location: str
+    """The repository's region."""
 
     readers: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """IAM members that pull, by label: the GKE nodes' service accounts by pool."""
@@ -52,27 +56,26 @@ class StackRegistry:
 
 
 def stack_registry(
-    config: StackConfig,
+    registry: RegistryConfig,
     *,
-    pinned: PinnedImages,
+    face_api: str,
+    frontend: str,
+    build_args: Mapping[str, Mapping[str, str]],
+    protect: bool,
     opts: pulumi.ResourceOptions,
     gcp_access: GcpAccess | None = None,
     external_password: pulumi.Output[str] | None = None,
 ) -> StackRegistry:
-    """The registry of `config.registry`'s kind; `opts` carries the `random` and `tls` providers the build PC's
-    registry generates its credentials and certificates with; `gcp_access` is needed for Artifact Registry."""
-    registry = config.registry_or_default()
-    face_api, frontend = config.images.face_api, config.images.frontend
+    """The registry `registry` (`kiban:registry`) describes, and the configured references of kiban's two images
+    (`face_api`, `frontend`) resolved against it. `build_args` are the pinned build arguments of kiban's images by
+    name (versions.json `imageBuilds`); `protect` guards the registry's data; `opts` carries the `random` and
+    `tls` providers the build PC's registry generates its credentials and certificates with; `gcp_access` is
+    needed for Artifact Registry; `external_password` is an external registry's password or token."""
     match registry:
         case BuildPcRegistryConfig():
             build_pc = BuildPcRegistry(
                 "registry",
-                BuildPcRegistryArgs(
-                    config=registry,
-                    registry_image=pinned.registry,
-                    python_image=pinned.registry_python,
-                    protect=config.data_safety.protect,
-                ),
+                BuildPcRegistryArgs(config=registry, build_args=build_args["registry"], protect=protect),
                 opts=opts,
             )
             if registry.builds is not None:
@@ -82,8 +85,9 @@ def stack_registry(
                         config=registry.builds,
                         registry=build_pc.facts,
                         images={"face-api": face_api, "face-frontend": frontend},
+                        build_args=build_args,
                     ),
-                    opts=pulumi.ResourceOptions(provider=build_pc.docker_provider, depends_on=[build_pc]),
+                    opts=pulumi.ResourceOptions(provider=build_pc.build_provider, depends_on=[build_pc]),
                 )
                 digest_of = built_digests(builds.built)
             else:
@@ -93,16 +97,15 @@ def stack_registry(
         case ArtifactRegistryConfig():
             if gcp_access is None:
                 raise ValueError("an Artifact Registry repository needs the stack's GCP provider")
-            project, location = config.artifact_registry_location()
             repository = ArtifactRegistry(
                 "registry",
                 ArtifactRegistryArgs(
                     config=registry,
-                    project=project,
-                    location=location,
+                    project=gcp_access.project,
+                    location=gcp_access.location,
                     readers=gcp_access.readers,
                     writers=gcp_access.writers,
-                    protect=config.data_safety.protect,
+                    protect=protect,
                 ),
                 opts=pulumi.ResourceOptions(provider=gcp_access.provider),
             )

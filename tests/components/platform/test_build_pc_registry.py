@@ -24,10 +24,11 @@ from components.platform.build_pc_registry import (
     BuildPcRegistry,
     BuildPcRegistryArgs,
     registry_configuration,
+    registry_image_tag,
 )
 from components.platform.registry_maintenance import arguments
 from stack_config.registry import BuildPcRegistry as BuildPcRegistryConfig
-from tools.mock_engine import mock_digest, run_under_mocks
+from tools.mock_engine import run_under_mocks
 from versions import versions
 
 SETTINGS = {
@@ -47,19 +48,14 @@ def declare_registry(config: BuildPcRegistryConfig):
     def program():
         made = BuildPcRegistry(
             "registry",
-            BuildPcRegistryArgs(
-                config=config,
-                registry_image=versions().images.registry,
-                python_image=versions().images.registry_python,
-                protect=True,
-            ),
+            BuildPcRegistryArgs(config=config, build_args=versions().image_builds.registry, protect=True),
             opts=pulumi.ResourceOptions(providers=[pulumi_random.Provider("random"), pulumi_tls.Provider("tls")]),
         )
         pulumi.export("k3s", made.k3s_registries)
         pulumi.export("ca", made.facts.ca_certificate)
         pulumi.export("readerProvider", made.reader_provider is not None)
 
-    return run_under_mocks(program, disabled_default_providers=("kubernetes", "gcp", "docker", "random", "tls"))
+    return run_under_mocks(program, disabled_default_providers=("kubernetes", "gcp", "docker", "docker-build", "random", "tls"))
 
 
 @pytest.fixture(scope="module")
@@ -86,18 +82,23 @@ def test_everything_docker_goes_to_the_build_pc_engine_over_ssh(registry):
     assert provider.inputs["host"] == "ssh://builder@build-pc.lan"
     assert json.loads(provider.inputs["sshOpts"]) == ["-o", "StrictHostKeyChecking=yes"]
     docker_resources = [r for r in registry.registrations if r.custom and r.package == "docker"]
-    assert len(docker_resources) == 4
+    assert {r.name for r in docker_resources} == {"registry-data", "registry", "registry-engine-trust"}
     for resource in docker_resources:
         assert resource.provider.startswith(provider.urn + "::"), resource.name
+    (buildkit,) = registry.of_type("pulumi:providers:docker-build")
+    assert buildkit.inputs["host"] == "ssh://builder@build-pc.lan", "the image is built by the same engine"
+    (image,) = registry.of_type("docker-build:index:Image")
+    assert image.provider.startswith(buildkit.urn + "::")
 
 
 def test_the_registry_runs_the_pinned_registry_binary_restarts_and_keeps_its_data_on_a_named_volume(registry):
-    (image,) = registry.of_type("docker:index/remoteImage:RemoteImage")
-    build_args = image.inputs["build"]["buildArgs"]
-    assert build_args == {"REGISTRY_IMAGE": versions().images.registry, "PYTHON_IMAGE": versions().images.registry_python}
-    assert image.inputs["build"]["context"].endswith("images/registry")
+    (image,) = registry.of_type("docker-build:index:Image")
+    assert image.inputs["buildArgs"] == versions().image_builds.registry
+    assert image.inputs["context"]["location"].endswith("images/registry")
+    assert image.inputs["load"] is True and image.inputs["push"] is False, "into the build PC's engine, nowhere else"
     container = the_container(registry)
-    assert container.inputs["image"] == mock_digest(image.inputs["name"]), "the container runs the image built there"
+    assert container.inputs["image"] == image.inputs["tags"][0] == registry_image_tag(versions().image_builds.registry)
+    assert image.urn in container.dependencies, "the container runs the image built there"
     assert container.inputs["restart"] == "unless-stopped"
     assert container.inputs["ports"] == [{"internal": 5000, "external": 5443}]
     (volume,) = registry.of_type("docker:index/volume:Volume")
@@ -172,3 +173,9 @@ def test_a_reader_provider_exists_only_when_no_build_reports_its_digest(registry
     with_builds = declare_registry(BuildPcRegistryConfig.model_validate({**SETTINGS, "builds": {"context": "app", "version": "sha-1"}}))
     assert with_builds.outputs["readerProvider"] is False
     assert len(with_builds.of_type("pulumi:providers:docker")) == 1
+
+
+def test_a_new_pin_is_a_new_registry_image_to_run():
+    pinned = versions().image_builds.registry
+    bumped = {**pinned, "REGISTRY_IMAGE": "docker.io/library/registry:2.8.4"}
+    assert registry_image_tag(bumped) != registry_image_tag(pinned) == registry_image_tag(dict(pinned))

@@ -1,10 +1,11 @@
-"""ImageBuilds under mocks: each image built by the build PC's engine from the application's checkout with kiban's
-Dockerfile as the named context, pushed as its version, then as latest; the pushed digest is reported."""
+"""ImageBuilds under mocks: each image built by the build PC's BuildKit from the application's checkout with kiban's
+Dockerfile and its folder as the named context `kiban`, with the pinned build arguments, pushed as its version and
+latest in one push; the pushed digest is reported."""
 
 from __future__ import annotations
 
 import pulumi
-import pulumi_docker as docker
+import pulumi_docker_build as docker_build
 import pytest
 from pulumi.runtime import rpc
 
@@ -12,6 +13,7 @@ from components.contracts.registry import PullCredentials, RegistryFacts
 from components.platform.image_builds import IMAGES, ROOT, ImageBuilds, ImageBuildsArgs
 from stack_config.registry import ImageBuilds as ImageBuildsConfig
 from tools.mock_engine import mock_digest, run_under_mocks
+from versions import versions
 
 REGISTRY = "registry.lan:5000"
 
@@ -24,10 +26,15 @@ def facts() -> RegistryFacts:
 
 def declare(images: dict[str, str]):
     def program():
-        provider = docker.Provider("build-pc", host="ssh://builder@build-pc")
+        provider = docker_build.Provider("build-pc", host="ssh://builder@build-pc")
         made = ImageBuilds(
             "images",
-            ImageBuildsArgs(config=ImageBuildsConfig(context="app", version="sha-abc"), registry=facts(), images=images),
+            ImageBuildsArgs(
+                config=ImageBuildsConfig(context="app", version="sha-abc"),
+                registry=facts(),
+                images=images,
+                build_args=versions().image_builds.by_image(),
+            ),
             opts=pulumi.ResourceOptions(provider=provider),
         )
         pulumi.export("digests", {name: image.digest for name, image in made.built.items()})
@@ -40,34 +47,42 @@ def builds():
     return declare({"face-api": f"{REGISTRY}/face-api:latest", "face-frontend": f"{REGISTRY}/face-frontend:latest"})
 
 
+def pushed(builds) -> dict:
+    return {r.name: r for r in builds.of_type("docker-build:index:Image")}
+
+
 def test_each_image_is_built_from_the_app_checkout_with_kibans_dockerfile_as_named_context(builds):
-    pushed = {r.name: r for r in builds.of_type("docker:index/registryImage:RegistryImage")}
-    build = pushed["images-face-api"].inputs["build"]
-    assert build["context"] == str(ROOT / "app")
-    assert build["dockerfile"] == str(IMAGES / "face-api" / "Dockerfile")
-    assert build["additionalContexts"] == [f"kiban={IMAGES / 'face-api'}"], "the Dockerfiles COPY --from=kiban"
-    assert build["tags"] == [f"{REGISTRY}/face-api:sha-abc", f"{REGISTRY}/face-api:latest"]
-    assert pushed["images-face-api"].inputs["name"] == f"{REGISTRY}/face-api:sha-abc"
-    assert pushed["images-face-frontend"].inputs["build"]["dockerfile"] == str(IMAGES / "face-frontend" / "Dockerfile")
+    image = pushed(builds)["images-face-api"].inputs
+    assert image["context"] == {"location": str(ROOT / "app"), "named": {"kiban": {"location": str(IMAGES / "face-api")}}}
+    assert image["dockerfile"] == {"location": str(IMAGES / "face-api" / "Dockerfile")}
+    assert pushed(builds)["images-face-frontend"].inputs["dockerfile"] == {
+        "location": str(IMAGES / "face-frontend" / "Dockerfile")
+    }
+    assert image["platforms"] == ["linux/amd64"] and image["pull"] is True
+    assert image["builder"] == {"name": "default"}
 
 
-def test_latest_is_pushed_after_the_version_and_follows_its_digest(builds):
-    pushed = {r.name: r for r in builds.of_type("docker:index/registryImage:RegistryImage")}
-    latest = pushed["images-face-api-latest"]
-    assert latest.inputs["name"] == f"{REGISTRY}/face-api:latest" and "build" not in latest.inputs
-    assert pushed["images-face-api"].urn in latest.dependencies
-    assert latest.inputs["triggers"] == {"digest": mock_digest(f"{REGISTRY}/face-api")}
-    for image in pushed.values():
-        assert image.inputs["keepRemotely"] is True, "old versions go by the registry's clean-up, not by Pulumi"
+def test_each_build_gets_its_own_pinned_build_arguments(builds):
+    for name in ("face-api", "face-frontend"):
+        assert pushed(builds)[f"images-{name}"].inputs["buildArgs"] == versions().image_builds.of(name)
+
+
+def test_one_push_tags_the_version_and_latest_and_its_digest_is_reported(builds):
+    image = pushed(builds)["images-face-api"].inputs
+    assert image["push"] is True
+    assert image["tags"] == [f"{REGISTRY}/face-api:sha-abc", f"{REGISTRY}/face-api:latest"]
     assert builds.outputs["digests"] == {
         "face-api": mock_digest(f"{REGISTRY}/face-api"), "face-frontend": mock_digest(f"{REGISTRY}/face-frontend")
     }
 
 
 def test_the_push_credentials_stay_secret(builds):
-    for image in builds.of_type("docker:index/registryImage:RegistryImage"):
-        auth = image.inputs["authConfig"]
-        assert rpc.is_rpc_secret(auth) or rpc.is_rpc_secret(auth["password"])
+    for image in pushed(builds).values():
+        registries = image.inputs["registries"]
+        assert rpc.is_rpc_secret(registries), "the SDK keeps the whole list secret when the password is"
+        assert rpc.unwrap_rpc_secret(registries) == [
+            {"address": REGISTRY, "username": "pusher", "password": "pushing-password"}
+        ]
 
 
 def test_an_image_outside_the_registry_or_without_a_dockerfile_is_refused():

@@ -22,10 +22,21 @@ def declare(settings: dict, *, gcp_access: bool = False, password: str | None = 
     config = StackConfig.model_validate(settings)
 
     def program():
-        access = GcpAccess(provider=gcp.Provider("gcp", project="kiban-prod", region="asia-northeast2")) if gcp_access else None
+        access = (
+            GcpAccess(
+                provider=gcp.Provider("gcp", project="kiban-prod", region="asia-northeast2"),
+                project="kiban-prod",
+                location="asia-northeast2",
+            )
+            if gcp_access
+            else None
+        )
         made = stack_registry(
-            config,
-            pinned=versions().images,
+            config.registry_or_default(),
+            face_api=config.images.face_api,
+            frontend=config.images.frontend,
+            build_args=versions().image_builds.by_image(),
+            protect=config.data_safety.protect,
             opts=pulumi.ResourceOptions(providers=[pulumi_random.Provider("random"), pulumi_tls.Provider("tls")]),
             gcp_access=access,
             external_password=pulumi.Output.secret(password) if password else None,
@@ -37,7 +48,7 @@ def declare(settings: dict, *, gcp_access: bool = False, password: str | None = 
         pulumi.export("user", credentials.username if credentials else None)
         pulumi.export("password", credentials.password if credentials else None)
 
-    return run_under_mocks(program, disabled_default_providers=("kubernetes", "gcp", "docker", "random", "tls"))
+    return run_under_mocks(program, disabled_default_providers=("kubernetes", "gcp", "docker", "docker-build", "random", "tls"))
 
 
 def test_build_pc_declares_the_registry_and_the_builds_and_pins_latest():

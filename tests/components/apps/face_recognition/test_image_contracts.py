@@ -13,6 +13,7 @@ from pathlib import Path
 from tests.components.apps.face_recognition.test_face_api import container_env, declare_face_api
 from components.apps.face_recognition.frontend import Frontend, FrontendArgs
 from stack_config.face_recognition import FrontendSettings
+from versions import versions
 
 IMAGES = Path(__file__).resolve().parents[4] / "images"
 
@@ -67,11 +68,13 @@ def test_the_backend_pod_meets_kibans_backend_image(declare):
 
 def test_the_backend_image_carries_what_onnx_runtime_needs_to_run_on_cuda():
     text = dockerfile("face-api")
-    (base,) = re.findall(r"^FROM (\S+)", text, re.M)
+    pinned = versions().image_builds.face_api
+    (base,) = re.findall(r"^FROM \$\{(\w+)\}$", text, re.M)
     # onnxruntime-gpu 1.19 to 1.22 on PyPI are CUDA 12 / cuDNN 9 builds: without those libraries on the image the
     # CUDA provider fails to load and every session runs on the CPU.
-    assert re.fullmatch(r"nvidia/cuda:12\.[\d.]+-cudnn-runtime-ubuntu24\.04", base), base
-    assert re.search(r"onnxruntime-gpu==1\.(19|2[0-2])\.\d+ ", text), "a CUDA 12 build of ONNX Runtime, pinned"
+    assert re.fullmatch(r"docker\.io/nvidia/cuda:12\.[\d.]+-cudnn-runtime-ubuntu24\.04", pinned[base]), pinned[base]
+    assert re.fullmatch(r"1\.(19|2[0-2])\.\d+", pinned["ONNXRUNTIME_GPU_VERSION"]), "a CUDA 12 build of ONNX Runtime"
+    assert '"onnxruntime-gpu==${ONNXRUNTIME_GPU_VERSION}"' in text, "installed at the pinned release"
     instructions = [line for line in text.splitlines() if not line.startswith("#")]
     assert not [line for line in instructions if "requirements.txt" in line], (
         "the app's requirements.txt pins numpy 1.24.2: no build for Python 3.12"
@@ -91,7 +94,7 @@ def test_the_frontend_image_builds_from_what_the_app_repository_really_has():
     assert package["scripts"]["build"] == "vite build"
     assert package.get("type") != "module", "scripts/download_models.js is CommonJS (require)"
     # The download script writes public/models beside itself: run from the build's root, vite ships the models.
-    (workdir,) = re.findall(r"^WORKDIR (\S+)$", text.split("FROM nginx")[0], re.M)
+    (workdir,) = re.findall(r"^WORKDIR (\S+)$", text.split("FROM ${NGINX_IMAGE}")[0], re.M)
     assert workdir == "/app" and "cp scripts/download_models.js ./download_models.js && node download_models.js" in text
     assert "test -s public/models/tiny_face_detector_model-shard1" in text, "a failed download fails the build"
     assert re.search(r'VITE_API_BASE_URL=""', text), "the API on the same origin"
