@@ -115,6 +115,19 @@ def install_actionlint() -> None:
     )
 
 
+def apt_install(pin: dict, why: str) -> None:
+    """Install a pinned Debian package (as root, the way developers and CI run), or say how to."""
+    wanted = f"{pin['package']}={pin['version']}"
+    if os.geteuid() != 0:
+        raise SystemExit(f"{why}: apt-get install {wanted}")
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", wanted],
+        check=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
 def install_docker_registry() -> None:
     """Debian's `docker-registry` (registry:2's binary) at its pinned version; linked as .tools/bin/docker-registry."""
     pin = pinned_tool("dockerRegistry")
@@ -122,14 +135,7 @@ def install_docker_registry() -> None:
     if target.exists():
         return
     if shutil.which("docker-registry") is None:
-        if os.geteuid() != 0:
-            raise SystemExit(f"the clean-up test needs Debian's docker-registry: apt-get install docker-registry={pin['version']}")
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", f"{pin['package']}={pin['version']}"],
-            check=True,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
+        apt_install(pin, "the clean-up test needs Debian's docker-registry")
     BIN.mkdir(parents=True, exist_ok=True)
     target.symlink_to(shutil.which("docker-registry"))
 
@@ -142,14 +148,7 @@ def install_postgresql() -> None:
         return
     binaries = Path(pin["bin"])
     if not (binaries / "pg_ctl").exists():
-        if os.geteuid() != 0:
-            raise SystemExit(f"the PostgreSQL credentials test needs apt-get install {pin['package']}={pin['version']}")
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", f"{pin['package']}={pin['version']}"],
-            check=True,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
+        apt_install(pin, "the PostgreSQL credentials test needs Debian's PostgreSQL server")
     BIN.mkdir(parents=True, exist_ok=True)
     target.symlink_to(binaries)
 

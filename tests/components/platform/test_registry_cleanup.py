@@ -26,20 +26,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def registry(tmp_path: Path):
+def registry_binary() -> Path:
     binary = tool_path("docker-registry")
     assert binary.exists(), f"{binary} is missing: run `make test` (tools/install_tools.py docker-registry)"
+    return binary
+
+
+def loopback_registry_config(folder: Path) -> tuple[Path, Path, str]:
+    """A registry configuration with deletes enabled on a free loopback port: (config file, storage, url)."""
     port = free_port()
-    storage = tmp_path / "storage"
-    config = tmp_path / "config.yml"
+    storage = folder / "storage"
+    config = folder / "config.yml"
     config.write_text(
         "version: 0.1\n"
         f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
         f"http:\n  addr: 127.0.0.1:{port}\n"
     )
+    return config, storage, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def registry(tmp_path: Path):
+    binary = registry_binary()
+    config, storage, url = loopback_registry_config(tmp_path)
     process = subprocess.Popen([str(binary), "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
             urllib.request.urlopen(url + "/v2/", timeout=1)

@@ -14,23 +14,18 @@ import pytest
 
 from components.platform.registry_cleanup import Registry
 from components.platform.registry_maintenance import RegistryServer, maintain, seconds_until
-from tests.components.platform.test_registry_cleanup import blob_files, free_port, push_image
-from tools.install_tools import tool_path
+from tests.components.platform.test_registry_cleanup import (
+    blob_files,
+    loopback_registry_config,
+    push_image,
+    registry_binary,
+)
 
 
 @pytest.fixture
 def server(tmp_path: Path):
-    binary = tool_path("docker-registry")
-    assert binary.exists(), f"{binary} is missing: run `make test` (tools/install_tools.py docker-registry)"
-    port = free_port()
-    storage = tmp_path / "storage"
-    config = tmp_path / "config.yml"
-    config.write_text(
-        "version: 0.1\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
-    )
-    served = RegistryServer(str(binary), str(config), f"http://127.0.0.1:{port}", log=subprocess.DEVNULL)
+    config, storage, url = loopback_registry_config(tmp_path)
+    served = RegistryServer(str(registry_binary()), str(config), url, log=subprocess.DEVNULL)
     served.start()
     yield served, storage
     served.stop()
