@@ -298,7 +298,10 @@ class GkeCluster(ConfigModel):
     """Cluster name. Default: `kiban`."""
 
     kubernetes_version: KubernetesVersion = "1.35"
-    """The cluster's Kubernetes minor version (the release channel picks patches). Default: `1.35`."""
+    """The minor version the cluster is created at (GKE's `minMasterVersion`). After that the release channel
+    upgrades the control plane and the nodes, so a later change here upgrades nothing (kiban ignores GKE's version
+    fields); set it to the cluster's current minor after an upgrade, since the policy checks validate manifests
+    against it. Default: `1.35`."""
 
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
     """Release channel. Default: `REGULAR`."""

@@ -153,8 +153,10 @@ class GkeTarget(pulumi.ComponentResource):
                 after_apis,
                 pulumi.ResourceOptions(
                     protect=True,
-                    # GKE fills these in itself: the removed default pool's node config and size, and the patch
-                    # version the release channel moves to. Ignoring them keeps a second preview empty.
+                    # GKE fills these in itself: the removed default pool's node config and size. The versions
+                    # belong to the release channel once the cluster exists (`minMasterVersion` is only the version
+                    # it is created at; kiban:cluster.kubernetesVersion says so). Ignoring them keeps a second
+                    # preview empty.
                     ignore_changes=["nodeConfig", "initialNodeCount", "minMasterVersion", "nodeVersion"],
                 ),
             ),

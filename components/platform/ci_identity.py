@@ -18,13 +18,27 @@ ACCOUNTS = {
         ("roles/container.admin", "roles/compute.networkAdmin", "roles/iam.serviceAccountAdmin",
          "roles/iam.workloadIdentityPoolAdmin", "roles/resourcemanager.projectIamAdmin",
          "roles/serviceusage.serviceUsageAdmin", "roles/artifactregistry.admin", "roles/iam.serviceAccountUser"),
-        "environment",
+        "release",
     ),
-    "images": (("roles/artifactregistry.writer",), "environment"),
+    "images": ((), "release"),
 }
 """preview: read everything (`pulumi preview` of any branch of the repository). deploy: what `pulumi up` of prod
-changes, only from jobs in the protected production environment. images: push to Artifact Registry, only from
-the release's jobs in that environment."""
+changes, only from a release: a job in the protected production environment running for a version tag. images:
+push to Artifact Registry, from the same release jobs; it holds no project role, only `writer` on kiban's
+repository itself (`ArtifactRegistry`)."""
+
+RELEASE = "release"
+"""The value of `attribute.release` for a job in the production environment running for a version tag (`v*`)."""
+
+
+def release_mapping(repository: str, environment: str) -> str:
+    """The CEL expression of `attribute.release`: `release` for a production-environment job of a version tag,
+    `other` for every other job."""
+    subject = f"repo:{repository}:environment:{environment}"
+    return (
+        f"(assertion.sub == '{subject}' && assertion.ref_type == 'tag' && assertion.ref.startsWith('refs/tags/v'))"
+        f" ? '{RELEASE}' : 'other'"
+    )
 
 
 @dataclass(frozen=True)
@@ -64,15 +78,17 @@ class CiIdentity(pulumi.ComponentResource):
             attribute_mapping={
                 "google.subject": "assertion.sub",
                 "attribute.repository": "assertion.repository",
-                "attribute.ref": "assertion.ref",
-                "attribute.environment": "assertion.environment",
+                # `sub` names the environment of a job that has one; `ref` and `ref_type` are in every token. A
+                # job may act for a release only in the production environment and for a version tag, so a
+                # workflow that names the environment from a branch gets nothing (the environment's own deployment
+                # rules are GitHub settings kiban does not manage).
+                "attribute.release": release_mapping(repository, args.github.production_environment),
             },
             # Tokens of any other repository are refused before any binding is looked at.
             attribute_condition=f"assertion.repository == '{repository}'",
             opts=child,
         )
         self.provider_name = provider.name
-        environment_subject = f"repo:{repository}:environment:{args.github.production_environment}"
         self.emails = {}
         for job, (roles, who) in ACCOUNTS.items():
             account = gcp.serviceaccount.Account(
@@ -87,7 +103,7 @@ class CiIdentity(pulumi.ComponentResource):
                 )
             members = {
                 "repository": [pool.name.apply(lambda p: f"principalSet://iam.googleapis.com/{p}/attribute.repository/{repository}")],
-                "environment": [pool.name.apply(lambda p: f"principal://iam.googleapis.com/{p}/subject/{environment_subject}")],
+                "release": [pool.name.apply(lambda p: f"principalSet://iam.googleapis.com/{p}/attribute.release/{RELEASE}")],
             }
             for index, member in enumerate(members[who]):
                 gcp.serviceaccount.IAMMember(
