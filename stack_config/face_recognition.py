@@ -62,6 +62,20 @@ class BackendSettings(ServiceSettings):
     ignores `LOG_LEVEL`). Default: `warning`: at `info` and below the app logs its whole settings object, passwords
     and JWT key included."""
 
+    allow_sensitive_logs: bool = False
+    """Accept `logLevel: info` or `debug`, at which the app writes its database and Milvus passwords and its JWT key
+    to the pod's log (and to whatever collects logs). Default: `false`: those levels are refused; turn on only
+    for a development stack whose logs nobody else reads."""
+
+    @model_validator(mode="after")
+    def _no_secrets_in_logs_unless_allowed(self) -> "BackendSettings":
+        if self.log_level in ("debug", "info") and not self.allow_sensitive_logs:
+            raise ValueError(
+                f"logLevel {self.log_level!r} makes the app log its passwords and JWT key: use 'warning' or 'error', "
+                "or set allowSensitiveLogs: true for a development stack"
+            )
+        return self
+
 
 class FrontendSettings(ServiceSettings):
     """The Vue.js frontend: a static build (it calls the API on the same origin under `/api`) served by an

@@ -165,6 +165,19 @@ def test_silent_conflicts_are_refused():
     refused({"kiban:faceRecognition": {**FACE, "backend": {"onnxRuntime": "cuda", "replicas": 2}}}, "ask for 5 GPUs", "the cluster has 3")
 
 
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_log_levels_that_write_secrets_to_the_log_need_saying_so(level):
+    backend = {**FACE.get("backend", {}), "logLevel": level}
+    refused(
+        {"kiban:faceRecognition": {**FACE, "backend": backend}},
+        "kiban:faceRecognition.backend",
+        f"logLevel '{level}' makes the app log its passwords and JWT key",
+        "allowSensitiveLogs: true",
+    )
+    outcome = run_main("dev", {"kiban:faceRecognition": {**FACE, "backend": {**backend, "allowSensitiveLogs": True}}})
+    assert outcome.error is None, outcome.error
+
+
 def test_one_message_per_union_saying_which_forms_exist():
     no_kind = {k: v for k, v in DEV["kiban:cluster"].items() if k != "kind"}
     message = refused({"kiban:cluster": no_kind}, "kiban:cluster: say which form this is: `kind: k3s` or `kind: existing-gke` or `kind: gke`")
