@@ -89,8 +89,9 @@ class ArgoCdConfig(ConfigModel):
     """Host name of the Argo CD UI through the cluster's ingress. Default: unset, no Ingress (use port-forward)."""
 
     high_availability: bool = False
-    """Run the HA-relevant parts replicated (server, repo server, ApplicationSet controller, redis-ha). Default:
-    `false`."""
+    """Run the HA-relevant parts replicated (server, repo server, ApplicationSet controller, redis-ha). The
+    application controller stays one replica: it shards by cluster, and this Argo CD manages one cluster, so a
+    second replica would hold no shard. Default: `false`."""
 
     auto_sync: bool = False
     """Applications sync automatically, pruning and self-healing. Default: `false`: a person presses sync (prod)."""
