@@ -66,6 +66,15 @@ def test_the_backend_pod_meets_kibans_backend_image(declare):
     assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/tmp", "/faceapi/migrations"}
 
 
+def locked() -> dict[str, str]:
+    """images/face-api/requirements.lock as {package: version}, each entry checked to be exact and hashed."""
+    text = (IMAGES / "face-api" / "requirements.lock").read_text()
+    entries = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\\n((?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)", text, re.M)
+    names = re.findall(r"^([A-Za-z0-9_.-]+)", text, re.M)
+    assert len(entries) == len(names) > 0, "every requirement pinned exactly, with its hashes"
+    return {name.lower(): version for name, version, _ in entries}
+
+
 def test_the_backend_image_carries_what_onnx_runtime_needs_to_run_on_cuda():
     text = dockerfile("face-api")
     pinned = versions().image_builds.face_api
@@ -73,8 +82,25 @@ def test_the_backend_image_carries_what_onnx_runtime_needs_to_run_on_cuda():
     # onnxruntime-gpu 1.19 to 1.22 on PyPI are CUDA 12 / cuDNN 9 builds: without those libraries on the image the
     # CUDA provider fails to load and every session runs on the CPU.
     assert re.fullmatch(r"docker\.io/nvidia/cuda:12\.[\d.]+-cudnn-runtime-ubuntu24\.04", pinned[base]), pinned[base]
-    assert re.fullmatch(r"1\.(19|2[0-2])\.\d+", pinned["ONNXRUNTIME_GPU_VERSION"]), "a CUDA 12 build of ONNX Runtime"
-    assert '"onnxruntime-gpu==${ONNXRUNTIME_GPU_VERSION}"' in text, "installed at the pinned release"
+    packages = locked()
+    assert re.fullmatch(r"1\.(19|2[0-2])\.\d+", packages["onnxruntime-gpu"]), "a CUDA 12 build of ONNX Runtime"
+    assert "onnxruntime" not in packages, "the CPU-only runtime would shadow the CUDA one"
+    assert int(packages["numpy"].split(".")[0]) < 2, "the app asks for numpy<2"
+    wanted = (IMAGES / "face-api" / "requirements.in").read_text()
+    assert f"onnxruntime-gpu=={packages['onnxruntime-gpu']}" in wanted, "the lock resolves requirements.in"
+
+
+def test_the_backend_image_installs_exactly_the_lock():
+    text = dockerfile("face-api")
+    assert "COPY --from=kiban requirements.lock /tmp/requirements.lock" in text
+    assert "pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock" in text
+    assert "pip install --no-cache-dir --no-deps --no-build-isolation -e ." in text, "the app adds no package"
+    assert "pip check" in text, "a lock that no longer covers the app fails the build"
+    assert "setuptools" in locked(), "the app's build backend, for the install without build isolation"
+
+
+def test_the_backend_image_keeps_its_hook_and_model_where_the_app_reads_them():
+    text = dockerfile("face-api")
     instructions = [line for line in text.splitlines() if not line.startswith("#")]
     assert not [line for line in instructions if "requirements.txt" in line], (
         "the app's requirements.txt pins numpy 1.24.2: no build for Python 3.12"
