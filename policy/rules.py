@@ -32,6 +32,8 @@ PROTECTED_IN_PROD = {
     "kubernetes:apps/v1:StatefulSet": "a data store",
     "kubernetes:core/v1:PersistentVolumeClaim": "a volume claim",
     "gcp:container/cluster:Cluster": "the GKE cluster",
+    "kubernetes:postgresql.cnpg.io/v1:Cluster": "a PostgreSQL cluster",
+    "kubernetes:postgresql.cnpg.io/v1:Database": "a PostgreSQL database",
 }
 
 
@@ -260,6 +262,7 @@ def prod_data_protected(resources: Sequence[Resource], settings: Settings) -> li
         (r.props.get("metadata") or {}).get("namespace")
         for r in resources
         if r.type in ("kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:PersistentVolumeClaim")
+        or r.type == "kubernetes:postgresql.cnpg.io/v1:Cluster"
     }
     for r in resources:
         what = PROTECTED_IN_PROD.get(r.type)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from stack_config.base import ConfigModel, KubernetesName, worded
+from stack_config.shared_data import SharedStore
 
 _REPO = re.compile(r"(https://[^\s/]+(/[^\s]*)?|git@[^\s:]+:[^\s]+)")
 
@@ -57,6 +58,20 @@ class ArgoApplication(ConfigModel):
 
     images: list[FollowedImage] = Field(default_factory=list)
     """Images Image Updater follows for it (only where `imageUpdater` is on). Default: none."""
+
+    shared_data: list[SharedStore] = Field(default_factory=list)
+    """Shared stores it uses (`postgres`, `valkey`; each must be set in `kiban:sharedData`). kiban creates its own
+    database and login, or its Valkey user confined to keys named `<name>:*`, and writes the connection into the
+    Secret `shared-postgres` (`DATABASE_URL`, `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`) or
+    `shared-valkey` (`VALKEY_URL`, `VALKEY_USERNAME`, `VALKEY_PASSWORD`) of its namespace, and lets its pods reach the
+    store. Default: none."""
+
+    @field_validator("shared_data")
+    @classmethod
+    def _each_store_once(cls, stores: list[str]) -> list[str]:
+        if len(set(stores)) != len(stores):
+            raise ValueError(f"{stores}: name each store once")
+        return stores
 
 
 class ImageUpdaterConfig(ConfigModel):

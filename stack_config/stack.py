@@ -17,6 +17,7 @@ from stack_config.cluster import ClusterConfig, GkeCluster
 from stack_config.face_recognition import FaceRecognitionConfig
 from stack_config.registry import ArtifactRegistry, BuildPcRegistry, ExternalRegistry, RegistryConfig
 from stack_config.rollouts import RolloutsConfig
+from stack_config.shared_data import RESERVED_LOGINS, SharedDataConfig
 
 def _check_image(reference: str) -> str:
     parsed = ContractImageReference.parse(reference)
@@ -163,6 +164,9 @@ class StackConfig(ConfigModel):
     """Blue/green releases of the backend and the frontend. Default: a new version waits on its preview for a
     person to promote it, and the previous one stays up 10 minutes after a switch."""
 
+    shared_data: SharedDataConfig = Field(default_factory=SharedDataConfig)
+    """The PostgreSQL and Valkey shared by the applications Argo CD delivers. Default: neither."""
+
     @model_validator(mode="after")
     def _gpu_needs_gpu_nodes(self) -> "StackConfig":
         if self.face_recognition.gpu and self.cluster.gpu is None:
@@ -178,6 +182,7 @@ class StackConfig(ConfigModel):
                         "applications that sync by hand deploy a release (v1.4.2), or set argocd.autoSync: true"
                     )
         self._images_in_registry()
+        self._shared_stores_exist()
         demand = self.gpu_demand()
         supply = self.cluster.gpu_slots()
         if supply is not None and sum(demand.values()) > supply:
@@ -241,6 +246,25 @@ class StackConfig(ConfigModel):
                     f"images.{key}: {reference!r} is not in {where}; write {endpoint}/<image>:<tag>, or change "
                     "kiban:registry"
                 )
+
+    def _shared_stores_exist(self) -> None:
+        enabled = self.shared_data.enabled()
+        for index, app in enumerate(self.argocd.applications):
+            for store in app.shared_data:
+                taken = RESERVED_LOGINS[store]
+                login = app.name.replace("-", "_") if store == "postgres" else app.name
+                if login in taken:
+                    raise ValueError(
+                        f"argocd.applications[{index}].sharedData: the {store} login of {app.name!r} would be "
+                        f"{login!r}, which the store keeps for itself ({', '.join(sorted(taken))}); rename the "
+                        "application"
+                    )
+                if store not in enabled:
+                    raise ValueError(
+                        f"argocd.applications[{index}].sharedData: {app.name} asks for the shared {store}, but "
+                        f"sharedData.{store} is not set; configure kiban:sharedData.{store} or remove it from the "
+                        "application"
+                    )
 
     def gpu_demand(self) -> dict[str, int]:
         """The most GPUs each GPU workload holds at once: the backend at its largest, twice during a blue/green

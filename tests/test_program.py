@@ -73,10 +73,14 @@ def test_the_program_is_composed_of_components(deployments):
     top_level = [r for r in deployments["dev"].registrations if r.parent.endswith("::kiban-dev")]
     assert sorted(r.type for r in top_level) == [
         "kiban:app:FaceRecognitionSystem",
+        "kiban:apps:SharedDataAccess",
         "kiban:cluster:ExistingCluster",
+        "kiban:data:SharedPostgres",
+        "kiban:data:SharedValkey",
         "kiban:platform:ArgoCd",
         "kiban:platform:ArgoRollouts",
         "kiban:platform:BuildPcRegistry",
+        "kiban:platform:CloudNativePg",
         "kiban:platform:DeliveredApplication",
         "kiban:platform:ImageBuilds",
         "kiban:platform:ImageUpdater",
@@ -93,7 +97,7 @@ def test_gpu_lands_exactly_on_backend_and_milvus(deployments):
     assert gpu_holders(cpu) == set()
     # The homelab still has its GPU node: the device plugin stays, only the workloads stop reserving GPUs.
     charts = sorted(r.inputs["chart"] for r in cpu.of_type("kubernetes:helm.sh/v3:Release"))
-    assert charts == ["argo-cd", "argo-rollouts", "argocd-image-updater", "nvidia-device-plugin"]
+    assert charts == ["argo-cd", "argo-rollouts", "argocd-image-updater", "cloudnative-pg", "nvidia-device-plugin"]
 
 
 def test_model_device_and_milvus_image_follow_the_gpu_switch(deployments):
@@ -126,6 +130,8 @@ def _secret_values(deployment: Deployment) -> set[str]:
         data = obj.get("stringData", {})
         assert rpc.is_rpc_secret(data), f"Secret {obj['metadata']['name']} is not marked secret"
         public = ("username", "database", "host", "server", "name", "type", "url")  # beside the secrets they guard
+        public += ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSSLMODE")  # a shared store's connection, too
+        public += ("VALKEY_HOST", "VALKEY_PORT", "VALKEY_USERNAME", "VALKEY_KEY_PREFIX")
         values |= {v for k, v in rpc.unwrap_rpc_secret(data).items() if k not in public}
     return {v for v in values if len(v) >= 12}
 
@@ -149,7 +155,9 @@ def test_no_secret_in_plain_text_anywhere(deployments):
 def test_prod_data_is_protected_and_retained(deployments):
     prod = deployments["prod"]
     statefulsets = prod.objects("StatefulSet")
-    assert {o["metadata"]["name"] for o in statefulsets} == {"postgres", "milvus", "milvus-etcd", "milvus-minio"}
+    assert {o["metadata"]["name"] for o in statefulsets} == {
+        "postgres", "milvus", "milvus-etcd", "milvus-minio", "shared-valkey"
+    }
     for obj in statefulsets:
         name = obj["metadata"]["name"]
         assert prod.registration("StatefulSet", name).protect, name
@@ -160,12 +168,22 @@ def test_prod_data_is_protected_and_retained(deployments):
         assert registration.protect and registration.retain_on_delete
         assert claim["spec"]["storageClassName"] == "kiban-retain"
     assert prod.object("StorageClass", "kiban-retain")["reclaimPolicy"] == "Retain"
-    assert prod.registration("Namespace", "postgresql").protect and prod.registration("Namespace", "milvus").protect
+    for namespace in ("postgresql", "milvus", "shared-postgres", "shared-valkey"):
+        assert prod.registration("Namespace", namespace).protect, namespace
     assert not prod.registration("Namespace", "face-recognition").protect, "holds no data"
     data_credentials = [
-        p for p in prod.of_type("random:index/randomPassword:RandomPassword") if p.name.startswith(("postgres", "milvus"))
+        p
+        for p in prod.of_type("random:index/randomPassword:RandomPassword")
+        if p.name.startswith(("postgres", "milvus", "shared-"))
     ]
-    assert len(data_credentials) == 4 and all(p.protect for p in data_credentials), "the stores' credentials"
+    # postgres 1, milvus 3, the shared PostgreSQL's login for yomu, the shared Valkey's probe and yomu users
+    assert len(data_credentials) == 7 and all(p.protect for p in data_credentials), "the stores' credentials"
+    # The shared PostgreSQL is the operator's: its Cluster and databases are protected and left in place by a destroy.
+    for kind in ("Cluster", "Database"):
+        for registration in [r for r in prod.registrations if r.type == f"kubernetes:postgresql.cnpg.io/v1:{kind}"]:
+            assert registration.protect and registration.retain_on_delete, registration.name
+    assert prod.object("Cluster", "shared-postgres")["spec"]["storage"]["storageClass"] == "kiban-retain"
+    assert prod.object("Database", "yomu")["spec"]["databaseReclaimPolicy"] == "retain"
 
 
 def test_dev_data_is_not_protected_but_volumes_are_kept(deployments):
@@ -315,3 +333,4 @@ def test_dev_image_updater_reads_the_build_pc_registry_with_its_credentials_and_
     creds = rpc.unwrap_rpc_secret(secret["stringData"])["creds"]
     assert creds == "kiban:mock-password-registry-password"
     assert dev.object("ConfigMap", "image-updater-registry-ca")["data"]["ca.crt"] == dev.outputs["registryCaCertificate"]
+

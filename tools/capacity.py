@@ -71,7 +71,22 @@ def demand(objects: list[dict[str, Any]]) -> Demand:
     for obj in objects:
         if obj["kind"] == "PersistentVolumeClaim":
             total.storage_bytes += memory_bytes(obj["spec"]["resources"]["requests"]["storage"])
+        if obj["kind"] == "Cluster" and obj["apiVersion"].startswith("postgresql.cnpg.io/"):
+            _add_postgres_cluster(total, obj)
     return total
+
+
+def _add_postgres_cluster(total: Demand, obj: dict[str, Any]) -> None:
+    """A CloudNativePG `Cluster`: its instances' `postgres` containers and volumes (the operator makes the pods)."""
+    spec = obj["spec"]
+    instances = int(spec["instances"])
+    requests = spec["resources"]["requests"]
+    cpu, memory = cpu_millicores(str(requests["cpu"])), memory_bytes(str(requests["memory"]))
+    total.cpu_millicores += cpu * instances
+    total.memory_bytes += memory * instances
+    total.storage_bytes += memory_bytes(spec["storage"]["size"]) * instances
+    where = f"{obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}"
+    total.lines.append(f"{where} (CloudNativePG): x{instances}, CPU {cpu * instances:g}m, memory {_gi(memory * instances)}")
 
 
 def _gi(value: float) -> str:

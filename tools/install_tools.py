@@ -115,12 +115,18 @@ def install_actionlint() -> None:
     )
 
 
+_APT_UPDATED: list[bool] = []
+
+
 def apt_install(pin: dict, why: str) -> None:
-    """Install a pinned Debian package (as root, the way developers and CI run), or say how to."""
+    """Install a pinned Debian package (as root, the way developers and CI run), or say how to. The package lists
+    are refreshed once per run."""
     wanted = f"{pin['package']}={pin['version']}"
     if os.geteuid() != 0:
         raise SystemExit(f"{why}: apt-get install {wanted}")
-    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    if not _APT_UPDATED:
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        _APT_UPDATED.append(True)
     subprocess.run(
         ["apt-get", "install", "-y", "-qq", "--no-install-recommends", wanted],
         check=True,
@@ -153,11 +159,25 @@ def install_postgresql() -> None:
     target.symlink_to(binaries)
 
 
+def install_redis_server() -> None:
+    """Debian's Redis 7.0 server at its pinned version (the ACL and configuration language the shared Valkey
+    keeps); linked as .tools/bin/redis-server."""
+    pin = pinned_tool("redisServer")
+    target = tool_path("redis-server")
+    if target.exists():
+        return
+    if shutil.which("redis-server") is None:
+        apt_install(pin, "the shared Valkey's ACL test needs Debian's redis-server")
+    BIN.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(shutil.which("redis-server"))
+
+
 INSTALLERS = {
     "helm": install_helm_and_kubectl,
     "actionlint": install_actionlint,
     "docker-registry": install_docker_registry,
     "postgresql": install_postgresql,
+    "redis-server": install_redis_server,
 }
 
 

@@ -43,6 +43,13 @@ class GeneratedSecretArgs:
     protect: bool = False
     """Protect the generated values: replacing them would lock the data stores out. Default: false."""
 
+    secret_type: str = "Opaque"
+    """The Secret's `type`, e.g. `kubernetes.io/basic-auth` for an operator that reads `username` and `password`.
+    Default: `Opaque`."""
+
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels besides kiban's own, e.g. one an operator watches. Default: none."""
+
 
 class GeneratedSecret(pulumi.ComponentResource):
     """A Secret whose values are generated once and then stay stable across runs.
@@ -86,9 +93,9 @@ class GeneratedSecret(pulumi.ComponentResource):
         secret = k8s.core.v1.Secret(
             resource_name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=resource_name, namespace=args.namespace, labels=platform_labels(args.part_of)
+                name=resource_name, namespace=args.namespace, labels={**platform_labels(args.part_of), **args.labels}
             ),
-            type="Opaque",
+            type=args.secret_type,
             string_data=pulumi.Output.secret({**values, **args.plain}),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )

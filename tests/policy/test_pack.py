@@ -108,6 +108,12 @@ def test_prod_data_protected():
     assert rule(everything, PROD) == []
     assert len(rule([STATEFUL, NAMESPACE, GPU_POOL], PROD)) == 3
     assert rule([STATEFUL, NAMESPACE, GPU_POOL], DEV) == [], "dev's data may be thrown away"
+    # An operator's PostgreSQL: its Cluster, its databases and the namespace holding them.
+    cluster = Resource("kubernetes:postgresql.cnpg.io/v1:Cluster", "shared", {"metadata": {"name": "shared", "namespace": "pg"}})
+    database = Resource("kubernetes:postgresql.cnpg.io/v1:Database", "yomu", {"metadata": {"name": "yomu", "namespace": "pg"}})
+    namespace = Resource("kubernetes:core/v1:Namespace", "pg", {"metadata": {"name": "pg"}})
+    assert len(rule([cluster, database, namespace], PROD)) == 3
+    assert rule([protected(cluster), protected(database), protected(namespace)], PROD) == []
 
 
 def unwrap(value: Any) -> Any:

@@ -45,3 +45,15 @@ def test_prod_counts_the_gke_pools():
     cluster = TypeAdapter(ClusterConfig).validate_python(stack_config("prod")["kiban:cluster"])
     (offered,) = [line for line in summary_lines(objects, cluster) if "offered:" in line]
     assert "GPU 9 (pool g2-standard-8, 0 to 9 nodes)" in offered and "general pool e2-standard-4" in offered
+
+
+def test_the_operators_postgres_instances_count_like_pods():
+    prod = manifests(run_program("prod"))
+    without = [o for o in prod if o["kind"] != "Cluster"]
+    (cluster,) = [o for o in prod if o["kind"] == "Cluster"]
+    instances, requests = cluster["spec"]["instances"], cluster["spec"]["resources"]["requests"]
+    assert instances == 3
+    more = demand(prod).cpu_millicores - demand(without).cpu_millicores
+    assert more == instances * int(requests["cpu"].removesuffix("m"))
+    assert demand(prod).storage_bytes - demand(without).storage_bytes == instances * 10 * 2**30
+    assert any("shared-postgres/shared-postgres (CloudNativePG): x3" in line for line in demand(prod).lines)

@@ -1,0 +1,198 @@
+"""`SharedValkey`: the Valkey the delivered applications share: one server, its data on a volume, and an ACL user
+per application confined to its own keys and channels."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import pulumi
+
+from components.contracts.cluster import ClusterFacts
+from components.contracts.endpoint import DatabaseEndpoint
+from components.contracts.exemptions import ScannerExemption
+from components.kube.generated_secret import GeneratedSecret, GeneratedSecretArgs
+from components.kube.health_checks import ExecCheck, HealthChecks
+from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
+from components.kube.network_access import PodGroup
+from components.kube.pod_spec import ContainerSpec, RunAs, SecretFiles
+from components.kube.service_base import ServicePort
+from components.kube.stateful_service import DataVolume, StatefulService, StatefulServiceArgs
+from stack_config.base import memory_bytes
+from stack_config.shared_data import VALKEY_PROBE_USER, SharedValkeyConfig
+
+NAMESPACE = "shared-valkey"
+NAME = "shared-valkey"
+PORT = 6379
+DATA_DIR = "/data"
+CONFIG_DIR = "/etc/valkey"
+PROBE_DIR = "/run/secrets/probe"
+"""Where the health checks read the probe user's password (a file, never an environment variable)."""
+PROBE_USER = VALKEY_PROBE_USER
+"""The user the health checks log in as: it may run PING and nothing else."""
+VALKEY_UID = 999
+VALKEY_GID = 1000
+"""The `valkey` user and group of the official Alpine image."""
+
+
+def password_key(user: str) -> str:
+    """The Secret key of a user's generated password."""
+    return f"{user}.password"
+
+
+def acl_file(passwords: Mapping[str, str]) -> str:
+    """`users.acl`: the default user off, the probe user limited to PING, and each application's user (by name)
+    confined to keys and channels named `<name>:*`, without administrative or dangerous commands. Passwords are
+    stored as SHA-256 digests, as Valkey keeps them."""
+
+    def digest(password: str) -> str:
+        return hashlib.sha256(password.encode()).hexdigest()
+
+    lines = ["user default off resetpass -@all", f"user {PROBE_USER} on #{digest(passwords[PROBE_USER])} -@all +ping"]
+    for user, password in sorted(passwords.items()):
+        if user != PROBE_USER:
+            lines.append(
+                f"user {user} on #{digest(password)} resetkeys ~{user}:* resetchannels &{user}:* "
+                "+@all -@admin -@dangerous"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def server_configuration(config: SharedValkeyConfig) -> str:
+    """`valkey.conf`: every interface, no protected mode (the default user is off instead), the append-only file on
+    the data volume, the ACL file, and the memory ceiling in bytes."""
+    return "\n".join(
+        [
+            "bind * -::*",
+            f"port {PORT}",
+            "protected-mode no",
+            f"dir {DATA_DIR}",
+            "appendonly yes",
+            "appendfsync everysec",
+            f"aclfile {CONFIG_DIR}/users.acl",
+            f"maxmemory {int(memory_bytes(config.max_memory))}",
+            f"maxmemory-policy {config.eviction_policy}",
+            "",
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class SharedValkeyArgs:
+    """Arguments of `SharedValkey`."""
+
+    config: SharedValkeyConfig
+    """`kiban:sharedData.valkey` (required): memory, eviction, volume, resources."""
+
+    applications: Sequence[str]
+    """The applications that use it, by name (required; may be empty): each gets its own ACL user."""
+
+    cluster: ClusterFacts
+    """The cluster (required): Pod Security version and DNS."""
+
+    image: str
+    """The Valkey image (required), pinned in versions.json."""
+
+    storage_class: pulumi.Input[str]
+    """StorageClass of the data volume (required; the retained one when volumes are retained)."""
+
+    protect: bool
+    """Pulumi `protect` on the namespace, the StatefulSet and the generated passwords (required)."""
+
+    retain_volumes: bool
+    """Keep the claim when the StatefulSet goes, and the namespace when Pulumi deletes it (required)."""
+
+    ready_timeout_minutes: int | None = None
+    """How long `pulumi up` waits for the server. Default: Pulumi's 10 minutes."""
+
+
+class SharedValkey(pulumi.ComponentResource):
+    """One Valkey server in its own `restricted`, default-deny namespace. Its configuration and ACL file are
+    generated into a Secret (the ACL holds password digests); a changed Secret restarts the server, which reads
+    the users afresh. Not backed up: its contents (sessions, queues, caches) are expected to be rebuildable; the
+    append-only file keeps them across restarts."""
+
+    logins: dict[str, DatabaseEndpoint]
+    """Each application's user, by application name (`database` is the key prefix it may use)."""
+
+    pods: PodGroup
+    """The server's pods, for the policies that let clients in."""
+
+    def __init__(self, resource_name: str, args: SharedValkeyArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kiban:data:SharedValkey", resource_name, None, opts)
+        namespace = PlatformNamespace(
+            f"{resource_name}-namespace",
+            PlatformNamespaceArgs(
+                name=NAMESPACE,
+                cluster=args.cluster,
+                part_of=NAME,
+                protect=args.protect,
+                retain_on_delete=args.retain_volumes,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        users = [PROBE_USER, *args.applications]
+        configuration = server_configuration(args.config)
+        secret = GeneratedSecret(
+            f"{resource_name}-users",
+            GeneratedSecretArgs(
+                namespace=NAMESPACE,
+                part_of=NAME,
+                generated=[password_key(user) for user in users],
+                derived={
+                    "users.acl": lambda generated: pulumi.Output.all(
+                        *(generated[password_key(user)] for user in users)
+                    ).apply(lambda passwords: acl_file(dict(zip(users, passwords, strict=False)))),
+                    "valkey.conf": lambda _: pulumi.Output.from_input(configuration),
+                },
+                protect=args.protect,
+            ),
+            opts=in_namespace,
+        )
+        ping = ExecCheck(
+            (
+                "/bin/sh",
+                "-c",
+                f'VALKEYCLI_AUTH="$(cat {PROBE_DIR}/{password_key(PROBE_USER)})" '
+                f"valkey-cli --user {PROBE_USER} --no-auth-warning ping | grep -qx PONG",
+            )
+        )
+        server = StatefulService(
+            resource_name,
+            StatefulServiceArgs(
+                namespace=NAMESPACE,
+                part_of=NAME,
+                component="cache",
+                container=ContainerSpec(
+                    name="valkey",
+                    image=args.image,
+                    resources=args.config.resources,
+                    command=["valkey-server", f"{CONFIG_DIR}/valkey.conf"],
+                    secret_files=[
+                        SecretFiles(secret.secret_name, CONFIG_DIR, keys=("valkey.conf", "users.acl")),
+                        SecretFiles(secret.secret_name, PROBE_DIR, keys=(password_key(PROBE_USER),)),
+                    ],
+                ),
+                ports=[ServicePort("valkey", PORT)],
+                health=HealthChecks(readiness=ping, liveness=ping, startup=ping, startup_budget_seconds=300),
+                data_volumes=[DataVolume("data", DATA_DIR, args.config.storage_size, args.storage_class)],
+                run_as=RunAs(user=VALKEY_UID, group=VALKEY_GID, fs_group=VALKEY_GID),
+                scanner_exemptions=[
+                    ScannerExemption("CKV_K8S_40", "runs as the image's valkey user (uid 999), which owns /data")
+                ],
+                protect=args.protect,
+                retain_volumes=args.retain_volumes,
+                termination_grace_period_seconds=30,
+                ready_timeout_minutes=args.ready_timeout_minutes,
+                restart_on=[secret.checksum],
+            ),
+            opts=in_namespace,
+        )
+        self.pods = server.pods
+        self.logins = {
+            app: DatabaseEndpoint(server.host, PORT, f"{app}:", app, secret.values[password_key(app)])
+            for app in args.applications
+        }
+        self.register_outputs({})

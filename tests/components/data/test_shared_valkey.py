@@ -1,0 +1,232 @@
+"""SharedValkey: the generated configuration and ACL file against a real server (Debian's Redis 7.0, whose ACL and
+configuration language Valkey keeps): the default user is off, the probe user may only PING, and each application's
+user is confined to its own keys and channels; and the component under mocks: a hardened StatefulSet that reads
+both files from a Secret, restarts when it changes, and keeps its data."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+
+import pytest
+from pulumi.runtime import rpc
+
+from components.data.shared_valkey import (
+    CONFIG_DIR,
+    DATA_DIR,
+    PORT,
+    PROBE_USER,
+    SharedValkey,
+    SharedValkeyArgs,
+    acl_file,
+    password_key,
+    server_configuration,
+)
+from stack_config.shared_data import SharedValkeyConfig
+from tests.components.platform.test_registry_cleanup import free_port
+from tools.install_tools import tool_path
+from versions import versions
+
+PASSWORDS = {PROBE_USER: "probe-password-0123456789", "yomu": "yomu-password-0123456789", "notes": "notes-pw-0123456789"}
+
+
+class Client:
+    """Just enough of the RESP protocol to send commands and read one reply each."""
+
+    def __init__(self, port: int):
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.reader = self.socket.makefile("rb")
+
+    def __call__(self, *words: str):
+        self.socket.sendall(b"".join([f"*{len(words)}\r\n".encode(), *(f"${len(w.encode())}\r\n{w}\r\n".encode() for w in words)]))
+        return self._reply()
+
+    def _reply(self):
+        line = self.reader.readline().decode().rstrip("\r\n")
+        kind, rest = line[0], line[1:]
+        if kind in "+-":
+            return ("error: " if kind == "-" else "") + rest
+        if kind == ":":
+            return int(rest)
+        if kind == "$":
+            if rest == "-1":
+                return None
+            data = self.reader.read(int(rest) + 2)
+            return data[:-2].decode()
+        if kind == "*":
+            return [self._reply() for _ in range(int(rest))]
+        raise AssertionError(line)
+
+    def close(self):
+        self.reader.close()
+        self.socket.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    binary = tool_path("redis-server")
+    assert binary.exists(), f"{binary} is missing: run `make test` (tools/install_tools.py redis-server)"
+    folder = tmp_path_factory.mktemp("valkey")
+    port = free_port()
+    (folder / "users.acl").write_text(acl_file(PASSWORDS))
+    configuration = server_configuration(SharedValkeyConfig(maxMemory="64Mi", resources={
+        "requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}}))
+    # The generated file, with only the places moved to the test's directory and port.
+    configuration = (
+        configuration.replace(f"port {PORT}", f"port {port}")
+        .replace(f"dir {DATA_DIR}", f"dir {folder}")
+        .replace(f"aclfile {CONFIG_DIR}/users.acl", f"aclfile {folder / 'users.acl'}")
+        .replace("bind * -::*", "bind 127.0.0.1")
+    )
+    (folder / "valkey.conf").write_text(configuration)
+    process = subprocess.Popen([str(binary), str(folder / "valkey.conf")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if process.poll() is not None:
+                raise AssertionError(process.stdout.read().decode()) from None
+            time.sleep(0.05)
+    yield port, folder
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def logged_in(port: int, user: str) -> Client:
+    client = Client(port)
+    assert client("AUTH", user, PASSWORDS[user]) == "OK"
+    return client
+
+
+def test_the_server_takes_the_generated_configuration(server):
+    port, folder = server
+    client = logged_in(port, "yomu")
+    try:
+        assert client("SET", "yomu:session", "1") == "OK"
+    finally:
+        client.close()
+    assert (folder / "appendonlydir").is_dir() or (folder / "appendonly.aof").exists(), "the append-only file"
+
+
+def test_nobody_gets_in_without_a_password(server):
+    port, _ = server
+    client = Client(port)
+    try:
+        assert client("PING").startswith("error: NOAUTH")
+        assert client("AUTH", "default", "").startswith("error: WRONGPASS")
+        assert client("AUTH", "yomu", "not-the-password").startswith("error: WRONGPASS")
+    finally:
+        client.close()
+
+
+def test_an_application_reaches_only_its_own_keys_and_channels(server):
+    port, _ = server
+    client = logged_in(port, "yomu")
+    try:
+        assert client("SET", "yomu:a", "1") == "OK" and client("GET", "yomu:a") == "1"
+        assert client("SET", "notes:a", "1").startswith("error: NOPERM")
+        assert client("GET", "a").startswith("error: NOPERM")
+        assert client("PUBLISH", "yomu:events", "x") == 0
+        assert client("PUBLISH", "notes:events", "x").startswith("error: NOPERM")
+        for dangerous in (("FLUSHALL",), ("KEYS", "*"), ("CONFIG", "GET", "*"), ("ACL", "LIST"), ("SAVE",)):
+            assert client(*dangerous).startswith("error: NOPERM"), dangerous
+    finally:
+        client.close()
+    other = logged_in(port, "notes")
+    try:
+        assert other("GET", "yomu:a").startswith("error: NOPERM")
+        assert other("SET", "notes:a", "2") == "OK"
+    finally:
+        other.close()
+
+
+def test_the_probe_user_may_only_ping(server):
+    port, _ = server
+    client = logged_in(port, PROBE_USER)
+    try:
+        assert client("PING") == "PONG"
+        assert client("GET", "yomu:a").startswith("error: NOPERM")
+        assert client("INFO").startswith("error: NOPERM")
+    finally:
+        client.close()
+
+
+def test_max_memory_is_written_in_bytes():
+    config = SharedValkeyConfig(maxMemory="256Mi")
+    assert f"maxmemory {256 * 1024 * 1024}\n" in server_configuration(config)
+    assert "maxmemory-policy noeviction\n" in server_configuration(config)
+
+
+def test_max_memory_leaves_room_in_the_container():
+    with pytest.raises(ValueError, match="more than half of resources.limits.memory"):
+        SharedValkeyConfig(maxMemory="400Mi")
+
+
+@pytest.fixture
+def valkey(declare, k3s_cpu_facts):
+    return declare(
+        lambda opts: SharedValkey(
+            "shared-valkey",
+            SharedValkeyArgs(
+                config=SharedValkeyConfig(),
+                applications=["yomu", "notes"],
+                cluster=k3s_cpu_facts,
+                image=versions().images.valkey,
+                storage_class="kiban-retain",
+                protect=True,
+                retain_volumes=True,
+            ),
+            opts,
+        )
+    )
+
+
+def test_the_server_reads_its_generated_files_from_the_secret_and_restarts_on_a_change(valkey):
+    workload = valkey.object("StatefulSet", "shared-valkey")
+    pod = workload["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == versions().images.valkey
+    assert container["command"] == ["valkey-server", f"{CONFIG_DIR}/valkey.conf"]
+    assert "env" not in container, "no password travels as an environment variable"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounted = {
+        m["mountPath"]: volumes[m["name"]]["secret"]
+        for m in container["volumeMounts"]
+        if "secret" in volumes.get(m["name"], {})
+    }
+    assert [i["key"] for i in mounted[CONFIG_DIR]["items"]] == ["valkey.conf", "users.acl"]
+    assert [i["key"] for i in mounted["/run/secrets/probe"]["items"]] == [password_key(PROBE_USER)]
+    secret = valkey.object("Secret", "shared-valkey-users")
+    files = rpc.unwrap_rpc_secret(secret["stringData"])
+    assert files["valkey.conf"] == server_configuration(SharedValkeyConfig())
+    expected = {user: f"mock-password-shared-valkey-users-{password_key(user)}" for user in (PROBE_USER, "yomu", "notes")}
+    assert files["users.acl"] == acl_file(expected), "the ACL holds the generated passwords' digests"
+    annotations = workload["spec"]["template"]["metadata"]["annotations"]
+    assert any("checksum" in key for key in annotations), "a changed Secret restarts the server"
+
+
+def test_the_probes_log_in_as_the_probe_user_from_a_file(valkey):
+    (container,) = valkey.object("StatefulSet", "shared-valkey")["spec"]["template"]["spec"]["containers"]
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        command = container[probe]["exec"]["command"][-1]
+        assert f"cat /run/secrets/probe/{password_key(PROBE_USER)}" in command and f"--user {PROBE_USER}" in command
+
+
+def test_data_is_kept_and_protected(valkey):
+    workload = valkey.object("StatefulSet", "shared-valkey")
+    assert valkey.registration("StatefulSet", "shared-valkey").protect
+    assert workload["spec"]["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    (claim,) = workload["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    namespace = valkey.registration("Namespace", "shared-valkey")
+    assert namespace.protect and namespace.retain_on_delete
+    passwords = valkey.of_type("random:index/randomPassword:RandomPassword")
+    assert len(passwords) == 3 and all(p.protect for p in passwords)
+
+
+def test_each_application_gets_its_own_login(valkey):
+    secret = rpc.unwrap_rpc_secret(valkey.object("Secret", "shared-valkey-users")["stringData"])
+    assert {password_key(u) for u in ("yomu", "notes", PROBE_USER)} <= set(secret)
+    assert len({secret[password_key(u)] for u in ("yomu", "notes", PROBE_USER)}) == 3

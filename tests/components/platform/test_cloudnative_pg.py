@@ -1,0 +1,84 @@
+"""CloudNativePg: the official chart, pinned, in a default-deny namespace its operator can work from: it calls the
+API server, the API server calls its webhooks, and what it hands the stores (its pods' labels, its webhook port) is
+what the real chart renders."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.platform.cloudnative_pg import (
+    NAMESPACE,
+    OPERATOR_LABELS,
+    RELEASE,
+    WEBHOOK_PORT,
+    CloudNativePg,
+    CloudNativePgArgs,
+    chart_values,
+)
+from tools.helm import template, unknown_value_keys
+from versions import versions
+
+CHART = versions().charts.cloudnative_pg
+
+
+@pytest.fixture
+def operator(declare, k3s_cpu_facts):
+    captured = {}
+
+    def build(opts):
+        captured["made"] = CloudNativePg("cloudnative-pg", CloudNativePgArgs(cluster=k3s_cpu_facts, chart=CHART), opts)
+
+    return declare(build), captured["made"], k3s_cpu_facts
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    return template(CHART.archive, release=RELEASE, namespace=NAMESPACE, values=chart_values(), kube_version="1.35.0")
+
+
+def test_the_release_is_the_pinned_chart_with_known_values(operator):
+    deployment, _, _ = operator
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    assert (release.inputs["chart"], release.inputs["version"]) == (CHART.chart, CHART.version)
+    assert release.inputs["repositoryOpts"] == {"repo": CHART.repository}
+    assert release.inputs["namespace"] == NAMESPACE and release.inputs["name"] == RELEASE
+    assert unknown_value_keys(CHART.archive, chart_values()) == []
+
+
+def test_the_contract_matches_the_operator_the_chart_renders(operator, rendered):
+    _, made, _ = operator
+    (manager,) = [o for o in rendered if o["kind"] == "Deployment"]
+    pod_labels = manager["spec"]["template"]["metadata"]["labels"]
+    assert OPERATOR_LABELS.items() <= pod_labels.items(), "the stores' policies select the operator by these"
+    assert made.operator.labels == OPERATOR_LABELS and made.operator.namespace == NAMESPACE
+    (container,) = manager["spec"]["template"]["spec"]["containers"]
+    assert WEBHOOK_PORT in {p["containerPort"] for p in container["ports"]}
+    webhooks = [o for o in rendered if o["kind"] in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")]
+    assert webhooks and all(w["clientConfig"]["service"]["namespace"] == NAMESPACE for o in webhooks for w in o["webhooks"])
+    crds = {o["spec"]["names"]["kind"] for o in rendered if o["kind"] == "CustomResourceDefinition"}
+    assert {"Cluster", "Database"} <= crds, "the chart installs the CRDs the stores declare"
+
+
+def test_the_operator_reaches_the_api_server_and_the_api_server_its_webhooks(operator):
+    deployment, _, facts = operator
+    policies = {p["metadata"]["name"]: p["spec"] for p in deployment.objects("NetworkPolicy")}
+    api = policies["allow-cloudnative-pg-operator-to-api-server"]
+    assert api["podSelector"] == {"matchLabels": OPERATOR_LABELS}
+    (egress,) = api["egress"]
+    assert [p["port"] for p in egress["ports"]] == [facts.api_server.port]
+    webhooks = policies["allow-cloudnative-pg-api-server-to-webhooks-in"]
+    assert webhooks["podSelector"] == {"matchLabels": OPERATOR_LABELS}
+    (ingress,) = webhooks["ingress"]
+    assert [p["port"] for p in ingress["ports"]] == [WEBHOOK_PORT]
+    assert [peer["ipBlock"]["cidr"] for peer in ingress["from"]] == list(facts.api_server.cidrs)
+
+
+def test_the_release_waits_for_its_namespace_and_policies(operator):
+    deployment, made, _ = operator
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    namespace = deployment.registration("Namespace", NAMESPACE)
+    assert namespace.urn in release.dependencies
+    policies = [r.urn for r in deployment.registrations if r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+                and "cloudnative-pg-" in r.name and "namespace" not in r.name]
+    assert len(policies) == 2 and set(policies) <= set(release.dependencies), "its pods can talk from their first start"
+    assert len(made.operator.crds) == 1, "the stores' custom resources wait for this release"
