@@ -8,6 +8,7 @@ disabled default provider (as the engine does), and keeps each registration with
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import os
@@ -315,7 +316,23 @@ def run_program(stack: str, overrides: dict[str, Any] | None = None, project_dir
     `project_dir` as the working directory, as the Pulumi CLI runs a program in its project directory.
 
     `overrides` replaces (or, with `None`, removes) whole config keys such as `kiban:cluster`, for tests.
+
+    A stack run as its files stand is run once per process and handed out as a copy: the program is
+    deterministic under mocks, and many tests read the same two stacks.
     """
+    stack_file = ROOT / f"Pulumi.{stack}.yaml"
+    if overrides is None and project_dir == ROOT and stack_file.is_file():
+        key = (stack, hashlib.sha256(stack_file.read_bytes()).hexdigest())
+        if key not in _RUNS:
+            _RUNS[key] = _run_program(stack, None, project_dir)
+        return copy.deepcopy(_RUNS[key])
+    return _run_program(stack, overrides, project_dir)
+
+
+_RUNS: dict[tuple[str, str], Deployment] = {}
+
+
+def _run_program(stack: str, overrides: dict[str, Any] | None, project_dir: Path) -> Deployment:
     config = stack_config(stack, overrides, project_dir)
     disabled = config.pop("pulumi:disable-default-providers", [])
     if str(ROOT) not in sys.path:

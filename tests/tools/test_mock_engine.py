@@ -44,3 +44,12 @@ def test_secure_config_becomes_a_secret_placeholder():
     assert seen["is_secret"] is True
     assert seen["raw"] == "<secret kiban:token>"
     assert isinstance(seen["value"], pulumi.Output)
+
+
+def test_a_stack_as_its_files_stand_runs_once_and_each_caller_gets_its_own_copy():
+    from tools.mock_engine import run_program
+
+    first, second = run_program("dev"), run_program("dev")
+    assert first is not second and first.registrations == second.registrations
+    first.registrations.clear()
+    assert run_program("dev").registrations == second.registrations, "one caller's change is not another's"
