@@ -134,16 +134,20 @@ def apt_install(pin: dict, why: str) -> None:
     )
 
 
-def install_docker_registry() -> None:
-    """Debian's `docker-registry` (registry:2's binary) at its pinned version; linked as .tools/bin/docker-registry."""
-    pin = pinned_tool("dockerRegistry")
-    target = tool_path("docker-registry")
+def install_debian_binary(pin_name: str, binary: str, why: str) -> None:
+    """A pinned Debian package whose `binary` lands on PATH; linked as .tools/bin/<binary>."""
+    target = tool_path(binary)
     if target.exists():
         return
-    if shutil.which("docker-registry") is None:
-        apt_install(pin, "the clean-up test needs Debian's docker-registry")
+    if shutil.which(binary) is None:
+        apt_install(pinned_tool(pin_name), why)
     BIN.mkdir(parents=True, exist_ok=True)
-    target.symlink_to(shutil.which("docker-registry"))
+    target.symlink_to(shutil.which(binary))
+
+
+def install_docker_registry() -> None:
+    """Debian's `docker-registry` (registry:2's binary) at its pinned version."""
+    install_debian_binary("dockerRegistry", "docker-registry", "the clean-up test needs Debian's docker-registry")
 
 
 def install_postgresql() -> None:
@@ -161,15 +165,8 @@ def install_postgresql() -> None:
 
 def install_redis_server() -> None:
     """Debian's Redis 7.0 server at its pinned version (the ACL and configuration language the shared Valkey
-    keeps); linked as .tools/bin/redis-server."""
-    pin = pinned_tool("redisServer")
-    target = tool_path("redis-server")
-    if target.exists():
-        return
-    if shutil.which("redis-server") is None:
-        apt_install(pin, "the shared Valkey's ACL test needs Debian's redis-server")
-    BIN.mkdir(parents=True, exist_ok=True)
-    target.symlink_to(shutil.which("redis-server"))
+    keeps)."""
+    install_debian_binary("redisServer", "redis-server", "the shared Valkey's ACL test needs Debian's redis-server")
 
 
 INSTALLERS = {
