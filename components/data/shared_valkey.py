@@ -33,7 +33,8 @@ PROBE_USER = VALKEY_PROBE_USER
 """The user the health checks log in as: it may run PING and nothing else."""
 VALKEY_UID = 999
 VALKEY_GID = 1000
-"""The `valkey` user and group of the official Alpine image."""
+"""The `valkey` user and group of the official Alpine image (valkey-io/valkey-container's Dockerfile:
+`addgroup -S -g 1000 valkey; adduser -S -G valkey -u 999 valkey`)."""
 
 
 def password_key(user: str) -> str:
