@@ -95,7 +95,12 @@ class ImageBuilds(pulumi.ComponentResource):
                 push=True,
                 tags=[f"{repository}:{version}", f"{repository}:latest"],
                 registries=[login],
-                builder=docker_build.BuilderConfigArgs(name=args.config.builder),
+                # `default` is the engine's own BuildKit: left unnamed, as buildx resolves it on the provider's host.
+                builder=(
+                    docker_build.BuilderConfigArgs(name=args.config.builder)
+                    if args.config.builder != "default"
+                    else None
+                ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.built[name] = BuiltImage(repository=repository, version_tag=version, digest=image.digest)

@@ -59,7 +59,7 @@ def test_each_image_is_built_from_the_app_checkout_with_kibans_dockerfile_as_nam
         "location": str(IMAGES / "face-frontend" / "Dockerfile")
     }
     assert image["platforms"] == ["linux/amd64"] and image["pull"] is True
-    assert image["builder"] == {"name": "default"}
+    assert "builder" not in image, "the engine's own BuildKit, as buildx resolves `default` on the provider's host"
 
 
 def test_each_build_gets_its_own_pinned_build_arguments(builds):
@@ -74,6 +74,24 @@ def test_one_push_tags_the_version_and_latest_and_its_digest_is_reported(builds)
     assert builds.outputs["digests"] == {
         "face-api": mock_digest(f"{REGISTRY}/face-api"), "face-frontend": mock_digest(f"{REGISTRY}/face-frontend")
     }
+
+
+def test_a_named_builder_is_passed_on():
+    def program():
+        provider = docker_build.Provider("build-pc", host="ssh://builder@build-pc")
+        ImageBuilds(
+            "images",
+            ImageBuildsArgs(
+                config=ImageBuildsConfig(context="app", version="sha-abc", builder="kiban-builder"),
+                registry=facts(),
+                images={"face-api": f"{REGISTRY}/face-api:latest"},
+                build_args=versions().image_builds.by_image(),
+            ),
+            opts=pulumi.ResourceOptions(provider=provider),
+        )
+
+    (image,) = run_under_mocks(program).of_type("docker-build:index:Image")
+    assert image.inputs["builder"] == {"name": "kiban-builder"}
 
 
 def test_the_push_credentials_stay_secret(builds):
