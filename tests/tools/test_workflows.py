@@ -63,6 +63,13 @@ def test_applies_never_overlap_per_stack_and_prod_waits_for_its_environment():
     assert "fromJSON(vars.HOMELAB_RUNNER_LABELS)" in dev["jobs"]["deploy"]["runs-on"], "the homelab runner"
 
 
+def test_dev_follows_both_kiban_and_the_application():
+    triggers = load("deploy-dev.yml")["on"]
+    assert triggers["push"] == {"branches": ["main"]}, "a merge of kiban"
+    assert triggers["repository_dispatch"] == {"types": ["app-pushed"]}, "a push to the application's main"
+    assert "workflow_dispatch" in triggers
+
+
 def test_release_images_are_scanned_before_they_are_pushed():
     steps = load("release.yml")["jobs"]["images"]["steps"]
     names = [s.get("name") or s.get("uses", "") for s in steps]
