@@ -65,6 +65,10 @@ class K3sApiServer(ApiServer):
     port: int = Field(default=6443, ge=1, le=65535)
     """Port the K3s server listens on. Default: `6443`."""
 
+    pod_cidr: Cidr = "10.42.0.0/16"
+    """K3s's `--cluster-cidr`. The API server's calls to a webhook on another node arrive from the server's flannel
+    address, inside this range, so an operator's webhook admits it. Default: `10.42.0.0/16`, K3s's own."""
+
 
 class GkeApiServer(ApiServer):
     port: int = Field(default=443, ge=1, le=65535)

@@ -51,7 +51,11 @@ def k3s_facts(config: K3sCluster) -> ClusterFacts:
         ),
         dns_source=KUBE_DNS,
         gpu=gpu,
-        api_server=ApiServerEndpoint(cidrs=tuple(config.api_server.addresses), port=config.api_server.port),
+        api_server=ApiServerEndpoint(
+            cidrs=tuple(config.api_server.addresses),
+            port=config.api_server.port,
+            caller_cidrs=(config.api_server.pod_cidr,),
+        ),
     )
 
 

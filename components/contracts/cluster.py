@@ -120,6 +120,16 @@ class ApiServerEndpoint:
     port: int
     """TCP port of the API server (K3s: 6443; GKE: 443)."""
 
+    caller_cidrs: tuple[pulumi.Input[str], ...] = ()
+    """Where the API server's own calls to pods (admission webhooks) come from, as the receiving node's policies see
+    them, beside `cidrs`. On K3s a call to a pod on another node leaves the server through flannel and arrives from
+    its flannel address, inside the cluster's pod CIDR; GKE's control plane calls from its own range (`cidrs`).
+    Default: none beyond `cidrs`."""
+
+    def callers(self) -> TrafficSource:
+        """The API server as the source of a connection to a pod (an operator's webhook)."""
+        return TrafficSource(cidrs=tuple(dict.fromkeys([*self.cidrs, *self.caller_cidrs])))
+
     def egress_rule(self) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
         """The egress rule that lets a pod call the API server and nothing else."""
         if not self.cidrs:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.contracts.cluster import ClusterFacts, TrafficSource
+from components.contracts.cluster import ClusterFacts
 from components.contracts.postgres_operator import PostgresOperator
 from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.kube.network_access import AllowApiServer, AllowApiServerArgs, AllowTraffic, AllowTrafficArgs, PodGroup
@@ -81,7 +81,7 @@ class CloudNativePg(pulumi.ComponentResource):
         webhooks = AllowTraffic(
             f"{resource_name}-api-server-to-webhooks",
             AllowTrafficArgs(
-                source=TrafficSource(cidrs=tuple(args.cluster.api_server.cidrs)),
+                source=args.cluster.api_server.callers(),
                 destination=pods,
                 ports=[WEBHOOK_PORT],
                 description="the API server calls the operator's admission webhooks for every Cluster and Database",

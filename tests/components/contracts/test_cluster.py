@@ -29,3 +29,12 @@ def test_an_empty_source_allows_nothing():
 def test_toleration_defaults():
     args = Toleration("nvidia.com/gpu").to_args()
     assert (args.key, args.operator, args.effect) == ("nvidia.com/gpu", "Exists", "NoSchedule")
+
+
+def test_the_api_server_calls_pods_from_its_own_addresses_and_its_callers_once_each():
+    from components.contracts.cluster import ApiServerEndpoint
+
+    k3s = ApiServerEndpoint(cidrs=("192.168.0.41/32",), port=6443, caller_cidrs=("10.42.0.0/16", "192.168.0.41/32"))
+    assert k3s.callers().cidrs == ("192.168.0.41/32", "10.42.0.0/16")
+    gke = ApiServerEndpoint(cidrs=("172.16.0.0/28",), port=443)
+    assert gke.callers().cidrs == ("172.16.0.0/28",)

@@ -70,7 +70,17 @@ def test_the_operator_reaches_the_api_server_and_the_api_server_its_webhooks(ope
     assert webhooks["podSelector"] == {"matchLabels": OPERATOR_LABELS}
     (ingress,) = webhooks["ingress"]
     assert [p["port"] for p in ingress["ports"]] == [WEBHOOK_PORT]
-    assert [peer["ipBlock"]["cidr"] for peer in ingress["from"]] == list(facts.api_server.cidrs)
+    callers = [peer["ipBlock"]["cidr"] for peer in ingress["from"]]
+    assert callers == [*facts.api_server.cidrs, "10.42.0.0/16"], (
+        "the server's own address, and the pod CIDR its flannel address is in for calls to another node"
+    )
+
+
+def test_on_gke_the_webhooks_admit_the_control_plane_range_only(declare, gke_gpu_facts):
+    deployment = declare(lambda opts: CloudNativePg("cloudnative-pg", CloudNativePgArgs(cluster=gke_gpu_facts, chart=CHART), opts))
+    policies = {p["metadata"]["name"]: p["spec"] for p in deployment.objects("NetworkPolicy")}
+    (ingress,) = policies["allow-cloudnative-pg-api-server-to-webhooks-in"]["ingress"]
+    assert [peer["ipBlock"]["cidr"] for peer in ingress["from"]] == list(gke_gpu_facts.api_server.cidrs)
 
 
 def test_the_release_waits_for_its_namespace_and_policies(operator):
