@@ -159,7 +159,7 @@ def _invalid(stack: str, problems: list[str]) -> ConfigError:
     listed = "\n".join(f"  - {p.encode('ascii', 'backslashreplace').decode()}" for p in problems)
     return ConfigError(
         f"stack '{stack}' has invalid configuration; nothing was deployed:\n{listed}\n"
-        "See the configuration reference in README.md."
+        "See the configuration reference in docs/configuration.md."
     )
 
 

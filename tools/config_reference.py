@@ -1,8 +1,8 @@
-"""The configuration reference of README.md, generated from the pydantic models in stack_config/.
+"""The configuration reference (docs/configuration.md), generated from the pydantic models in stack_config/.
 
     python -m tools.config_reference                   print the reference (Markdown)
-    python -m tools.config_reference --check README.md exit 1 when README.md's reference section is stale
-    python -m tools.config_reference --write README.md replace README.md's reference section
+    python -m tools.config_reference --check docs/configuration.md   exit 1 when its reference section is stale
+    python -m tools.config_reference --write docs/configuration.md   replace its reference section
 
 Each setting's text is the attribute docstring written right after its field (read from the model source with
 `ast`, as pydantic does not keep it); its type, bounds and default come from the field itself.
@@ -411,7 +411,7 @@ def sections(root: type[BaseModel] = StackConfig) -> list[Section]:
 # --- Markdown -----------------------------------------------------------------------------------------------
 
 _PREAMBLE = f"""\
-<!-- Generated from stack_config/ by `python -m tools.config_reference --write README.md`; edit the models, not this. -->
+<!-- Generated from stack_config/ by `python -m tools.config_reference --write docs/configuration.md`; edit the models, not this. -->
 
 Keys are paths below `{NAMESPACE}:` in camelCase, as written in `Pulumi.<stack>.yaml`. Unknown keys are errors at
 every depth. An object you write is merged onto its default: keys you leave out keep the defaults shown (so
@@ -428,7 +428,7 @@ def _table(entries: Sequence[Entry]) -> list[str]:
 
 def _secret_section() -> list[str]:
     doc = attribute_docstrings(ast.parse(inspect.getsource(stack_module)).body)["SECRET_SETTINGS"]
-    lines = ["### Secret settings", "", _one_line(doc), "", "| Key | Description | Required when |", "| --- | --- | --- |"]
+    lines = ["## Secret settings", "", _one_line(doc), "", "| Key | Description | Required when |", "| --- | --- | --- |"]
     lines += [
         f"| `{NAMESPACE}:{s.key}` | {_escape(s.description)} | `{s.needed_when}` is set |" for s in SECRET_SETTINGS
     ]
@@ -436,15 +436,15 @@ def _secret_section() -> list[str]:
 
 
 def render(parts: Sequence[Section]) -> str:
-    """The reference as Markdown (headings start at level 3: README.md puts it under a level-2 heading)."""
+    """The reference as Markdown (headings start at level 2: docs/configuration.md puts it under its title)."""
     lines = [_PREAMBLE]
     for section in parts:
-        lines += ["", f"### `{NAMESPACE}:{section.key}`", ""]
+        lines += ["", f"## `{NAMESPACE}:{section.key}`", ""]
         if section.intro:
             lines += [section.intro, ""]
         for table in section.tables:
             if table.heading:
-                lines += ["", f"#### `{section.key}` with {table.heading}", ""]
+                lines += ["", f"### `{section.key}` with {table.heading}", ""]
                 if table.intro:
                     lines += [table.intro, ""]
             lines += _table(table.entries)
@@ -457,7 +457,7 @@ def generate() -> str:
     return render(sections(StackConfig))
 
 
-# --- README.md ----------------------------------------------------------------------------------------------
+# --- the document ----------------------------------------------------------------------------------------------
 
 
 class MarkerError(ValueError):
@@ -485,8 +485,8 @@ def replace_section(document: str, reference: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     action = parser.add_mutually_exclusive_group()
-    action.add_argument("--check", type=Path, metavar="README", help="exit 1 if README's reference section is stale")
-    action.add_argument("--write", type=Path, metavar="README", help="replace README's reference section")
+    action.add_argument("--check", type=Path, metavar="DOC", help="exit 1 if DOC's reference section is stale")
+    action.add_argument("--write", type=Path, metavar="DOC", help="replace DOC's reference section")
     args = parser.parse_args(argv)
 
     reference = generate()

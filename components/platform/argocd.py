@@ -86,7 +86,7 @@ class ArgoCd(pulumi.ComponentResource):
     """The UI's URL, where it has a host."""
 
     admin_password: pulumi.Output[str]
-    """The generated `admin` password (`Output.secret`); read it as the README says."""
+    """The generated `admin` password (`Output.secret`); read it as docs/applications.md says."""
 
     def __init__(self, resource_name: str, args: ArgoCdArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:platform:ArgoCd", resource_name, None, opts)

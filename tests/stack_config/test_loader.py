@@ -227,8 +227,8 @@ def test_a_rejected_config_registers_nothing(case: Rejected):
     assert outcome.deployment.registrations == []
 
 
-def test_the_readme_example_of_a_wrong_configuration_is_what_the_program_prints():
-    readme = (ROOT / "README.md").read_text()
+def test_the_documented_example_of_a_wrong_configuration_is_what_the_program_prints():
+    readme = (ROOT / "docs" / "operations.md").read_text()
     example = readme.split("## When the configuration is wrong", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
     printed = example.split("\n", 1)[1].removeprefix("error: ").rstrip("\n")  # after the command line
     face = stack_config("dev")["kiban:faceRecognition"]

@@ -1,4 +1,4 @@
-"""The configuration reference: generated from the models, complete, correct on defaults, and in sync with README."""
+"""The configuration reference: generated from the models, complete, correct on defaults, and in sync with docs/configuration.md."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from tools.config_reference import (
     sections,
 )
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+REFERENCE_DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 FieldKey = tuple[type[BaseModel], str]
 
 
@@ -61,9 +61,9 @@ def entry(path: str, model: type[BaseModel] | None = None) -> Entry:
     return found[0]
 
 
-def test_readme_reference_matches_the_models():
-    assert extract_section(README.read_text()) == generate(), (
-        "README.md's configuration reference is stale: run `python -m tools.config_reference --write README.md`"
+def test_the_documented_reference_matches_the_models():
+    assert extract_section(REFERENCE_DOC.read_text()) == generate(), (
+        "docs/configuration.md is stale: run `python -m tools.config_reference --write docs/configuration.md`"
     )
 
 
@@ -84,16 +84,16 @@ def test_every_row_is_written_at_its_camel_case_path():
 def test_one_section_per_top_level_key_and_one_table_per_cluster_kind():
     markdown = generate()
     for name, info in StackConfig.model_fields.items():
-        assert f"\n### `kiban:{info.alias or name}`\n" in markdown
-    assert "\n#### `cluster` with `kind: k3s`\n" in markdown
-    assert "\n#### `cluster` with `kind: existing-gke`\n" in markdown
+        assert f"\n## `kiban:{info.alias or name}`\n" in markdown
+    assert "\n### `cluster` with `kind: k3s`\n" in markdown
+    assert "\n### `cluster` with `kind: existing-gke`\n" in markdown
     k3s, gke = markdown.index("with `kind: k3s`\n"), markdown.index("with `kind: existing-gke`\n")
     assert k3s < markdown.index("| `cluster.gpu.runtimeClass` |") < gke < markdown.index("| `cluster.gpu.accelerator` |")
 
 
 def test_secret_settings_are_listed():
     markdown = generate()
-    assert "\n### Secret settings\n" in markdown
+    assert "\n## Secret settings\n" in markdown
     for secret in SECRET_SETTINGS:
         assert f"| `kiban:{secret.key}` | {secret.description} | `{secret.needed_when}` is set |" in markdown
 
