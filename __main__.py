@@ -15,6 +15,7 @@ from components.apps.delivered.shared_data_access import SharedDataAccess, Share
 from components.data.milvus import MilvusImages
 from components.data.shared_postgres import SharedPostgres, SharedPostgresArgs
 from components.data.shared_valkey import SharedValkey, SharedValkeyArgs
+from components.contracts.stores import StoreDurability
 from components.kube.pod_spec import GpuRequest
 from components.kube.retained_storage_class import RetainedStorageClass, RetainedStorageClassArgs
 from components.platform.argo_rollouts import ArgoRollouts, ArgoRolloutsArgs
@@ -42,12 +43,16 @@ cluster = cluster_target(
 generator = pulumi_random.Provider("random")
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider, generator])
 
-if stack.data_safety.retain_volumes:
-    data_storage_class: pulumi.Input[str] = RetainedStorageClass(
-        "retained-storage", RetainedStorageClassArgs(cluster=cluster.facts), opts=on_cluster
-    ).name
-else:
-    data_storage_class = cluster.facts.storage_class
+durability = StoreDurability(
+    storage_class=(
+        RetainedStorageClass("retained-storage", RetainedStorageClassArgs(cluster=cluster.facts), opts=on_cluster).name
+        if stack.data_safety.retain_volumes
+        else cluster.facts.storage_class
+    ),
+    protect=stack.data_safety.protect,
+    retain_volumes=stack.data_safety.retain_volumes,
+    ready_timeout_minutes=stack.timeouts.workload_ready_minutes,
+)
 
 rollouts = ArgoRollouts(
     "argo-rollouts",
@@ -123,11 +128,10 @@ face_recognition = FaceRecognitionSystem(
             shell=pinned.images.busybox,
         ),
         host=stack.ingress.host,
-        data_safety=stack.data_safety,
+        durability=durability,
         cluster=cluster.facts,
         gpu=gpu,
-        timeouts=stack.timeouts,
-        data_storage_class=data_storage_class,
+        gpu_ready_timeout_minutes=stack.timeouts.workload_ready_minutes,
         environment_name=pulumi.get_stack(),
         tls=config.ingress_tls,
         delivery=rollouts.delivery,
@@ -173,9 +177,7 @@ if shared_data.postgres is not None:
             cluster=cluster.facts,
             image=pinned.images.cnpg_postgres,
             shell_image=pinned.images.busybox,
-            storage_class=data_storage_class,
-            protect=stack.data_safety.protect,
-            retain_volumes=stack.data_safety.retain_volumes,
+            durability=durability,
         ),
         opts=on_cluster,
     )
@@ -188,10 +190,7 @@ if shared_data.valkey is not None:
             applications=users_of["valkey"],
             cluster=cluster.facts,
             image=pinned.images.valkey,
-            storage_class=data_storage_class,
-            protect=stack.data_safety.protect,
-            retain_volumes=stack.data_safety.retain_volumes,
-            ready_timeout_minutes=stack.timeouts.workload_ready_minutes,
+            durability=durability,
         ),
         opts=on_cluster,
     )

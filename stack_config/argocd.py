@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from stack_config.base import ConfigModel, KubernetesName, worded
-from stack_config.shared_data import SharedStore
+from components.contracts.settings import ConfigModel, KubernetesName, worded
+from components.contracts.stores import SharedStore
 
 _REPO = re.compile(r"(https://[^\s/]+(/[^\s]*)?|git@[^\s:]+:[^\s]+)")
 

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field
 
 from pydantic import model_validator
 
-from stack_config.base import (
+from components.contracts.settings import (
     ConfigModel,
     CpuQuantity,
     KubernetesName,

@@ -6,15 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from stack_config.base import ConfigModel, MemoryQuantity, StorageQuantity, worded
-from stack_config.workloads import BackupSettings, ComputeResources, ServiceSettings, compute
-
-
-PostgresIdentifier = Annotated[
-    str,
-    worded(r"[a-z_][a-z0-9_]{0,62}", "a PostgreSQL name: 1 to 63 lower-case letters, digits and '_', not starting "
-           "with a digit"),
-]
+from components.contracts.settings import ConfigModel, worded
+from components.contracts.stores import MilvusSettings, PostgresSettings
+from components.contracts.workloads import ComputeResources, ServiceSettings, compute
 
 
 class BackendSettings(ServiceSettings):
@@ -83,69 +77,6 @@ class FrontendSettings(ServiceSettings):
 
     resources: ComputeResources = Field(default_factory=lambda: compute("50m", "64Mi", "250m", "256Mi"))
     """Default: requests 50m / 64Mi, limits 250m / 256Mi."""
-
-
-class PostgresSettings(ConfigModel):
-    """The PostgreSQL 15 database of the face-recognition backend."""
-
-    database: PostgresIdentifier = "faceapi"
-    """Database name (`SQL_DATABASE`). Default: `faceapi`. Fixed after the first deploy (the server creates it when
-    it initialises its volume; a new name is refused at start)."""
-
-    username: PostgresIdentifier = "faceuser"
-    """Owner of the database (`SQL_USERNAME`). Default: `faceuser`. The password is generated. Fixed after the first
-    deploy (the server creates it when it initialises its volume; a new name is refused at start)."""
-
-    storage_size: StorageQuantity = "10Gi"
-    """Size of the data volume. Default: `10Gi`. Fixed after the first deploy (a StatefulSet's claim template)."""
-
-    resources: ComputeResources = Field(default_factory=lambda: compute("250m", "256Mi", "1", "1Gi"))
-    """Default: requests 250m / 256Mi, limits 1 CPU / 1Gi."""
-
-    shared_memory: MemoryQuantity = "128Mi"
-    """Size of /dev/shm (the Compose file's `shm_size`). Default: `128Mi`."""
-
-    backup: BackupSettings = Field(default_factory=BackupSettings)
-    """Nightly `pg_dump`. Default: daily at 03:00 UTC, kept 7 days, on a 20Gi volume."""
-
-
-class MilvusSettings(ConfigModel):
-    """Milvus standalone (vector database) with its etcd and MinIO."""
-
-    database: Annotated[
-        str, worded(r"[A-Za-z_][A-Za-z0-9_]*", "a Milvus database name: letters, digits and '_', not starting "
-                    "with a digit", 255)
-    ] = "default"
-    """Milvus database the backend uses (`MILVUS_DB_DB_NAME`). Default: `default`."""
-
-    resources: ComputeResources = Field(default_factory=lambda: compute("500m", "2Gi", "2", "8Gi"))
-    """Milvus container. Default: requests 500m / 2Gi, limits 2 CPU / 8Gi."""
-
-    storage_size: StorageQuantity = "20Gi"
-    """Milvus local volume (/var/lib/milvus). Default: `20Gi`. Fixed after the first deploy (a StatefulSet's claim
-    template)."""
-
-    etcd_resources: ComputeResources = Field(default_factory=lambda: compute("100m", "256Mi", "500m", "1Gi"))
-    """etcd container. Default: requests 100m / 256Mi, limits 500m / 1Gi."""
-
-    etcd_storage_size: StorageQuantity = "5Gi"
-    """etcd data volume. Default: `5Gi` (etcd's backend quota is 4GiB). Fixed after the first deploy (a
-    StatefulSet's claim template)."""
-
-    minio_resources: ComputeResources = Field(default_factory=lambda: compute("100m", "256Mi", "1", "2Gi"))
-    """MinIO container. Default: requests 100m / 256Mi, limits 1 CPU / 2Gi."""
-
-    gpu_memory_pool: MemoryQuantity = "2Gi"
-    """Milvus's GPU memory pool (`gpu.maxMemSize`; it starts at half) on a GPU stack. Size it for the share of the
-    GPU Milvus gets: under time-slicing the GPU's memory is shared, unisolated, with the other pods on it.
-    Default: `2Gi`."""
-
-    minio_storage_size: StorageQuantity = "50Gi"
-    """MinIO data volume (the vectors and indexes). Default: `50Gi`. Fixed after the first deploy (a StatefulSet's
-    claim template)."""
-
-    backup: BackupSettings = Field(default_factory=lambda: BackupSettings(schedule="30 3 * * *", storage_size="50Gi"))
-    """etcd snapshot plus a copy of the MinIO bucket. Default: daily at 03:30 UTC, kept 7 days, on a 50Gi volume."""
 
 
 class FaceRecognitionConfig(ConfigModel):

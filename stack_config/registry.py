@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from stack_config.base import ConfigModel, worded
+from components.contracts.settings import ConfigModel, worded
 
 RegistryHost = Annotated[
     str,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from stack_config.base import ConfigModel
-from stack_config.workloads import ComputeResources, compute
+from components.contracts.settings import ConfigModel
+from components.contracts.workloads import ComputeResources, compute
 
 
 class PreviewAnalysis(ConfigModel):

@@ -12,12 +12,13 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 from components.contracts.images import ImageReference as ContractImageReference
 from components.contracts.images import image_digest, image_tag
 from stack_config.argocd import ArgoCdConfig
-from stack_config.base import ConfigModel, KubernetesName, worded
+from components.contracts.settings import ConfigModel, KubernetesName, worded
 from stack_config.cluster import ClusterConfig, GkeCluster
 from stack_config.face_recognition import FaceRecognitionConfig
 from stack_config.registry import ArtifactRegistry, BuildPcRegistry, ExternalRegistry, RegistryConfig
 from stack_config.rollouts import RolloutsConfig
-from stack_config.shared_data import RESERVED_LOGINS, SharedDataConfig
+from components.contracts.stores import RESERVED_LOGINS, store_login
+from stack_config.shared_data import SharedDataConfig
 
 def _check_image(reference: str) -> str:
     parsed = ContractImageReference.parse(reference)
@@ -252,7 +253,7 @@ class StackConfig(ConfigModel):
         for index, app in enumerate(self.argocd.applications):
             for store in app.shared_data:
                 taken = RESERVED_LOGINS[store]
-                login = app.name.replace("-", "_") if store == "postgres" else app.name
+                login = store_login(store, app.name)
                 if login in taken:
                     raise ValueError(
                         f"argocd.applications[{index}].sharedData: the {store} login of {app.name!r} would be "

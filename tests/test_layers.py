@@ -3,6 +3,10 @@
 0 contracts, 1 kube, 2 clusters/data/platform, 3 apps. Siblings on one layer meet through contract values that
 `__main__.py` passes between them, never by importing each other. Parsed, not imported: a module that is never
 imported by a test is still checked.
+
+The stack config (`stack_config/`) is a layer above every component: it is written in the components' settings
+(`components.contracts.settings`, `.workloads`, `.stores`), and a component never imports it; the code that reads
+the config turns it into contract values and plain Args.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 COMPONENTS = ROOT / "components"
 LAYERS = {"contracts": 0, "kube": 1, "clusters": 2, "data": 2, "platform": 2, "apps": 3}
+CONFIG = "stack_config"
+CONFIG_FREE = {"contracts", "kube", "data"}
+"""The layers whose modules take no config model: their Args are contract values and plain fields."""
 
 
 def module_name(path: Path) -> str:
@@ -54,6 +61,9 @@ def violations(path: Path) -> list[str]:
     assert own is not None, f"{path.relative_to(ROOT)} is not in one of the layers {sorted(LAYERS)}"
     found = []
     for line, target in imported_modules(path):
+        if target.split(".")[0] == CONFIG and own[0] in CONFIG_FREE:
+            found.append(f"{path.relative_to(ROOT)}:{line} imports {target} (config)")
+            continue
         other = room(target)
         if other is None or other[: len(own)] == own or own[: len(other)] == other:
             continue  # outside the layers, in the module's own folder, or the folder's own package
@@ -79,7 +89,7 @@ def test_module_imports_only_its_own_folder_or_lower_layers(path):
 def test_the_check_catches_upward_and_sideways_imports(tmp_path, monkeypatch):
     fake = tmp_path / "components"
     for folder, text in {
-        "kube": "from components.apps.face_recognition.face_api import FaceApi\n",
+        "kube": "from components.apps.face_recognition.face_api import FaceApi\nimport stack_config.stack\n",
         "data": "import components.platform.registry\nfrom ..clusters import existing_cluster\n",
         "apps/face_recognition": "from components.data.postgres_database import PostgresDatabase\nfrom . import frontend\n",
     }.items():
@@ -89,6 +99,7 @@ def test_the_check_catches_upward_and_sideways_imports(tmp_path, monkeypatch):
     assert [v.split(" imports ")[1] for v in violations(fake / "kube" / "mod.py")] == [
         "components.apps.face_recognition.face_api (upward)",
         "components.apps.face_recognition.face_api.FaceApi (upward)",
+        "stack_config.stack (config)",
     ]
     assert [v.split(" imports ")[1] for v in violations(fake / "data" / "mod.py")] == [
         "components.platform.registry (sideways)",

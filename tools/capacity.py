@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stack_config.base import cpu_millicores, memory_bytes
+from components.contracts.settings import cpu_millicores, memory_bytes
 from stack_config.cluster import ExistingGkeCluster, GkeCluster, K3sCluster
 from tools.custom_workloads import with_stand_ins
 

@@ -29,11 +29,11 @@ from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
 from stack_config import stack as stack_module
-from stack_config.base import CpuQuantity, KubernetesName, LabelKey, LabelValue, MemoryQuantity, StorageQuantity
+from components.contracts.settings import CpuQuantity, KubernetesName, LabelKey, LabelValue, MemoryQuantity, StorageQuantity
 from stack_config.cluster import Cidr, KubernetesVersion
-from stack_config.face_recognition import PostgresIdentifier
+from components.contracts.stores import PostgresIdentifier
 from stack_config.stack import SECRET_SETTINGS, Hostname, ImageReference, StackConfig
-from stack_config.workloads import CronSchedule, TimeZone
+from components.contracts.workloads import CronSchedule, TimeZone
 
 START_MARKER = "<!-- config-reference:start -->"
 END_MARKER = "<!-- config-reference:end -->"

@@ -15,8 +15,8 @@ from components.kube.scheduled_backup import ScheduledBackup, ScheduledBackupArg
 from components.kube.health_checks import ExecCheck, HealthChecks
 from components.kube.service_base import ServicePort
 from components.kube.stateful_service import DataVolume, StatefulService, StatefulServiceArgs
-from stack_config.face_recognition import PostgresSettings
-from stack_config.workloads import compute
+from components.contracts.stores import PostgresSettings, StoreDurability
+from components.contracts.workloads import compute
 
 PORT = 5432
 SECRETS_DIR = "/run/secrets/postgres"
@@ -76,14 +76,8 @@ class PostgresDatabaseArgs:
     settings: PostgresSettings
     """Database name, owner, sizes, resources, backup schedule (required)."""
 
-    storage_class: pulumi.Input[str]
-    """StorageClass of the data and backup volumes (required; the retained one when volumes are retained)."""
-
-    protect: bool
-    """Pulumi `protect` on the StatefulSet, the password and the backup volume (required)."""
-
-    retain_volumes: bool
-    """Keep claims when the StatefulSet goes and the backup volume when Pulumi deletes it (required)."""
+    durability: StoreDurability
+    """StorageClass, protection, retention and ready timeout of every volume and of what holds data (required)."""
 
     image: str
     """The PostgreSQL image (required): the official Alpine one, pinned in versions.json; its `postgres` user is
@@ -91,9 +85,6 @@ class PostgresDatabaseArgs:
 
     shell_image: str
     """A small image with a shell for the backup's own steps (required): a pinned busybox."""
-
-    ready_timeout_minutes: int | None = None
-    """How long `pulumi up` waits for the server to become ready. Default: Pulumi's 10 minutes."""
 
 
 class PostgresDatabase(pulumi.ComponentResource):
@@ -149,7 +140,7 @@ class PostgresDatabase(pulumi.ComponentResource):
                 part_of=args.part_of,
                 generated=["password"],
                 plain={"username": settings.username, "database": settings.database},
-                protect=args.protect,
+                protect=args.durability.protect,
             ),
             opts=child,
         )
@@ -196,7 +187,7 @@ class PostgresDatabase(pulumi.ComponentResource):
                 ],
                 ports=[ServicePort("postgres", PORT)],
                 health=HealthChecks(readiness=ready, liveness=ready, startup=ready, startup_budget_seconds=600),
-                data_volumes=[DataVolume("data", DATA_DIR, settings.storage_size, args.storage_class)],
+                data_volumes=[DataVolume("data", DATA_DIR, settings.storage_size, args.durability.storage_class)],
                 run_as=RunAs(user=POSTGRES_UID, group=POSTGRES_UID, fs_group=POSTGRES_UID),
                 scanner_exemptions=[
                     ScannerExemption(
@@ -204,10 +195,10 @@ class PostgresDatabase(pulumi.ComponentResource):
                         "runs as the image's postgres user (uid 70), which owns the data directory it initialises",
                     )
                 ],
-                protect=args.protect,
-                retain_volumes=args.retain_volumes,
+                protect=args.durability.protect,
+                retain_volumes=args.durability.retain_volumes,
                 termination_grace_period_seconds=60,
-                ready_timeout_minutes=args.ready_timeout_minutes,
+                ready_timeout_minutes=args.durability.ready_timeout_minutes,
                 # A changed Secret restarts the server, and the `credentials` init container then rotates the
                 # password in the store (or refuses a changed owner or database) before the server starts.
                 restart_on=[credentials.checksum],
@@ -229,7 +220,7 @@ class PostgresDatabase(pulumi.ComponentResource):
                 namespace=args.namespace,
                 part_of=args.part_of,
                 settings=settings.backup,
-                storage_class=args.storage_class,
+                storage_class=args.durability.storage_class,
                 prefix=resource_name,
                 steps=[
                     ContainerSpec(
@@ -241,8 +232,8 @@ class PostgresDatabase(pulumi.ComponentResource):
                     )
                 ],
                 shell_image=args.shell_image,
-                protect=args.protect,
-                retain_volume=args.retain_volumes,
+                protect=args.durability.protect,
+                retain_volume=args.durability.retain_volumes,
             ),
             opts=child,
         )

@@ -17,8 +17,8 @@ from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.kube.network_access import AllowApiServer, AllowApiServerArgs, AllowTraffic, AllowTrafficArgs, PodGroup
 from components.kube.pod_spec import ContainerSpec, SecretFiles
 from components.kube.scheduled_backup import ScheduledBackup, ScheduledBackupArgs
-from stack_config.shared_data import SharedPostgresConfig
-from stack_config.workloads import compute
+from components.contracts.stores import SharedPostgresSettings, StoreDurability, store_login
+from components.contracts.workloads import compute
 
 NAMESPACE = "shared-postgres"
 CLUSTER = "shared-postgres"
@@ -31,12 +31,6 @@ HOST = f"{CLUSTER}-rw.{NAMESPACE}.svc.cluster.local"
 SUPERUSER_SECRET = f"{CLUSTER}-superuser"
 """The Secret the operator writes the `postgres` superuser's credentials to (`enableSuperuserAccess`)."""
 SUPERUSER_DIR = "/run/secrets/superuser"
-
-
-def sql_name(application: str) -> str:
-    """The role and database of an application: its name with `-` as `_`, a PostgreSQL identifier that needs no
-    quoting."""
-    return application.replace("-", "_")
 
 
 def dump_script(host: str = HOST, port: int = PORT, password_file: str = f"{SUPERUSER_DIR}/password") -> str:
@@ -52,7 +46,7 @@ def dump_script(host: str = HOST, port: int = PORT, password_file: str = f"{SUPE
 class SharedPostgresArgs:
     """Arguments of `SharedPostgres`."""
 
-    config: SharedPostgresConfig
+    config: SharedPostgresSettings
     """`kiban:sharedData.postgres` (required): instances, sizes, resources, backup."""
 
     applications: Sequence[str]
@@ -70,16 +64,8 @@ class SharedPostgresArgs:
     shell_image: str
     """A small image with a shell for the backup's own steps (required): a pinned busybox."""
 
-    storage_class: pulumi.Input[str]
-    """StorageClass of the instances' and the backup's volumes (required; the retained one when volumes are
-    retained)."""
-
-    protect: bool
-    """Pulumi `protect` on the Cluster, the databases, the logins and the backup volume (required)."""
-
-    retain_volumes: bool
-    """Leave the Cluster, its databases, the namespace and the backup volume in place when Pulumi deletes them
-    (required)."""
+    durability: StoreDurability
+    """StorageClass, protection, retention and ready timeout of every volume and of what holds data (required)."""
 
 
 class SharedPostgres(pulumi.ComponentResource):
@@ -99,15 +85,15 @@ class SharedPostgres(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: SharedPostgresArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:data:SharedPostgres", resource_name, None, opts)
-        keep = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_volumes)
+        keep = pulumi.ResourceOptions(parent=self, protect=args.durability.protect, retain_on_delete=args.durability.retain_volumes)
         namespace = PlatformNamespace(
             f"{resource_name}-namespace",
             PlatformNamespaceArgs(
                 name=NAMESPACE,
                 cluster=args.cluster,
                 part_of=CLUSTER,
-                protect=args.protect,
-                retain_on_delete=args.retain_volumes,
+                protect=args.durability.protect,
+                retain_on_delete=args.durability.retain_volumes,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -121,8 +107,8 @@ class SharedPostgres(pulumi.ComponentResource):
                     namespace=NAMESPACE,
                     part_of=CLUSTER,
                     generated=["password"],
-                    plain={"username": sql_name(app)},
-                    protect=args.protect,
+                    plain={"username": store_login("postgres", app)},
+                    protect=args.durability.protect,
                     secret_type="kubernetes.io/basic-auth",
                     labels={"cnpg.io/reload": "true"},  # the operator applies a changed password
                 ),
@@ -141,7 +127,7 @@ class SharedPostgres(pulumi.ComponentResource):
                 "imageName": args.image,
                 "primaryUpdateStrategy": "unsupervised",
                 "enableSuperuserAccess": True,  # the backup's pg_dumpall reads every database
-                "storage": {"size": args.config.storage_size, "storageClass": args.storage_class},
+                "storage": {"size": args.config.storage_size, "storageClass": args.durability.storage_class},
                 "resources": {
                     "requests": {"cpu": resources.requests.cpu, "memory": resources.requests.memory},
                     "limits": {"cpu": resources.limits.cpu, "memory": resources.limits.memory},
@@ -149,7 +135,7 @@ class SharedPostgres(pulumi.ComponentResource):
                 "managed": {
                     "roles": [
                         {
-                            "name": sql_name(app),
+                            "name": store_login("postgres", app),
                             "ensure": "present",
                             "login": True,
                             "passwordSecret": {"name": secret.secret_name},
@@ -169,8 +155,8 @@ class SharedPostgres(pulumi.ComponentResource):
                 kind="Database",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=app, namespace=NAMESPACE),
                 spec={
-                    "name": sql_name(app),
-                    "owner": sql_name(app),
+                    "name": store_login("postgres", app),
+                    "owner": store_login("postgres", app),
                     "cluster": {"name": CLUSTER},
                     "ensure": "present",
                     "databaseReclaimPolicy": "retain",
@@ -178,7 +164,7 @@ class SharedPostgres(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[cluster])),
             )
         self.logins = {
-            app: DatabaseEndpoint(HOST, PORT, sql_name(app), sql_name(app), secret.values["password"])
+            app: DatabaseEndpoint(HOST, PORT, store_login("postgres", app), store_login("postgres", app), secret.values["password"])
             for app, secret in logins.items()
         }
 
@@ -215,7 +201,7 @@ class SharedPostgres(pulumi.ComponentResource):
                 namespace=NAMESPACE,
                 part_of=CLUSTER,
                 settings=args.config.backup,
-                storage_class=args.storage_class,
+                storage_class=args.durability.storage_class,
                 prefix=CLUSTER,
                 steps=[
                     ContainerSpec(
@@ -227,8 +213,8 @@ class SharedPostgres(pulumi.ComponentResource):
                     )
                 ],
                 shell_image=args.shell_image,
-                protect=args.protect,
-                retain_volume=args.retain_volumes,
+                protect=args.durability.protect,
+                retain_volume=args.durability.retain_volumes,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, cluster]),
         )

@@ -19,8 +19,8 @@ from components.kube.network_access import PodGroup
 from components.kube.pod_spec import ContainerSpec, RunAs, SecretFiles
 from components.kube.service_base import ServicePort
 from components.kube.stateful_service import DataVolume, StatefulService, StatefulServiceArgs
-from stack_config.base import memory_bytes
-from stack_config.shared_data import VALKEY_PROBE_USER, SharedValkeyConfig
+from components.contracts.settings import memory_bytes
+from components.contracts.stores import VALKEY_PROBE_USER, SharedValkeySettings, StoreDurability
 
 NAMESPACE = "shared-valkey"
 NAME = "shared-valkey"
@@ -60,7 +60,7 @@ def acl_file(passwords: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def server_configuration(config: SharedValkeyConfig) -> str:
+def server_configuration(config: SharedValkeySettings) -> str:
     """`valkey.conf`: every interface, no protected mode (the default user is off instead), the append-only file on
     the data volume, the ACL file, and the memory ceiling in bytes."""
     return "\n".join(
@@ -83,7 +83,7 @@ def server_configuration(config: SharedValkeyConfig) -> str:
 class SharedValkeyArgs:
     """Arguments of `SharedValkey`."""
 
-    config: SharedValkeyConfig
+    config: SharedValkeySettings
     """`kiban:sharedData.valkey` (required): memory, eviction, volume, resources."""
 
     applications: Sequence[str]
@@ -95,17 +95,8 @@ class SharedValkeyArgs:
     image: str
     """The Valkey image (required), pinned in versions.json."""
 
-    storage_class: pulumi.Input[str]
-    """StorageClass of the data volume (required; the retained one when volumes are retained)."""
-
-    protect: bool
-    """Pulumi `protect` on the namespace, the StatefulSet and the generated passwords (required)."""
-
-    retain_volumes: bool
-    """Keep the claim when the StatefulSet goes, and the namespace when Pulumi deletes it (required)."""
-
-    ready_timeout_minutes: int | None = None
-    """How long `pulumi up` waits for the server. Default: Pulumi's 10 minutes."""
+    durability: StoreDurability
+    """StorageClass, protection, retention and ready timeout of every volume and of what holds data (required)."""
 
 
 class SharedValkey(pulumi.ComponentResource):
@@ -128,8 +119,8 @@ class SharedValkey(pulumi.ComponentResource):
                 name=NAMESPACE,
                 cluster=args.cluster,
                 part_of=NAME,
-                protect=args.protect,
-                retain_on_delete=args.retain_volumes,
+                protect=args.durability.protect,
+                retain_on_delete=args.durability.retain_volumes,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -148,7 +139,7 @@ class SharedValkey(pulumi.ComponentResource):
                     ).apply(lambda passwords: acl_file(dict(zip(users, passwords, strict=False)))),
                     "valkey.conf": lambda _: pulumi.Output.from_input(configuration),
                 },
-                protect=args.protect,
+                protect=args.durability.protect,
             ),
             opts=in_namespace,
         )
@@ -178,15 +169,15 @@ class SharedValkey(pulumi.ComponentResource):
                 ),
                 ports=[ServicePort("valkey", PORT)],
                 health=HealthChecks(readiness=ping, liveness=ping, startup=ping, startup_budget_seconds=300),
-                data_volumes=[DataVolume("data", DATA_DIR, args.config.storage_size, args.storage_class)],
+                data_volumes=[DataVolume("data", DATA_DIR, args.config.storage_size, args.durability.storage_class)],
                 run_as=RunAs(user=VALKEY_UID, group=VALKEY_GID, fs_group=VALKEY_GID),
                 scanner_exemptions=[
                     ScannerExemption("CKV_K8S_40", "runs as the image's valkey user (uid 999), which owns /data")
                 ],
-                protect=args.protect,
-                retain_volumes=args.retain_volumes,
+                protect=args.durability.protect,
+                retain_volumes=args.durability.retain_volumes,
                 termination_grace_period_seconds=30,
-                ready_timeout_minutes=args.ready_timeout_minutes,
+                ready_timeout_minutes=args.durability.ready_timeout_minutes,
                 restart_on=[secret.checksum],
             ),
             opts=in_namespace,

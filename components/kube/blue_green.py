@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 from components.contracts.delivery import BlueGreenDelivery
 from components.contracts.exemptions import scanner_annotations
 from components.kube.pod_spec import ContainerSpec, RunAs, pod_spec
-from stack_config.workloads import compute
+from components.contracts.workloads import compute
 
 ROLLOUTS_API = "argoproj.io/v1alpha1"
 CHECK_METRIC = "preview-health"

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components.contracts.cluster import GPU_RESOURCE, GpuScheduling
 from components.contracts.images import Image, image_reference, is_pinned
-from stack_config.workloads import ComputeResources
+from components.contracts.workloads import ComputeResources
 
 SECURE_USER = 10001
 """Default uid and gid: numeric, non-root and above 10000, clear of users baked into base images."""

@@ -26,7 +26,7 @@ from components.kube.pod_spec import (
     VolumeMount,
     pod_spec,
 )
-from stack_config.workloads import BackupSettings, compute
+from components.contracts.workloads import BackupSettings, compute
 
 BACKUP_MOUNT = "/backup"
 """Where every step of a backup job sees the backup volume."""

@@ -23,7 +23,7 @@ from components.kube.service_base import (
     service_parts,
     workload_options,
 )
-from stack_config.workloads import Autoscaling
+from components.contracts.workloads import Autoscaling
 
 
 @dataclass(frozen=True, kw_only=True)

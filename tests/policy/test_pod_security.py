@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components.kube.pod_spec import ContainerSpec, RunAs, SecretFiles, WritablePath, pod_spec
-from stack_config.workloads import compute
+from components.contracts.workloads import compute
 from policy.pod_security import (
     NEWEST_VERSION,
     NotPodBearing,

@@ -14,7 +14,7 @@ from stack_config import ConfigError
 from stack_config.cluster import K3sGpuNodes
 from stack_config.face_recognition import BackendSettings
 from stack_config.stack import IngressConfig, StackConfig
-from stack_config.workloads import Autoscaling
+from components.contracts.workloads import Autoscaling
 from tools.mock_engine import ROOT, Deployment, run_program, run_under_mocks, stack_config
 
 CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUKiban\n-----END CERTIFICATE-----\n"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from stack_config.base import cpu_millicores, memory_bytes
+from components.contracts.settings import cpu_millicores, memory_bytes
 from components.contracts.images import image_digest, image_tag
 from stack_config.stack import ImagesConfig, StackConfig
-from stack_config.workloads import ComputeQuantities, ComputeResources, compute
+from components.contracts.workloads import ComputeQuantities, ComputeResources, compute
 
 DIGEST = "sha256:" + "ab" * 32
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from stack_config.shared_data import RESERVED_LOGINS, SharedDataConfig
+from components.contracts.stores import RESERVED_LOGINS
+from stack_config.shared_data import SharedDataConfig
 from tests.stack_config.test_hostile_config import refused
 from tests.stack_config.test_loader import run_main
 from tools.mock_engine import stack_config

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from stack_config.base import ConfigModel
+from components.contracts.settings import ConfigModel
 from stack_config.cluster import ExistingClusterAccess, ExistingGkeCluster, K3sCluster
-from stack_config.face_recognition import BackendSettings, FaceRecognitionConfig, MilvusSettings, PostgresSettings
+from components.contracts.stores import MilvusSettings, PostgresSettings
+from stack_config.face_recognition import BackendSettings, FaceRecognitionConfig
 from stack_config.stack import SECRET_SETTINGS, StackConfig
-from stack_config.workloads import Autoscaling, BackupSettings, ComputeQuantities
+from components.contracts.workloads import Autoscaling, BackupSettings, ComputeQuantities
 from tools.config_reference import (
     END_MARKER,
     START_MARKER,

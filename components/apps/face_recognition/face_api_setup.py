@@ -21,7 +21,7 @@ from components.contracts.exemptions import ScannerExemption, scanner_annotation
 from components.contracts.labels import selector_labels, workload_labels
 from components.kube.network_access import PodGroup
 from components.kube.pod_spec import ContainerSpec, EnvVar, RunAs, WritablePath, pod_spec
-from stack_config.workloads import ComputeResources, compute
+from components.contracts.workloads import ComputeResources, compute
 
 SETUP_SCRIPT = """
 import asyncio

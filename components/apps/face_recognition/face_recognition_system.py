@@ -21,7 +21,7 @@ from components.kube.pod_spec import GpuRequest
 from components.data.postgres_database import PostgresDatabase, PostgresDatabaseArgs
 from stack_config.face_recognition import FaceRecognitionConfig
 from components.contracts.tls import IngressTls
-from stack_config.stack import DataSafety, DeployTimeouts
+from components.contracts.stores import StoreDurability
 
 PART_OF = "face-recognition"
 APP_NAMESPACE = "face-recognition"
@@ -56,8 +56,6 @@ class FaceRecognitionSystemArgs:
     host: str
     """Host name of the public entry point (required): `kiban:ingress.host`."""
 
-    data_safety: DataSafety
-    """How data stores are protected and their volumes retained (required): `kiban:dataSafety`."""
 
     cluster: ClusterFacts
     """The cluster it runs on (required)."""
@@ -65,11 +63,13 @@ class FaceRecognitionSystemArgs:
     gpu: GpuRequest | None
     """The reservation the backend and Milvus each make (required; `None` for the CPU build)."""
 
-    timeouts: DeployTimeouts
-    """How long `pulumi up` waits for the stores and the GPU backend (required): `kiban:timeouts`."""
+    durability: StoreDurability
+    """How hard PostgreSQL and Milvus (and the namespaces holding them) are to lose, and how long `pulumi up` waits
+    for them (required): the stack's one `StoreDurability`."""
 
-    data_storage_class: pulumi.Input[str]
-    """StorageClass for every data and backup volume (required): the retained class when volumes are retained."""
+    gpu_ready_timeout_minutes: int | None
+    """How long `pulumi up` waits for the GPU backend, whose image is several GB (required; `None`: Pulumi's 10
+    minutes)."""
 
     environment_name: str
     """Name shown by the application (required), e.g. the stack name."""
@@ -104,7 +104,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
         super().__init__("kiban:app:FaceRecognitionSystem", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         config = args.settings
-        safety = args.data_safety
+        safety = args.durability
         cluster = args.cluster
         gpu = args.gpu
 
@@ -134,12 +134,9 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 namespace=POSTGRES_NAMESPACE,
                 part_of=PART_OF,
                 settings=config.postgres,
-                storage_class=args.data_storage_class,
-                protect=safety.protect,
-                retain_volumes=safety.retain_volumes,
+                durability=safety,
                 image=args.images.postgres,
                 shell_image=args.images.shell,
-                ready_timeout_minutes=args.timeouts.workload_ready_minutes,
             ),
             opts=inside(POSTGRES_NAMESPACE),
         )
@@ -149,12 +146,9 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 namespace=MILVUS_NAMESPACE,
                 part_of=PART_OF,
                 settings=config.milvus,
-                storage_class=args.data_storage_class,
+                durability=safety,
                 images=args.images.milvus,
                 gpu=gpu,
-                protect=safety.protect,
-                retain_volumes=safety.retain_volumes,
-                ready_timeout_minutes=args.timeouts.workload_ready_minutes,
             ),
             opts=inside(MILVUS_NAMESPACE),
         )
@@ -183,7 +177,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 gpu=gpu,
                 service_annotations=cluster.ingress.service_annotations,
                 delivery=args.delivery,
-                ready_timeout_minutes=args.timeouts.workload_ready_minutes if gpu else None,
+                ready_timeout_minutes=args.gpu_ready_timeout_minutes if gpu else None,
                 wait_image=args.images.shell,
                 stores=(postgres, milvus),
                 image_pull_secrets=pull_secrets,

@@ -16,7 +16,7 @@ from components.contracts.labels import platform_labels
 from components.data.milvus.parts import BUCKET, ETCD_PORT, MINIO_PORT, PartContext
 from components.kube.pod_spec import ContainerSpec, EnvFromSecret
 from components.kube.scheduled_backup import ScheduledBackup, ScheduledBackupArgs
-from stack_config.face_recognition import MilvusSettings
+from components.contracts.stores import MilvusSettings
 
 MC_ALIAS = "milvus"
 
@@ -86,12 +86,12 @@ def milvus_backup(
             namespace=context.namespace,
             part_of=context.part_of,
             settings=settings.backup,
-            storage_class=context.storage_class,
+            storage_class=context.durability.storage_class,
             prefix="milvus",
             steps=[snapshot, bucket, mirror],
             shell_image=shell_image,
-            protect=context.protect,
-            retain_volume=context.retain_volumes,
+            protect=context.durability.protect,
+            retain_volume=context.durability.retain_volumes,
             scanner_exemptions=[
                 ScannerExemption(
                     "CKV_K8S_35",

@@ -8,7 +8,7 @@ from components.kube.health_checks import ExecCheck
 from components.kube.pod_spec import ContainerSpec, EnvLiteral
 from components.kube.service_base import ServicePort, service_host
 from components.kube.stateful_service import DataVolume, StatefulService
-from stack_config.face_recognition import MilvusSettings
+from components.contracts.stores import MilvusSettings
 
 ETCD_MOUNT = "/etcd"
 ETCD_DATA_DIR = f"{ETCD_MOUNT}/data"
@@ -57,6 +57,6 @@ def etcd(context: PartContext, name: str, settings: MilvusSettings, image: str) 
         container,
         ports=[ServicePort("client", ETCD_PORT)],
         health=seed_health(ExecCheck(("etcdctl", "endpoint", "health")), startup_budget_seconds=300),
-        volume=DataVolume("data", ETCD_MOUNT, settings.etcd_storage_size, context.storage_class),
+        volume=DataVolume("data", ETCD_MOUNT, settings.etcd_storage_size, context.durability.storage_class),
         scanner_exemptions=ETCD_TLS_EXEMPTIONS,
     )

@@ -10,7 +10,7 @@ from components.kube.health_checks import HttpCheck
 from components.kube.pod_spec import ContainerSpec, EnvLiteral, SecretFiles, WritablePath
 from components.kube.service_base import ServicePort
 from components.kube.stateful_service import DataVolume, StatefulService
-from stack_config.face_recognition import MilvusSettings
+from components.contracts.stores import MilvusSettings
 
 MINIO_DATA_DIR = "/data"
 MINIO_SECRETS_DIR = "/run/secrets/minio"
@@ -26,7 +26,7 @@ def minio_credentials(context: PartContext, name: str) -> GeneratedSecret:
             namespace=context.namespace,
             part_of=context.part_of,
             generated=["root-user", "root-password"],
-            protect=context.protect,
+            protect=context.durability.protect,
         ),
         opts=pulumi.ResourceOptions(parent=context.parent),
     )
@@ -53,6 +53,6 @@ def minio(context: PartContext, name: str, settings: MilvusSettings, image: str,
         container,
         ports=[ServicePort("api", MINIO_PORT)],
         health=seed_health(HttpCheck("/minio/health/live", "api"), startup_budget_seconds=300),
-        volume=DataVolume("data", MINIO_DATA_DIR, settings.minio_storage_size, context.storage_class),
+        volume=DataVolume("data", MINIO_DATA_DIR, settings.minio_storage_size, context.durability.storage_class),
         restart_on=[credentials.checksum],
     )

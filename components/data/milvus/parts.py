@@ -9,6 +9,7 @@ from typing import Sequence
 import pulumi
 
 from components.contracts.exemptions import ScannerExemption
+from components.contracts.stores import StoreDurability
 from components.kube.health_checks import ExecCheck, HealthChecks, HttpCheck
 from components.kube.pod_spec import ContainerSpec, GpuRequest, RunAs
 from components.kube.service_base import ServicePort
@@ -30,15 +31,12 @@ BUCKET = "milvus-bucket"
 
 @dataclass(frozen=True)
 class PartContext:
-    """What every part is declared with: where, by whom, and how safely."""
+    """What every part is declared with: where, by whom, and how safely (the store's one `StoreDurability`)."""
 
     parent: pulumi.Resource
     namespace: str
     part_of: str
-    storage_class: pulumi.Input[str]
-    protect: bool
-    retain_volumes: bool
-    ready_timeout_minutes: int | None = None
+    durability: StoreDurability
 
 
 def seed_health(check: HttpCheck | ExecCheck, startup_budget_seconds: int) -> HealthChecks:
@@ -80,13 +78,13 @@ def single_replica(
             ports=ports,
             health=health,
             data_volumes=[volume],
-            retain_volumes=context.retain_volumes,
-            protect=context.protect,
+            retain_volumes=context.durability.retain_volumes,
+            protect=context.durability.protect,
             gpu=gpu,
             run_as=run_as or RunAs(),
             termination_grace_period_seconds=termination_grace_period_seconds,
             scanner_exemptions=scanner_exemptions,
-            ready_timeout_minutes=context.ready_timeout_minutes,
+            ready_timeout_minutes=context.durability.ready_timeout_minutes,
             restart_on=restart_on,
         ),
         opts=pulumi.ResourceOptions(parent=context.parent),

@@ -13,7 +13,7 @@ from components.kube.health_checks import HttpCheck
 from components.kube.pod_spec import SECURE_USER, ContainerSpec, GpuRequest, RunAs, SecretFiles, WritablePath
 from components.kube.service_base import ServicePort
 from components.kube.stateful_service import DataVolume, StatefulService
-from stack_config.face_recognition import MilvusSettings
+from components.contracts.stores import MilvusSettings
 
 MILVUS_DATA_DIR = "/var/lib/milvus"
 MILVUS_CONFIG_DIR = "/milvus/configs"
@@ -96,7 +96,7 @@ def milvus_config(
             part_of=context.part_of,
             generated=["root-password"],
             derived={USER_YAML: user_yaml},
-            protect=context.protect,
+            protect=context.durability.protect,
         ),
         opts=pulumi.ResourceOptions(parent=context.parent),
     )
@@ -133,7 +133,7 @@ def milvus_server(
         ports=[ServicePort("grpc", GRPC_PORT), ServicePort("metrics", METRICS_PORT)],
         # The Compose file gives Milvus a 90s start period; first starts (bucket creation, WAL recovery) take longer.
         health=seed_health(HttpCheck("/healthz", "metrics"), startup_budget_seconds=600),
-        volume=DataVolume("data", MILVUS_DATA_DIR, settings.storage_size, context.storage_class),
+        volume=DataVolume("data", MILVUS_DATA_DIR, settings.storage_size, context.durability.storage_class),
         run_as=MILVUS_RUN_AS,
         gpu=gpu,
         # Time to flush growing segments to MinIO on the way down.

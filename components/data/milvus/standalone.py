@@ -23,8 +23,8 @@ from components.data.milvus.parts import ETCD_PORT, GRPC_PORT, MINIO_PORT, PartC
 from components.data.milvus.server import ROOT_USER, milvus_config, milvus_server
 from components.kube.network_access import AllowTraffic, AllowTrafficArgs, PodGroup
 from components.kube.pod_spec import GpuRequest
-from stack_config.base import memory_bytes
-from stack_config.face_recognition import MilvusSettings
+from components.contracts.settings import memory_bytes
+from components.contracts.stores import MilvusSettings, StoreDurability
 
 
 @dataclass(frozen=True)
@@ -56,25 +56,15 @@ class MilvusStandaloneArgs:
     settings: MilvusSettings
     """Database name, resources and volume sizes of Milvus, etcd and MinIO, and the backup schedule (required)."""
 
-    storage_class: pulumi.Input[str]
-    """StorageClass of the etcd, MinIO and Milvus data volumes and of the backup volume (required; the retained
-    class when volumes are retained)."""
+    durability: StoreDurability
+    """StorageClass, protection, retention and ready timeout (required): of the etcd, MinIO and Milvus volumes and
+    StatefulSets, the generated secrets and the backup volume (the GPU image is several GB: give it time)."""
 
     images: MilvusImages
     """The images (required)."""
 
     gpu: GpuRequest | None
     """The GPU reservation of the Milvus container (required; `None` for the CPU build)."""
-
-    protect: bool
-    """Pulumi `protect` on the three StatefulSets, the generated secrets and the backup volume (required)."""
-
-    retain_volumes: bool
-    """Keep the data claims when the StatefulSets go, and the backup volume when Pulumi deletes it (required)."""
-
-    ready_timeout_minutes: int | None = None
-    """How long `pulumi up` waits for each part to become ready (the GPU image is several GB). Default: Pulumi's
-    10 minutes."""
 
 
 class MilvusStandalone(pulumi.ComponentResource):
@@ -110,10 +100,7 @@ class MilvusStandalone(pulumi.ComponentResource):
             parent=self,
             namespace=args.namespace,
             part_of=args.part_of,
-            storage_class=args.storage_class,
-            protect=args.protect,
-            retain_volumes=args.retain_volumes,
-            ready_timeout_minutes=args.ready_timeout_minutes,
+            durability=args.durability,
         )
         etcd_name, minio_name, backup_name = (f"{resource_name}-{part}" for part in ("etcd", "minio", "backup"))
 

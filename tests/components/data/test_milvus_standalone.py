@@ -14,8 +14,8 @@ from pulumi.runtime import rpc
 from components.data.milvus import MilvusImages, MilvusStandalone, MilvusStandaloneArgs
 from components.kube.pod_spec import GpuRequest
 from components.kube.scheduled_backup import finalize_script
-from stack_config.face_recognition import MilvusSettings
-from stack_config.workloads import BackupSettings, compute
+from components.contracts.stores import MilvusSettings, StoreDurability
+from components.contracts.workloads import BackupSettings, compute
 from policy.pod_security import check as pod_security_violations
 from versions import versions
 
@@ -44,11 +44,9 @@ def declare_milvus(declare, *, gpu=None, protect=True, retain=True, settings=Non
                 namespace=NAMESPACE,
                 part_of="face-recognition",
                 settings=settings or MilvusSettings(),
-                storage_class="kiban-retain",
+                durability=StoreDurability(storage_class="kiban-retain", protect=protect, retain_volumes=retain),
                 images=images(gpu),
                 gpu=gpu,
-                protect=protect,
-                retain_volumes=retain,
             ),
             opts,
         )

@@ -7,7 +7,7 @@ from pulumi.runtime import rpc
 
 from components.data.postgres_database import PostgresDatabase, PostgresDatabaseArgs
 from components.kube.scheduled_backup import finalize_script
-from stack_config.face_recognition import PostgresSettings
+from components.contracts.stores import PostgresSettings, StoreDurability
 from versions import versions
 
 
@@ -21,9 +21,7 @@ def declare_postgres(declare, protect=True, retain=True, **settings):
                 namespace="postgresql",
                 part_of="face-recognition",
                 settings=PostgresSettings(**settings),
-                storage_class="kiban-retain",
-                protect=protect,
-                retain_volumes=retain,
+                durability=StoreDurability(storage_class="kiban-retain", protect=protect, retain_volumes=retain),
                 image=versions().images.postgres,
                 shell_image=versions().images.busybox,
             ),

@@ -18,9 +18,8 @@ from components.data.shared_postgres import (
     SharedPostgres,
     SharedPostgresArgs,
     dump_script,
-    sql_name,
 )
-from stack_config.shared_data import SharedPostgresConfig
+from components.contracts.stores import SharedPostgresSettings, StoreDurability, store_login
 from tests.components.data.test_postgres_database_credentials import BIN, Volume, _run, root  # noqa: F401 (fixture)
 from tools.crd_schema import schema_errors
 from versions import versions
@@ -34,15 +33,13 @@ def shared(declare, k3s_cpu_facts):
         lambda opts: SharedPostgres(
             "shared-postgres",
             SharedPostgresArgs(
-                config=SharedPostgresConfig(instances=3),
+                config=SharedPostgresSettings(instances=3),
                 applications=["yomu", "read-later"],
                 operator=OPERATOR,
                 cluster=k3s_cpu_facts,
                 image=versions().images.cnpg_postgres,
                 shell_image=versions().images.busybox,
-                storage_class="kiban-retain",
-                protect=True,
-                retain_volumes=True,
+                durability=StoreDurability(storage_class="kiban-retain", protect=True, retain_volumes=True),
             ),
             opts,
         )
@@ -64,17 +61,17 @@ def test_each_application_owns_its_database_and_logs_in_with_a_generated_passwor
     roles = {r["name"]: r for r in shared.object("Cluster", CLUSTER)["spec"]["managed"]["roles"]}
     assert set(roles) == {"yomu", "read_later"}, "a role per application, named as PostgreSQL needs no quoting"
     for app in ("yomu", "read-later"):
-        role = roles[sql_name(app)]
+        role = roles[store_login("postgres", app)]
         assert role["login"] is True and role["ensure"] == "present"
         secret = shared.object("Secret", role["passwordSecret"]["name"])
         assert secret["type"] == "kubernetes.io/basic-auth"
         assert secret["metadata"]["labels"]["cnpg.io/reload"] == "true", "the operator applies a new password"
         data = rpc.unwrap_rpc_secret(secret["stringData"])
-        assert data["username"] == sql_name(app), "the operator refuses a Secret for another role"
+        assert data["username"] == store_login("postgres", app), "the operator refuses a Secret for another role"
         assert data["password"].startswith("mock-password-")
         database = shared.object("Database", app)["spec"]
         assert database == {
-            "name": sql_name(app), "owner": sql_name(app), "cluster": {"name": CLUSTER}, "ensure": "present",
+            "name": store_login("postgres", app), "owner": store_login("postgres", app), "cluster": {"name": CLUSTER}, "ensure": "present",
             "databaseReclaimPolicy": "retain",
         }
 

@@ -23,7 +23,7 @@ from components.data.shared_valkey import (
     password_key,
     server_configuration,
 )
-from stack_config.shared_data import SharedValkeyConfig
+from components.contracts.stores import SharedValkeySettings, StoreDurability
 from tests.components.platform.test_registry_cleanup import free_port
 from tools.install_tools import tool_path
 from versions import versions
@@ -70,7 +70,7 @@ def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("valkey")
     port = free_port()
     (folder / "users.acl").write_text(acl_file(PASSWORDS))
-    configuration = server_configuration(SharedValkeyConfig(maxMemory="64Mi", resources={
+    configuration = server_configuration(SharedValkeySettings(maxMemory="64Mi", resources={
         "requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}}))
     # The generated file, with only the places moved to the test's directory and port.
     configuration = (
@@ -154,14 +154,14 @@ def test_the_probe_user_may_only_ping(server):
 
 
 def test_max_memory_is_written_in_bytes():
-    config = SharedValkeyConfig(maxMemory="256Mi")
+    config = SharedValkeySettings(maxMemory="256Mi")
     assert f"maxmemory {256 * 1024 * 1024}\n" in server_configuration(config)
     assert "maxmemory-policy noeviction\n" in server_configuration(config)
 
 
 def test_max_memory_leaves_room_in_the_container():
     with pytest.raises(ValueError, match="more than half of resources.limits.memory"):
-        SharedValkeyConfig(maxMemory="400Mi")
+        SharedValkeySettings(maxMemory="400Mi")
 
 
 @pytest.fixture
@@ -170,13 +170,11 @@ def valkey(declare, k3s_cpu_facts):
         lambda opts: SharedValkey(
             "shared-valkey",
             SharedValkeyArgs(
-                config=SharedValkeyConfig(),
+                config=SharedValkeySettings(),
                 applications=["yomu", "notes"],
                 cluster=k3s_cpu_facts,
                 image=versions().images.valkey,
-                storage_class="kiban-retain",
-                protect=True,
-                retain_volumes=True,
+                durability=StoreDurability(storage_class="kiban-retain", protect=True, retain_volumes=True),
             ),
             opts,
         )
@@ -200,7 +198,7 @@ def test_the_server_reads_its_generated_files_from_the_secret_and_restarts_on_a_
     assert [i["key"] for i in mounted["/run/secrets/probe"]["items"]] == [password_key(PROBE_USER)]
     secret = valkey.object("Secret", "shared-valkey-users")
     files = rpc.unwrap_rpc_secret(secret["stringData"])
-    assert files["valkey.conf"] == server_configuration(SharedValkeyConfig())
+    assert files["valkey.conf"] == server_configuration(SharedValkeySettings())
     expected = {user: f"mock-password-shared-valkey-users-{password_key(user)}" for user in (PROBE_USER, "yomu", "notes")}
     assert files["users.acl"] == acl_file(expected), "the ACL holds the generated passwords' digests"
     annotations = workload["spec"]["template"]["metadata"]["annotations"]

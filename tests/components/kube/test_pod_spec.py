@@ -13,7 +13,7 @@ from components.kube.pod_spec import (
     pod_spec,
     volume_name,
 )
-from stack_config.workloads import compute
+from components.contracts.workloads import compute
 
 R = compute("10m", "16Mi", "20m", "32Mi")
 

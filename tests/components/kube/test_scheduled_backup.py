@@ -18,7 +18,7 @@ from components.kube.scheduled_backup import (
     finalize_script,
     prepare_script,
 )
-from stack_config.workloads import BackupSettings, compute
+from components.contracts.workloads import BackupSettings, compute
 
 R = compute("50m", "64Mi", "100m", "128Mi")
 SHELL = "docker.io/library/busybox:1.37.0"

@@ -8,7 +8,7 @@ from components.kube.health_checks import HealthChecks, TcpCheck
 from components.kube.pod_spec import ContainerSpec
 from components.kube.service_base import ServicePort
 from components.kube.stateful_service import DataVolume, StatefulService, StatefulServiceArgs
-from stack_config.workloads import compute
+from components.contracts.workloads import compute
 
 RESOURCES = compute("100m", "128Mi", "500m", "256Mi")
 

@@ -8,7 +8,7 @@ from components.kube.health_checks import HealthChecks, HttpCheck, TcpCheck
 from components.kube.pod_spec import ContainerSpec, GpuRequest, WritablePath
 from components.kube.service_base import ServicePort
 from components.kube.stateless_service import StatelessService, StatelessServiceArgs
-from stack_config.workloads import Autoscaling, compute
+from components.contracts.workloads import Autoscaling, compute
 
 RESOURCES = compute("100m", "128Mi", "500m", "256Mi")
 

@@ -11,6 +11,7 @@ from components.apps.face_recognition.face_recognition_system import (
     FaceRecognitionSystemArgs,
 )
 from components.data.milvus import MilvusImages
+from components.contracts.stores import StoreDurability
 from components.kube.pod_spec import GpuRequest
 from stack_config.stack import StackConfig
 from versions import versions
@@ -48,11 +49,15 @@ def system_args(config: StackConfig, facts) -> FaceRecognitionSystemArgs:
             shell=pinned.busybox,
         ),
         host=config.ingress.host,
-        data_safety=config.data_safety,
+        durability=StoreDurability(
+            storage_class="kiban-retain",
+            protect=config.data_safety.protect,
+            retain_volumes=config.data_safety.retain_volumes,
+            ready_timeout_minutes=config.timeouts.workload_ready_minutes,
+        ),
         cluster=facts,
         gpu=gpu,
-        timeouts=config.timeouts,
-        data_storage_class="kiban-retain",
+        gpu_ready_timeout_minutes=config.timeouts.workload_ready_minutes,
         environment_name="test",
     )
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, model_validator
 
-from stack_config.base import ConfigModel, CpuQuantity, MemoryQuantity, StorageQuantity, cpu_millicores, memory_bytes
+from components.contracts.settings import ConfigModel, CpuQuantity, MemoryQuantity, StorageQuantity, cpu_millicores, memory_bytes
 
 
 class ComputeQuantities(ConfigModel):

@@ -1,4 +1,8 @@
-"""The base of every config model and the value types they share."""
+"""The base of every settings model and the value types they share.
+
+Settings are contract values: components take them (a store's `PostgresSettings`, a workload's
+`ComputeResources`), and the stack config (`stack_config/`) is written in them, so a stack file's section and the
+component it configures share one definition. They sit on layer 0 with the other contracts."""
 
 from __future__ import annotations
 
