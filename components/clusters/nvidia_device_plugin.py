@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 import yaml
 
 from components.contracts.cluster import GPU_RESOURCE, ClusterFacts
-from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
-from components.kube.network_access import AllowApiServer, AllowApiServerArgs, PodGroup
+from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs, OwnNamespace
 from versions import PinnedChart
 
 NAMESPACE = "nvidia-device-plugin"
@@ -63,55 +61,44 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
         gpu = args.cluster.gpu
         if gpu is None:
             raise ValueError("the NVIDIA device plugin needs a cluster with GPU nodes")
-        chart = args.chart
+        shared = args.time_slicing_replicas > 1
 
-        namespace = PlatformNamespace(
-            f"{resource_name}-namespace",
-            PlatformNamespaceArgs(
-                name=NAMESPACE,
-                cluster=args.cluster,
-                part_of="gpu",
-                pod_security="privileged",
-                pod_security_reason="the device plugin mounts /var/lib/kubelet/device-plugins and CDI paths from the host",
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        release = k8s.helm.v3.Release(
+        operator = ChartOperator(
             resource_name,
-            k8s.helm.v3.ReleaseArgs(
-                name="nvidia-device-plugin",
-                chart=chart.chart,
-                version=chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            ChartOperatorArgs(
+                chart=args.chart,
+                release_name="nvidia-device-plugin",
                 namespace=NAMESPACE,
-                timeout=args.timeout_seconds,
-                values={
-                    "runtimeClassName": gpu.runtime_class_name,
-                    "nodeSelector": dict(gpu.node_selector),
-                    "tolerations": [
-                        {"key": "CriticalAddonsOnly", "operator": "Exists"},
-                        *({"key": t.key, "operator": t.operator, "effect": t.effect} for t in gpu.tolerations),
-                    ],
-                    "priorityClassName": "system-node-critical",
-                    **(
-                        {"config": {"map": {"default": time_slicing_config(args.time_slicing_replicas)}}}
-                        if args.time_slicing_replicas > 1
-                        else {}
-                    ),
-                },
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
-        )
-        if args.time_slicing_replicas > 1:
-            AllowApiServer(
-                f"{resource_name}-config-manager-to-api-server",
-                AllowApiServerArgs(
-                    pods=PodGroup(namespace=NAMESPACE, labels=PLUGIN_LABELS),
-                    api_server=args.cluster.api_server,
-                    description="with a sharing config, the config-manager init container and sidecar read the "
-                    "node's labels to pick the plugin's config",
+                cluster=args.cluster,
+                pod_labels=PLUGIN_LABELS,
+                own_namespace=OwnNamespace(
+                    part_of="gpu",
+                    pod_security="privileged",
+                    pod_security_reason="the device plugin mounts /var/lib/kubelet/device-plugins and CDI paths from "
+                    "the host",
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
-            )
+                api_server=ApiServerAccess(
+                    "config-manager-to-api-server",
+                    "with a sharing config, the config-manager init container and sidecar read the node's labels to "
+                    "pick the plugin's config",
+                )
+                if shared
+                else None,
+                timeout_seconds=args.timeout_seconds,
+            ),
+            parent=self,
+        )
+        release = operator.install(
+            {
+                "runtimeClassName": gpu.runtime_class_name,
+                "nodeSelector": dict(gpu.node_selector),
+                "tolerations": [
+                    {"key": "CriticalAddonsOnly", "operator": "Exists"},
+                    *({"key": t.key, "operator": t.operator, "effect": t.effect} for t in gpu.tolerations),
+                ],
+                "priorityClassName": "system-node-critical",
+                **({"config": {"map": {"default": time_slicing_config(args.time_slicing_replicas)}}} if shared else {}),
+            }
+        )
         self.release_name = release.name
         self.register_outputs({"release_name": self.release_name})

@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.contracts.cluster import ClusterFacts
 from components.contracts.delivery import BlueGreenDelivery, PreviewCheck
-from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
-from components.kube.network_access import AllowApiServer, AllowApiServerArgs, PodGroup
+from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs, OwnNamespace
 from stack_config.rollouts import RolloutsConfig
 from versions import PinnedChart
 
@@ -90,33 +88,24 @@ class ArgoRollouts(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: ArgoRolloutsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:platform:ArgoRollouts", resource_name, None, opts)
-        namespace = PlatformNamespace(
-            f"{resource_name}-namespace",
-            PlatformNamespaceArgs(name=NAMESPACE, cluster=args.cluster, part_of="argo-rollouts"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        release = k8s.helm.v3.Release(
+        operator = ChartOperator(
             resource_name,
-            k8s.helm.v3.ReleaseArgs(
-                name="argo-rollouts",
-                chart=args.chart.chart,
-                version=args.chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repository),
+            ChartOperatorArgs(
+                chart=args.chart,
+                release_name="argo-rollouts",
                 namespace=NAMESPACE,
-                values=chart_values(args.config),
-                timeout=args.timeout_seconds,
+                cluster=args.cluster,
+                pod_labels=CONTROLLER_LABELS,
+                own_namespace=OwnNamespace(part_of="argo-rollouts"),
+                api_server=ApiServerAccess(
+                    "controller-to-api-server",
+                    "the controller watches Rollouts and manages their ReplicaSets, Services and Jobs",
+                ),
+                timeout_seconds=args.timeout_seconds,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            parent=self,
         )
-        AllowApiServer(
-            f"{resource_name}-controller-to-api-server",
-            AllowApiServerArgs(
-                pods=PodGroup(namespace=NAMESPACE, labels=CONTROLLER_LABELS),
-                api_server=args.cluster.api_server,
-                description="the controller watches Rollouts and manages their ReplicaSets, Services and Jobs",
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
-        )
+        release = operator.install(chart_values(args.config))
         self.release_name = release.name
         analysis = args.config.analysis
         self.delivery = BlueGreenDelivery(

@@ -12,8 +12,7 @@ import pulumi_random as random
 
 from components.contracts.cluster import ClusterFacts
 from components.contracts.labels import platform_labels
-from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
-from components.kube.network_access import AllowApiServer, AllowApiServerArgs, PodGroup
+from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs, OwnNamespace
 from stack_config.argocd import ArgoCdConfig
 from versions import PinnedChart
 
@@ -91,12 +90,23 @@ class ArgoCd(pulumi.ComponentResource):
     def __init__(self, resource_name: str, args: ArgoCdArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:platform:ArgoCd", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        namespace = PlatformNamespace(
-            f"{resource_name}-namespace",
-            PlatformNamespaceArgs(name=NAMESPACE, cluster=args.cluster, part_of="argocd"),
-            opts=child,
+        operator = ChartOperator(
+            resource_name,
+            ChartOperatorArgs(
+                chart=args.chart,
+                release_name="argocd",
+                namespace=NAMESPACE,
+                cluster=args.cluster,
+                pod_labels={},  # the controllers, the server and the repo server all call the API
+                own_namespace=OwnNamespace(part_of="argocd"),
+                api_server=ApiServerAccess(
+                    "to-api-server", "the controllers and the server read and write the cluster's objects"
+                ),
+                timeout_seconds=args.timeout_seconds,
+            ),
+            parent=self,
         )
-        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        in_namespace = operator.inside
         admin = random.RandomPassword(f"{resource_name}-admin-password", length=32, special=False, opts=child)
         self.admin_password = pulumi.Output.secret(admin.result)
         labels = platform_labels("argocd")
@@ -145,29 +155,10 @@ class ArgoCd(pulumi.ComponentResource):
             string_data=pulumi.Output.secret({"name": "in-cluster", "server": IN_CLUSTER}),
             opts=in_namespace,
         )
-        self.release = k8s.helm.v3.Release(
-            resource_name,
-            k8s.helm.v3.ReleaseArgs(
-                name="argocd",
-                chart=args.chart.chart,
-                version=args.chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repository),
-                namespace=NAMESPACE,
-                values=chart_values(args.config, args.cluster, pulumi.Output.secret(admin.bcrypt_hash)),
-                timeout=args.timeout_seconds,
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *repository_secrets]),
+        self.release = operator.install(
+            chart_values(args.config, args.cluster, pulumi.Output.secret(admin.bcrypt_hash)), after=repository_secrets
         )
-        everyone = PodGroup(namespace=NAMESPACE, labels={})
-        AllowApiServer(
-            f"{resource_name}-to-api-server",
-            AllowApiServerArgs(
-                pods=everyone,
-                api_server=args.cluster.api_server,
-                description="the controllers and the server read and write the cluster's objects",
-            ),
-            opts=in_namespace,
-        )
+        everyone = operator.pods
         k8s.networking.v1.NetworkPolicy(
             f"{resource_name}-within",
             metadata=k8s.meta.v1.ObjectMetaArgs(

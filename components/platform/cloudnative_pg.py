@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.contracts.cluster import ClusterFacts
 from components.contracts.postgres_operator import PostgresOperator
-from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
-from components.kube.network_access import AllowApiServer, AllowApiServerArgs, AllowTraffic, AllowTrafficArgs, PodGroup
+from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs, OwnNamespace
+from components.kube.network_access import AllowTraffic, AllowTrafficArgs
 from versions import PinnedChart
 
 NAMESPACE = "cnpg-system"
@@ -62,45 +61,34 @@ class CloudNativePg(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: CloudNativePgArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:platform:CloudNativePg", resource_name, None, opts)
-        namespace = PlatformNamespace(
-            f"{resource_name}-namespace",
-            PlatformNamespaceArgs(name=NAMESPACE, cluster=args.cluster, part_of="cloudnative-pg"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        after_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
-        pods = PodGroup(namespace=NAMESPACE, labels=OPERATOR_LABELS)
-        api = AllowApiServer(
-            f"{resource_name}-operator-to-api-server",
-            AllowApiServerArgs(
-                pods=pods,
-                api_server=args.cluster.api_server,
-                description="the operator watches Clusters and manages their pods, claims, Services and Secrets",
+        operator = ChartOperator(
+            resource_name,
+            ChartOperatorArgs(
+                chart=args.chart,
+                release_name=RELEASE,
+                namespace=NAMESPACE,
+                cluster=args.cluster,
+                pod_labels=OPERATOR_LABELS,
+                own_namespace=OwnNamespace(part_of="cloudnative-pg"),
+                api_server=ApiServerAccess(
+                    "operator-to-api-server",
+                    "the operator watches Clusters and manages their pods, claims, Services and Secrets",
+                ),
+                timeout_seconds=args.timeout_seconds,
             ),
-            opts=after_namespace,
+            parent=self,
         )
         webhooks = AllowTraffic(
             f"{resource_name}-api-server-to-webhooks",
             AllowTrafficArgs(
                 source=args.cluster.api_server.callers(),
-                destination=pods,
+                destination=operator.pods,
                 ports=[WEBHOOK_PORT],
                 description="the API server calls the operator's admission webhooks for every Cluster and Database",
             ),
-            opts=after_namespace,
+            opts=operator.inside,
         )
-        release = k8s.helm.v3.Release(
-            resource_name,
-            k8s.helm.v3.ReleaseArgs(
-                name=RELEASE,
-                chart=args.chart.chart,
-                version=args.chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repository),
-                namespace=NAMESPACE,
-                values=chart_values(),
-                timeout=args.timeout_seconds,
-            ),
-            # Its pods can reach the API server, and be reached by it, from their first start.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, api, webhooks]),
-        )
+        # Its pods can reach the API server, and be reached by it, from their first start.
+        release = operator.install(chart_values(), after=[webhooks])
         self.operator = PostgresOperator(namespace=NAMESPACE, labels=OPERATOR_LABELS, crds=(release,))
         self.register_outputs({})

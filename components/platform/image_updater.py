@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 from components.contracts.cluster import ClusterFacts
 from components.contracts.images import ImageReference
 from components.contracts.registry import RegistryFacts
-from components.kube.network_access import AllowApiServer, AllowApiServerArgs, PodGroup
+from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs
 from stack_config.argocd import ArgoApplication, ImageUpdaterConfig
 from versions import PinnedChart
 
@@ -141,6 +141,23 @@ class ImageUpdater(pulumi.ComponentResource):
             if own.pull_credentials is not None:
                 username, password = own.pull_credentials.username, own.pull_credentials.password
             ca = own.ca_certificate
+        operator = ChartOperator(
+            resource_name,
+            ChartOperatorArgs(
+                chart=args.chart,
+                release_name="argocd-image-updater",
+                namespace=NAMESPACE,
+                cluster=args.cluster,
+                pod_labels=UPDATER_LABELS,
+                own_namespace=None,  # Argo CD's: the ImageUpdater resource lives beside the Applications
+                api_server=ApiServerAccess(
+                    "to-api-server", "Image Updater reads Applications and its ImageUpdater resources"
+                ),
+                timeout_seconds=args.timeout_seconds,
+                after=[args.argocd],
+            ),
+            parent=self,
+        )
         access: list[pulumi.Resource] = []
         if username and password is not None:
             access.append(
@@ -150,7 +167,7 @@ class ImageUpdater(pulumi.ComponentResource):
                     string_data=pulumi.Output.secret(
                         password.apply(lambda p: {"creds": f"{username}:{p}"})
                     ),
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]),
+                    opts=operator.inside,
                 )
             )
         if ca is not None:
@@ -159,26 +176,17 @@ class ImageUpdater(pulumi.ComponentResource):
                     f"{resource_name}-registry-ca",
                     metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET + "-ca", namespace=NAMESPACE),
                     data={"ca.crt": ca},
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]),
+                    opts=operator.inside,
                 )
             )
-        release = k8s.helm.v3.Release(
-            resource_name,
-            k8s.helm.v3.ReleaseArgs(
-                name="argocd-image-updater",
-                chart=args.chart.chart,
-                version=args.chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repository),
-                namespace=NAMESPACE,
-                values=chart_values(
-                    args.applications,
-                    args.config,
-                    with_credentials=bool(username and password is not None),
-                    with_ca=ca is not None,
-                ),
-                timeout=args.timeout_seconds,
+        release = operator.install(
+            chart_values(
+                args.applications,
+                args.config,
+                with_credentials=bool(username and password is not None),
+                with_ca=ca is not None,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd, *access]),
+            after=access,
         )
         k8s.apiextensions.CustomResource(
             f"{resource_name}-config",
@@ -208,15 +216,6 @@ class ImageUpdater(pulumi.ComponentResource):
                     )
                 ],
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]),
-        )
-        AllowApiServer(
-            f"{resource_name}-to-api-server",
-            AllowApiServerArgs(
-                pods=PodGroup(namespace=NAMESPACE, labels=UPDATER_LABELS),
-                api_server=args.cluster.api_server,
-                description="Image Updater reads Applications and its ImageUpdater resources",
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.argocd]),
+            opts=operator.inside,
         )
         self.register_outputs({})
