@@ -105,8 +105,22 @@ class PinnedTools(_Pinned):
     redis_server: PinnedNpmPackage = Field(alias="redisServer")
 
 
+class PinnedApp(_Pinned):
+    """The application kiban's images are built from, at one commit (a release builds exactly this)."""
+
+    comment: str = Field(alias="$comment")
+    repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    commit: str = Field(pattern=r"^[0-9a-f]{40}$")
+
+    @property
+    def image_tag(self) -> str:
+        """The tag a release gives the images besides its own version: `sha-` and the commit's first 12 digits."""
+        return f"sha-{self.commit[:12]}"
+
+
 class Versions(_Pinned):
     comment: str = Field(alias="$comment")
+    app: PinnedApp
     images: PinnedImages
     image_builds: PinnedImageBuilds = Field(alias="imageBuilds")
     charts: PinnedCharts

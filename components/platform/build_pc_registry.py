@@ -198,6 +198,7 @@ class BuildPcRegistry(pulumi.ComponentResource):
             tags=[image_tag],
             load=True,
             push=False,
+            build_on_preview=False,  # a preview builds nothing (docs/ci-and-delivery.md)
             opts=pulumi.ResourceOptions(parent=self, provider=self.build_provider),
         )
         runs_image = pulumi.ResourceOptions.merge(on_build_pc, pulumi.ResourceOptions(depends_on=[image]))

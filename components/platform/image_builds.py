@@ -93,6 +93,8 @@ class ImageBuilds(pulumi.ComponentResource):
                 platforms=[PLATFORM],
                 pull=True,
                 push=True,
+                # A preview builds nothing: it runs where no build PC may be reached (docs/ci-and-delivery.md).
+                build_on_preview=False,
                 tags=[f"{repository}:{version}", f"{repository}:latest"],
                 registries=[login],
                 # `default` is the engine's own BuildKit: left unnamed, as buildx resolves it on the provider's host.
