@@ -23,7 +23,7 @@ from components.platform.argocd import ArgoCd, ArgoCdArgs
 from components.platform.argocd_application import DeliveredApplication, DeliveredApplicationArgs
 from components.platform.ci_identity import CiIdentity, CiIdentityArgs
 from components.platform.cloudnative_pg import CloudNativePg, CloudNativePgArgs
-from components.clusters.gke_target import GkeTarget
+from components.clusters.gke_target import NODE_ROLES, GkeTarget
 from components.platform.image_updater import ImageUpdater, ImageUpdaterArgs
 from components.platform.registries import GcpAccess, stack_registry
 from stack_config import load_stack_config
@@ -71,7 +71,12 @@ identity: CiIdentity | None = None
 if isinstance(cluster, GkeTarget) and stack.cluster.github is not None:
     identity = CiIdentity(
         "ci-identity",
-        CiIdentityArgs(project=stack.cluster.project, github=stack.cluster.github),
+        CiIdentityArgs(
+            project=stack.cluster.project,
+            github=stack.cluster.github,
+            node_service_accounts={pool: account.name for pool, account in cluster.node_service_accounts.items()},
+            node_roles=NODE_ROLES,
+        ),
         opts=pulumi.ResourceOptions(provider=cluster.gcp_provider),
     )
 registry_config = stack.registry_or_default()
@@ -87,8 +92,8 @@ if registry_config.kind == "artifact-registry":
             readers={
                 f"{pool}-nodes": account.email.apply(lambda e: f"serviceAccount:{e}")
                 for pool, account in cluster.node_service_accounts.items()
-            },
-            writers={"ci-images": identity.emails["images"].apply(lambda e: f"serviceAccount:{e}")} if identity else {},
+            } | ({"ci-scan": identity.members["scan"]} if identity else {}),  # the daily scan pulls the releases
+            writers={"ci-images": identity.members["images"]} if identity else {},
         )
     else:
         gcp_access = GcpAccess(

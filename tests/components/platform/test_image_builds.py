@@ -108,3 +108,13 @@ def test_an_image_outside_the_registry_or_without_a_dockerfile_is_refused():
         declare({"face-api": "elsewhere.example/face-api:latest"})
     with pytest.raises(ValueError, match="no Dockerfile"):
         declare({"yomu": f"{REGISTRY}/yomu:latest"})
+
+
+def test_no_image_of_any_stack_is_built_on_preview():
+    """A preview runs where no build PC may be reached (an approved pull request's preview: docs/ci-and-delivery.md);
+    pulumi-docker-build builds on preview unless told not to (`buildOnPreview` defaults to true)."""
+    from tools.mock_engine import available_stacks, run_program
+
+    images = [r for stack in available_stacks() for r in run_program(stack).of_type("docker-build:index:Image")]
+    assert images, "dev builds its images and the registry's"
+    assert [r.name for r in images if r.inputs.get("buildOnPreview") is not False] == []
