@@ -301,7 +301,7 @@ def test_both_stacks_run_their_own_images_by_digest_from_their_own_registry(depl
         assert deployment.outputs["images"]["faceApi"].startswith(registries[stack] + "face-api:")
         assert deployment.outputs["registryEndpoint"] == registries[stack].rstrip("/")
     assert deployments["dev"].outputs["images"]["faceApi"].split("@")[0].endswith(":latest"), "dev follows latest"
-    assert deployments["prod"].outputs["images"]["faceApi"].split("@")[0].endswith(":1.0.0"), "prod its release"
+    assert deployments["prod"].outputs["images"]["faceApi"].split("@")[0].endswith(":v1.0.0"), "prod its release"
 
 
 def test_dev_pods_pull_with_the_registry_secret_and_prod_nodes_with_their_service_accounts(deployments):
@@ -316,7 +316,8 @@ def test_dev_pods_pull_with_the_registry_secret_and_prod_nodes_with_their_servic
     members = {r.name: r.inputs for r in prod.of_type("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")}
     nodes = {r.inputs["accountId"] for r in prod.of_type("gcp:serviceaccount/account:Account") if "nodes" in r.name}
     readers = {m["member"] for m in members.values() if m["role"] == "roles/artifactregistry.reader"}
-    assert readers == {f"serviceAccount:{a}@kiban-prod.iam.gserviceaccount.com" for a in nodes}
+    assert readers == {f"serviceAccount:{a}@kiban-prod.iam.gserviceaccount.com" for a in nodes | {"github-scan"}}, (
+        "the nodes, and CI's daily scan")
     writers = {m["member"] for m in members.values() if m["role"] == "roles/artifactregistry.writer"}
     assert writers == {"serviceAccount:github-images@kiban-prod.iam.gserviceaccount.com"}
 

@@ -31,7 +31,7 @@ def test_other_tags_are_refused(tag):
 def test_a_release_changes_only_prods_image_tags(tmp_path: Path):
     before = PROD.read_text()
     after = record(before, "v1.4.2")
-    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b]
     assert len(changed) == 2 and len(before.splitlines()) == len(after.splitlines())
     images = yaml.safe_load(after)["config"]["kiban:images"]
     assert images["faceApi"].endswith("/face-api:v1.4.2") and images["frontend"].endswith("/face-frontend:v1.4.2")

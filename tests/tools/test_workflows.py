@@ -221,7 +221,7 @@ def test_applies_never_overlap_per_stack_and_prod_waits_for_its_environment():
 
 
 def test_only_the_release_and_deploy_workflows_write_or_apply_prod():
-    for workflow, name, spec in every_job():
+    for workflow, name, _ in every_job():
         text = json.dumps(load(workflow)["jobs"][name])
         if "stack-name\": \"prod" in text:
             assert (workflow, name) == ("deploy-prod.yml", "deploy"), f"{workflow}/{name} runs a prod stack"

@@ -63,10 +63,10 @@ def test_artifact_registry_declares_the_repository_and_pins_the_release():
     deployment = declare(PROD, gcp_access=True)
     assert deployment.outputs["kind"] == "artifact-registry"
     assert deployment.of_type("gcp:artifactregistry/repository:Repository")
-    assert deployment.outputs["faceApi"].startswith("asia-northeast2-docker.pkg.dev/kiban-prod/kiban/face-api:1.0.0@sha256:")
+    assert deployment.outputs["faceApi"].startswith("asia-northeast2-docker.pkg.dev/kiban-prod/kiban/face-api:v1.0.0@sha256:")
     assert deployment.outputs.get("user") is None, "GKE nodes pull with their service accounts"
     unpinned = declare({**PROD, "registry": {"kind": "artifact-registry", "pinDigests": False}}, gcp_access=True)
-    assert unpinned.outputs["faceApi"] == "asia-northeast2-docker.pkg.dev/kiban-prod/kiban/face-api:1.0.0"
+    assert unpinned.outputs["faceApi"] == "asia-northeast2-docker.pkg.dev/kiban-prod/kiban/face-api:v1.0.0"
     with pytest.raises(ValueError, match="GCP provider"):
         declare(PROD)
 
