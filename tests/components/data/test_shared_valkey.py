@@ -1,21 +1,17 @@
-"""SharedValkey: the generated configuration and ACL file against a real server (Debian's Redis 7.0, whose ACL and
-configuration language Valkey keeps): the default user is off, the probe user may only PING, and each application's
+"""SharedValkey: the generated configuration and ACL file against a real Valkey (the session's, tests/servers.py,
+of the image's major version): the default user is off, the probe user may only PING, and each application's
 user is confined to its own keys and channels; and the component under mocks: a hardened StatefulSet that reads
 both files from a Secret, restarts when it changes, and keeps its data."""
 
 from __future__ import annotations
 
 import socket
-import subprocess
-import time
 
 import pytest
 from pulumi.runtime import rpc
 
 from components.data.shared_valkey import (
     CONFIG_DIR,
-    DATA_DIR,
-    PORT,
     PROBE_USER,
     SharedValkey,
     SharedValkeyArgs,
@@ -24,11 +20,10 @@ from components.data.shared_valkey import (
     server_configuration,
 )
 from components.contracts.stores import SharedValkeySettings, StoreDurability
-from tests.components.platform.test_registry_cleanup import free_port
-from tools.install_tools import tool_path
+from tests.servers import VALKEY_PASSWORDS as PASSWORDS
+from tests.servers import Valkey
+from tools.install_tools import image_major
 from versions import versions
-
-PASSWORDS = {PROBE_USER: "probe-password-0123456789", "yomu": "yomu-password-0123456789", "notes": "notes-pw-0123456789"}
 
 
 class Client:
@@ -63,35 +58,15 @@ class Client:
         self.socket.close()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    binary = tool_path("redis-server")
-    assert binary.exists(), f"{binary} is missing: run `make test` (tools/install_tools.py redis-server)"
-    folder = tmp_path_factory.mktemp("valkey")
-    port = free_port()
-    (folder / "users.acl").write_text(acl_file(PASSWORDS))
-    configuration = server_configuration(SharedValkeySettings(maxMemory="64Mi", resources={
-        "requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}}))
-    # The generated file, with only the places moved to the test's directory and port.
-    configuration = (
-        configuration.replace(f"port {PORT}", f"port {port}")
-        .replace(f"dir {DATA_DIR}", f"dir {folder}")
-        .replace(f"aclfile {CONFIG_DIR}/users.acl", f"aclfile {folder / 'users.acl'}")
-        .replace("bind * -::*", "bind 127.0.0.1")
-    )
-    (folder / "valkey.conf").write_text(configuration)
-    process = subprocess.Popen([str(binary), str(folder / "valkey.conf")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if process.poll() is not None:
-                raise AssertionError(process.stdout.read().decode()) from None
-            time.sleep(0.05)
-    yield port, folder
-    process.terminate()
-    process.wait(timeout=10)
+@pytest.fixture
+def server(valkey_server: Valkey):
+    """The session's Valkey runs kiban's generated configuration and ACL file (tests/servers.py)."""
+    return valkey_server.port, valkey_server.folder
+
+
+def test_the_server_is_of_the_images_major_version(valkey_server: Valkey):
+    installed = valkey_server.server
+    assert int(installed.version.split(".")[0]) == image_major(versions().images.valkey), installed.describe()
 
 
 def logged_in(port: int, user: str) -> Client:

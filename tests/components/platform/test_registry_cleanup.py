@@ -1,4 +1,4 @@
-"""The registry clean-up against a real registry:2 (Debian's `docker-registry`, the same binary): push images with
+"""The registry clean-up against a real registry:2 (the distribution's `docker-registry`, the same binary): push images with
 several tags through the HTTP API, clean up, garbage-collect with the registry stopped, and check what is left,
 down to the blob files."""
 
@@ -6,59 +6,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from components.platform.registry_cleanup import Registry, Tag, clean, plan
-from tools.install_tools import tool_path
+from tests.servers import RegistryBinary
+from tools.install_tools import image_major
+from versions import versions
 
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def registry_binary() -> Path:
-    binary = tool_path("docker-registry")
-    assert binary.exists(), f"{binary} is missing: run `make test` (tools/install_tools.py docker-registry)"
-    return binary
-
-
-def loopback_registry_config(folder: Path) -> tuple[Path, Path, str]:
-    """A registry configuration with deletes enabled on a free loopback port: (config file, storage, url)."""
-    port = free_port()
-    storage = folder / "storage"
-    config = folder / "config.yml"
-    config.write_text(
-        "version: 0.1\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
-    )
-    return config, storage, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture
-def registry(tmp_path: Path):
-    binary = registry_binary()
-    config, storage, url = loopback_registry_config(tmp_path)
-    process = subprocess.Popen([str(binary), "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/v2/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield url, storage, config, process
-    process.terminate()
-    process.wait(timeout=10)
+def registry(registry_server: RegistryBinary, tmp_path: Path):
+    """A registry of this test's own, served by registry:2's binary (tests/servers.py)."""
+    with registry_server.serve(tmp_path) as served:
+        yield served
 
 
 def put_blob(url: str, repository: str, data: bytes) -> str:
@@ -105,7 +71,13 @@ def test_the_plan_keeps_latest_and_the_newest_and_never_a_kept_digest():
     )
 
 
-def test_clean_up_and_garbage_collection_on_a_real_registry(registry):
+def test_the_binary_is_of_the_images_major_version(registry_server: RegistryBinary):
+    installed = registry_server.server
+    image = versions().image_builds.of("registry")["REGISTRY_IMAGE"]
+    assert int(installed.version.split(".")[0]) == image_major(image), installed.describe()
+
+
+def test_clean_up_and_garbage_collection_on_a_real_registry(registry, registry_server: RegistryBinary):
     url, storage, config, process = registry
     images = {}
     for index, version in enumerate(["1.0.0", "1.0.1", "1.0.2", "1.0.3"]):
@@ -122,7 +94,7 @@ def test_clean_up_and_garbage_collection_on_a_real_registry(registry):
 
     process.terminate()  # never collect while a push can be in flight
     process.wait(timeout=10)
-    subprocess.run([str(tool_path("docker-registry")), "garbage-collect", str(config)], check=True, capture_output=True)
+    subprocess.run([str(registry_server.binary), "garbage-collect", str(config)], check=True, capture_output=True)
     after = blob_files(storage)
     hexes = {v: {d.split(":")[1] for d in blobs.values()} for v, blobs in images.items()}
     assert hexes["1.0.0"] | hexes["1.0.1"] <= before

@@ -1,4 +1,4 @@
-"""The registry's supervisor against the real registry:2 binary (Debian's `docker-registry`): it serves, and one
+"""The registry's supervisor against the real registry:2 binary (the distribution's `docker-registry`, tests/servers.py): it serves, and one
 maintenance deletes the old manifests through the API, stops the server, collects the garbage and serves again."""
 
 from __future__ import annotations
@@ -14,18 +14,14 @@ import pytest
 
 from components.platform.registry_cleanup import Registry
 from components.platform.registry_maintenance import RegistryServer, maintain, seconds_until
-from tests.components.platform.test_registry_cleanup import (
-    blob_files,
-    loopback_registry_config,
-    push_image,
-    registry_binary,
-)
+from tests.components.platform.test_registry_cleanup import blob_files, push_image
+from tests.servers import RegistryBinary
 
 
 @pytest.fixture
-def server(tmp_path: Path):
-    config, storage, url = loopback_registry_config(tmp_path)
-    served = RegistryServer(str(registry_binary()), str(config), url, log=subprocess.DEVNULL)
+def server(registry_server: RegistryBinary, tmp_path: Path):
+    config, storage, url = registry_server.config(tmp_path)
+    served = RegistryServer(str(registry_server.binary), str(config), url, log=subprocess.DEVNULL)
     served.start()
     yield served, storage
     served.stop()
