@@ -142,6 +142,26 @@ class PinnedApp(_Pinned):
         return f"sha-{self.commit[:12]}"
 
 
+class PinnedApplication(_Pinned):
+    """A commit of an application's repository."""
+
+    repository: str
+    commit: str = Field(pattern=r"^[0-9a-f]{40}$")
+    """The full commit id (a short one could come to name two commits)."""
+
+
+class PinnedAppStartup(_Pinned):
+    """What the application's start-up tests run (`make test-startup`, tests_startup/)."""
+
+    comment: str = Field(alias="$comment")
+    application: PinnedApplication
+    """The face-recognition app at the commit kiban's images build."""
+    milvus_lite: str = Field(alias="milvusLite")
+    """Milvus Lite from PyPI: the Milvus the backend's client talks to in the tests."""
+    onnx: str
+    """onnx from PyPI: writes the stand-in model."""
+
+
 class Versions(_Pinned):
     comment: str = Field(alias="$comment")
     app: PinnedApp
@@ -149,6 +169,7 @@ class Versions(_Pinned):
     image_builds: PinnedImageBuilds = Field(alias="imageBuilds")
     charts: PinnedCharts
     tools: PinnedTools
+    app_startup: PinnedAppStartup = Field(alias="appStartup")
 
 
 ROOT = Path(__file__).resolve().parent

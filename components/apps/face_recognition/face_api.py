@@ -24,7 +24,11 @@ PORT = 8000
 API_PREFIX = "/api/v1"
 """`API_V1_STR`: where the backend serves its API."""
 MIGRATIONS_DIR = "/faceapi/migrations"
-"""Where aerich writes its migrations (the app's working directory is /faceapi)."""
+"""Where the app's aerich reads its migrations (the app's working directory is /faceapi): written into the image
+when it is built (images/face-api/bake_migrations.py), read-only like the rest of the root filesystem."""
+ALLOWED_ORIGINS = "[]"
+"""`ALLOWED_ORIGINS`, the app's CORS origins, as the JSON list pydantic-settings parses (a bare value fails the app's
+import). None: the browser loads the frontend and calls `/api` on the same origin, which needs no CORS."""
 INGRESS_PATH = "/api"
 """The path prefix the entry point sends to the backend: every API version lives under it."""
 
@@ -151,10 +155,13 @@ class FaceApi(pulumi.ComponentResource):
             # The app logs through loguru, whose default sink reads its level here; at INFO it prints the whole
             # settings object, secrets included.
             "LOGURU_LEVEL": settings.log_level.upper(),
+            "ALLOWED_ORIGINS": ALLOWED_ORIGINS,
         }
         env = [*(EnvLiteral(k, v) for k, v in plain.items()), *from_secret]
-        # aerich writes ./migrations under the working directory, /faceapi, which the read-only root cannot hold.
-        writable = (WritablePath("/tmp"), WritablePath(MIGRATIONS_DIR, size_limit="16Mi"))
+        # The setup Job runs on any node, without a GPU: it loads the model (the app's modules do at import) on the CPU.
+        setup_env = [EnvLiteral(k, "cpu" if k == "MODEL_DEVICE" else v) for k, v in plain.items()] + from_secret
+        # MIGRATIONS_DIR is in the image, so the read-only root holds it: nothing is written under /faceapi.
+        writable = (WritablePath("/tmp"),)
         waits = [
             wait_for(name, endpoint, args.wait_image)
             for name, endpoint in (("postgres", args.postgres), ("milvus", args.milvus))
@@ -166,7 +173,7 @@ class FaceApi(pulumi.ComponentResource):
                 namespace=args.namespace,
                 part_of=args.part_of,
                 image=args.image,
-                env=env,
+                env=setup_env,
                 writable_paths=writable,
                 waits=waits,
                 stores=(args.postgres, args.milvus),

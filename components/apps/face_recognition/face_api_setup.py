@@ -25,10 +25,13 @@ from components.contracts.workloads import ComputeResources, compute
 
 SETUP_SCRIPT = """
 import asyncio
+from aerich import Command
 from tortoise import Tortoise
 from faceapi.db import TORTOISE_ORM, create_init_account, milvus_init, sql_init
 
 async def main():
+    async with Command(tortoise_config=TORTOISE_ORM) as command:
+        await command.upgrade(run_in_transaction=True)
     await asyncio.gather(milvus_init(), sql_init())
     await Tortoise.init(config=TORTOISE_ORM)
     try:
@@ -38,7 +41,9 @@ async def main():
 
 asyncio.run(main())
 """.strip()
-"""The app's own lifespan steps (`faceapi.main.lifespan`), with the ORM set up as `register_tortoise` does."""
+"""The migrations the image's build wrote (images/face-api/bake_migrations.py) applied first, then the app's own
+lifespan steps (`faceapi.main.lifespan`), with the ORM set up as `register_tortoise` does: those find the schema
+in place and write nothing (the app's `aerich init-db` runs only where ./migrations is empty)."""
 
 
 def wait_for(name: str, endpoint: DatabaseEndpoint, image: str) -> ContainerSpec:
@@ -65,9 +70,9 @@ class FaceApiSetupArgs:
     image: Image
     """The backend image (required): the Job runs the same code as the replicas."""
     env: Sequence[EnvVar]
-    """The backend's environment (required): the same settings and secret references."""
+    """The backend's environment (required): the same settings and secret references (the model on the CPU)."""
     writable_paths: Sequence[WritablePath]
-    """The backend's writable paths (required): aerich writes `./migrations`."""
+    """The backend's writable paths (required)."""
     waits: Sequence[ContainerSpec]
     """Init containers that wait for the stores (required; may be empty)."""
     stores: Sequence[DatabaseEndpoint]

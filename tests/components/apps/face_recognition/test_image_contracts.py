@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import shutil
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -63,7 +65,8 @@ def test_the_backend_pod_meets_kibans_backend_image(declare):
     (cmd,) = re.findall(r"^CMD (\[.*\])$", text, re.M)
     assert container["command"][0] == "faceapi" and '"faceapi"' in cmd, "the image's own entry point"
     assert re.search(r"^USER \d+$", text, re.M), "a numeric non-root user"
-    assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/tmp", "/faceapi/migrations"}
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/tmp"}
+    assert "python /tmp/bake_migrations.py" in text, "the migrations are in the image: nothing written under /faceapi"
 
 
 def locked() -> dict[str, str]:
@@ -90,13 +93,23 @@ def test_the_backend_image_carries_what_onnx_runtime_needs_to_run_on_cuda():
     assert f"onnxruntime-gpu=={packages['onnxruntime-gpu']}" in wanted, "the lock resolves requirements.in"
 
 
-def test_the_backend_image_installs_exactly_the_lock():
+def test_the_backend_image_installs_exactly_the_lock_before_the_app():
     text = dockerfile("face-api")
     assert "COPY --from=kiban requirements.lock /tmp/requirements.lock" in text
     assert "pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock" in text
     assert "pip install --no-cache-dir --no-deps --no-build-isolation -e ." in text, "the app adds no package"
     assert "pip check" in text, "a lock that no longer covers the app fails the build"
     assert "setuptools" in locked(), "the app's build backend, for the install without build isolation"
+    # The ~450 MB dependency layer first: a new app commit changes only the layers after it.
+    assert text.index("--require-hashes -r /tmp/requirements.lock") < text.index("COPY backend/")
+
+
+def test_the_lock_pairs_aerich_with_a_tortoise_orm_it_supports():
+    packages = locked()
+    # init_sql.py uses `async with Command(...)`, which aerich has from 0.9; aerich 0.9 needs tortoise-orm<1.
+    aerich = tuple(int(n) for n in packages["aerich"].split(".")[:2])
+    assert aerich >= (0, 9) and int(packages["tortoise-orm"].split(".")[0]) < 1, packages
+    assert "tortoise-orm<1" in (IMAGES / "face-api" / "requirements.in").read_text().splitlines()
 
 
 def test_the_backend_image_keeps_its_hook_and_model_where_the_app_reads_them():
@@ -106,10 +119,44 @@ def test_the_backend_image_keeps_its_hook_and_model_where_the_app_reads_them():
         "the app's requirements.txt pins numpy 1.24.2: no build for Python 3.12"
     )
     (venv,) = re.findall(r"PATH=(/\S+)/bin:\$PATH", text)
-    (hook,) = re.findall(r"^COPY --from=kiban sitecustomize\.py (\S+)$", text, re.M)
-    assert hook == f"{venv}/lib/python3.12/site-packages/sitecustomize.py", "where the app's Python imports it"
+    (files, into) = hook_copy(text)
+    assert into == f"{venv}/lib/python3.12/site-packages/" and set(files) == {"kiban_onnx_cuda.py", "kiban_onnx_cuda.pth"}
+    assert (IMAGES / "face-api" / "kiban_onnx_cuda.pth").read_text() == "import kiban_onnx_cuda\n"
     model = re.search(r"^ADD (?:--chmod=(\d+) )?\S+ /faceapi/model\.onnx$", text, re.M)
     assert model and model.group(1) and int(model.group(1)[-1]) & 4, "the model readable by the non-root user"
+
+
+def hook_copy(text: str) -> tuple[list[str], str]:
+    """What the backend's Dockerfile copies from kiban's folder into its venv's site-packages, and where."""
+    (copy,) = [line.split()[2:] for line in text.splitlines() if line.startswith("COPY --from=kiban") and "site-packages" in line]
+    return copy[:-1], copy[-1]
+
+
+DEBIAN_PYTHON = Path("/usr/bin/python3")
+"""The distribution's Python: Debian's on a Debian machine, Ubuntu's on CI's runner and in the backend image."""
+
+
+def test_a_debian_or_ubuntu_python_imports_the_onnx_hook_where_the_image_puts_it(tmp_path):
+    # Debian's and Ubuntu's Python ship /usr/lib/python3.X/sitecustomize.py, which comes before a venv's
+    # site-packages: a sitecustomize.py copied there is never imported. Checked with the machine's own Python.
+    stdlib = subprocess.run(
+        [str(DEBIAN_PYTHON), "-c", "import sysconfig; print(sysconfig.get_path('stdlib'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    assert (Path(stdlib) / "sitecustomize.py").exists(), f"{DEBIAN_PYTHON} is not a Debian or Ubuntu Python"
+    venv = tmp_path / "venv"
+    subprocess.run([str(DEBIAN_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site_packages,) = venv.glob("lib/python3.*/site-packages")
+    files, _ = hook_copy(dockerfile("face-api"))
+    for name in files:
+        shutil.copy(IMAGES / "face-api" / name, site_packages / name)
+    loaded = subprocess.run(
+        [str(venv / "bin" / "python"), "-c",
+         "import json, sys; print(json.dumps([getattr(m, '__file__', None) for m in list(sys.modules.values())]))"],
+        capture_output=True, text=True, check=True,
+    )
+    hooks = {str(site_packages / name) for name in files if name.endswith(".py")}
+    assert hooks and hooks <= set(json.loads(loaded.stdout)), "kiban's hook is imported at the interpreter's start"
 
 
 def test_the_frontend_image_builds_from_what_the_app_repository_really_has():
@@ -117,6 +164,8 @@ def test_the_frontend_image_builds_from_what_the_app_repository_really_has():
     package = json.loads((IMAGES / "face-frontend" / "package.json").read_text())
     # The app's repository ignores frontend/package.json: kiban's stands in for it.
     assert "COPY --from=kiban package.json ./" in text and "COPY frontend/package" not in text
+    # After the app's files: a checkout that holds a package.json of its own (git-ignored there) does not replace it.
+    assert text.index("COPY frontend/ .") < text.index("COPY --from=kiban package.json ./") < text.index("pnpm install")
     assert package["scripts"]["build"] == "vite build"
     assert package.get("type") != "module", "scripts/download_models.js is CommonJS (require)"
     # The download script writes public/models beside itself: run from the build's root, vite ships the models.
@@ -126,33 +175,40 @@ def test_the_frontend_image_builds_from_what_the_app_repository_really_has():
     assert re.search(r'VITE_API_BASE_URL=""', text), "the API on the same origin"
 
 
-def test_onnx_sessions_default_to_cuda_where_the_app_names_no_provider(monkeypatch, capsys):
+def load_hook(monkeypatch, cuda_loads: dict):
     created = {}
-    cuda_loads = {"ok": True}
 
     class FakeSession:
         def __init__(self, path, sess_options=None, providers=None, provider_options=None, **kwargs):
             created["providers"] = providers
-            # ONNX Runtime drops a provider it cannot load (no GPU, no CUDA libraries) and runs on the rest.
-            self._used = [p for p in providers if cuda_loads["ok"] or p != "CUDAExecutionProvider"]
+            # ONNX Runtime drops a provider it cannot load (no GPU, no CUDA libraries) and runs on the rest; without
+            # providers, onnxruntime-gpu 1.22 runs on the CPU.
+            names = [p[0] if isinstance(p, tuple) else p for p in providers or ["CPUExecutionProvider"]]
+            self._used = [p for p in names if cuda_loads["ok"] or p != "CUDAExecutionProvider"]
 
         def get_providers(self):
             return self._used
 
-    fake = types.SimpleNamespace(
-        InferenceSession=FakeSession,
-        get_available_providers=lambda: ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
-    )
+    fake = types.SimpleNamespace(InferenceSession=FakeSession)
     monkeypatch.setitem(sys.modules, "onnxruntime", fake)
-    spec = importlib.util.spec_from_file_location("kiban_sitecustomize", IMAGES / "face-api" / "sitecustomize.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    spec = importlib.util.spec_from_file_location("kiban_onnx_cuda", IMAGES / "face-api" / "kiban_onnx_cuda.py")
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    return fake, created
+
+
+def test_onnx_sessions_run_where_model_device_says(monkeypatch, capsys):
+    cuda_loads = {"ok": True}
+    fake, created = load_hook(monkeypatch, cuda_loads)
+    monkeypatch.setenv("MODEL_DEVICE", "cuda:1")
     fake.InferenceSession("/faceapi/model.onnx")  # as the app's loader does: no providers
-    assert created["providers"] == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert created["providers"] == [("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider"]
     assert capsys.readouterr().err == ""
     fake.InferenceSession("/faceapi/model.onnx", providers=["CPUExecutionProvider"])
     assert created["providers"] == ["CPUExecutionProvider"], "an explicit choice is kept"
     assert capsys.readouterr().err == "", "a CPU session asked for is no surprise"
     cuda_loads["ok"] = False
     fake.InferenceSession("/faceapi/model.onnx")
-    assert "could not use CUDA" in capsys.readouterr().err, "a GPU pod inferring on the CPU says so"
+    assert "was asked for CUDA (MODEL_DEVICE=cuda:1)" in capsys.readouterr().err, "a GPU pod on the CPU says so"
+    monkeypatch.setenv("MODEL_DEVICE", "cpu")
+    fake.InferenceSession("/faceapi/model.onnx")
+    assert created["providers"] is None and capsys.readouterr().err == "", "the setup Job's CPU session, as asked"
