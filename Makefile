@@ -1,11 +1,13 @@
 # kiban: the commands a person (and CI) runs. `python3` (with venv) and `make` have to be on the machine beforehand;
 # `make test` also installs registry:2's binary from Debian/Ubuntu (apt, through sudo when not root); see the README.
 #   make test                 create the locked environments, lint, then run the whole test suite
+#   make test-startup         the application's own start-up from the rendered pods, with real servers (slow once)
 #   make render STACK=dev     run the program offline under Pulumi's mock monitor, write rendered/<stack>/
 #   make bench                the prod render against a floor program (medians, ratio), written to rendered/
 #   make preview STACK=prod   `pulumi preview` with the real CLI and the policy pack (needs the CLI and a login)
 #   make up STACK=prod        `pulumi up` with the real CLI and the policy pack
 #   make lock-face-api APP=<checkout of lijunjie2232/faceapi>   re-resolve images/face-api/requirements.lock
+#                             (make test-startup checks one out at the pinned commit: APP=.tools/faceapi)
 
 STACK ?= dev
 PYTHON ?= python3
@@ -15,7 +17,7 @@ UV := $(TOOLS)/uv/bin/uv
 # uv and the project venv first on PATH, so the Pulumi CLI's `toolchain: uv` finds the same uv.
 export PATH := $(CURDIR)/$(TOOLS)/uv/bin:$(PATH)
 
-.PHONY: test render bench preview up lock lock-face-api env scanners tools helm clean
+.PHONY: test test-startup render bench preview up lock lock-face-api env scanners tools helm clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)/uv
@@ -38,6 +40,12 @@ helm: $(UV)
 test: env scanners tools
 	$(UV) run --locked --no-sync ruff check .
 	$(UV) run --locked --no-sync pytest
+
+# The application's own start-up, from the pod specs the program renders, against real servers (tests_startup/):
+# slow the first time (the backend's environment, the frontend's install and vite build), cached under .tools/.
+test-startup: env tools
+	$(UV) run --locked --no-sync python -m tools.app_startup
+	$(UV) run --locked --no-sync pytest tests_startup -n 0
 
 render: env helm
 	$(UV) run --locked --no-sync python -m tools.render --stack $(STACK)
