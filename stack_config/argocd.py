@@ -7,19 +7,36 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from components.contracts.settings import ConfigModel, KubernetesName, worded
+from components.contracts.settings import (
+    ConfigModel,
+    Hostname,
+    ImageReference,
+    KubernetesName,
+    PemCertificates,
+    check_relative_path,
+    worded,
+)
 from components.contracts.stores import SharedStore
 
-_REPO = re.compile(r"(https://[^\s/]+(/[^\s]*)?|git@[^\s:]+:[^\s]+)")
+_HOST = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+"
+_REPO_PATH = r"[A-Za-z0-9_][A-Za-z0-9_.~-]*(/[A-Za-z0-9_][A-Za-z0-9_.~-]*)*"
+_REPO = re.compile(rf"https://{_HOST}(:\d{{1,5}})?/{_REPO_PATH}|(ssh://)?git@{_HOST}[:/]{_REPO_PATH}")
 
 
 def _check_repo(value: str) -> str:
     if not _REPO.fullmatch(value):
-        raise ValueError(f"{value!r} is not a git repository URL: write https://host/owner/repo.git or git@host:owner/repo.git")
+        raise ValueError(
+            f"{value!r} is not a git repository URL: write https://host/owner/repo.git or git@host:owner/repo.git "
+            "(an ASCII, lower-case host name: a look-alike letter from another alphabet is refused)"
+        )
     return value
 
 
 RepoUrl = Annotated[str, AfterValidator(_check_repo)]
+
+
+def _check_repository_path(value: str) -> str:
+    return value if value == "." else check_relative_path(value, "the repository")
 GitRevision = Annotated[str, worded(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}", "a git revision (branch, tag or commit)")]
 GroupKind = Annotated[str, worded(r"([a-z0-9.-]+/)?[A-Z][A-Za-z0-9]*", "a group/Kind such as rbac.authorization.k8s.io/ClusterRole (core kinds: Namespace)")]
 
@@ -30,7 +47,7 @@ class FollowedImage(ConfigModel):
     alias: KubernetesName
     """Name of the image in the application (Image Updater's alias). Required."""
 
-    image: str = Field(min_length=1)
+    image: ImageReference
     """The image and the tag it follows, e.g. `registry.homelab.internal:5000/face-api:latest`: its digest is
     deployed, so a new push rolls out and the running image is always known. Required."""
 
@@ -44,8 +61,8 @@ class ArgoApplication(ConfigModel):
     repo_url: RepoUrl
     """The application's own repository. Required."""
 
-    path: str = Field(default=".", min_length=1)
-    """Directory of the manifests in the repository. Default: `.`."""
+    path: Annotated[str, AfterValidator(_check_repository_path)] = "."
+    """Directory of the manifests in the repository, relative to its root (`.` for the root). Default: `.`."""
 
     target_revision: GitRevision
     """Branch, tag or commit to deploy. Required; in a stack whose applications sync by hand (prod), a release tag."""
@@ -90,9 +107,7 @@ class ImageUpdaterConfig(ConfigModel):
     `kiban:imageUpdaterRegistryPassword`. Default: unset: anonymous, except where every followed image lives in the
     build PC's registry (`kiban:registry`), whose generated credentials and CA it then uses."""
 
-    registry_ca: Annotated[
-        str, worded(r"\s*-----BEGIN CERTIFICATE-----.*", "a PEM certificate (-----BEGIN CERTIFICATE-----...)", flags=re.S)
-    ] | None = None
+    registry_ca: PemCertificates | None = None
     """PEM certificate of the CA that signed the registry's certificate (the build PC's registry has its own CA):
     Image Updater trusts it beside the public roots. Default: unset, public roots only."""
 
@@ -100,8 +115,9 @@ class ImageUpdaterConfig(ConfigModel):
 class ArgoCdConfig(ConfigModel):
     """Argo CD, installed from its official chart."""
 
-    host: Annotated[str, Field(min_length=1)] | None = None
-    """Host name of the Argo CD UI through the cluster's ingress. Default: unset, no Ingress (use port-forward)."""
+    host: Hostname | None = None
+    """Host name of the Argo CD UI through the cluster's ingress (its own, not the face-recognition system's).
+    Default: unset, no Ingress (use port-forward)."""
 
     high_availability: bool = False
     """Run the HA-relevant parts replicated (server, repo server, ApplicationSet controller, redis-ha). The

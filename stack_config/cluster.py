@@ -6,9 +6,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
 from pydantic import model_validator
 
@@ -34,11 +36,24 @@ def _check_version(value: str) -> str:
     return value
 
 
-KubernetesVersion = Annotated[str, AfterValidator(_check_version)]
+def _not_a_number(value: object) -> object:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(
+            f"{value!r} is a number: YAML read the version unquoted (1.30 would even become 1.3); quote it, e.g. "
+            '"1.35"'
+        )
+    return value
+
+
+KubernetesVersion = Annotated[str, BeforeValidator(_not_a_number), AfterValidator(_check_version)]
 """`major.minor` of the cluster's Kubernetes, e.g. `1.35`; manifests are validated against it."""
 
 
 def _check_cidr(value: str) -> str:
+    if "/" not in value:
+        raise ValueError(
+            f"{value!r} has no prefix length; write it, e.g. {value}/32 for one address or {value}/24 for a range"
+        )
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError:
@@ -52,22 +67,71 @@ Cidr = Annotated[str, AfterValidator(_check_cidr)]
 """An IP network in CIDR notation, e.g. `192.168.0.41/32`."""
 
 
+def _check_host_address(value: str) -> str:
+    network = ipaddress.ip_network(value)
+    if network.num_addresses != 1:
+        raise ValueError(
+            f"{value!r} is a range of {network.num_addresses} addresses; the API server's address is one host: "
+            f"write {network.network_address}/{network.max_prefixlen} for each server"
+        )
+    return value
+
+
+HostAddress = Annotated[str, AfterValidator(_check_cidr), AfterValidator(_check_host_address)]
+"""One address in CIDR notation, e.g. `192.168.0.41/32`."""
+
+
+def _check_private_range(value: str) -> str:
+    network = ipaddress.ip_network(value)
+    if not network.is_private or network.num_addresses < 256 or network.prefixlen < 8:
+        raise ValueError(
+            f"{value!r} is not a private range for pods: write a block of RFC 1918 space between /8 and /24, "
+            "e.g. 10.42.0.0/16"
+        )
+    return value
+
+
+PrivateRange = Annotated[str, AfterValidator(_check_cidr), AfterValidator(_check_private_range)]
+"""A private IP range between /8 and /24 in CIDR notation, e.g. `10.42.0.0/16`."""
+
+
+def _not_everywhere(value: str) -> str:
+    if ipaddress.ip_network(value).prefixlen == 0:
+        raise ValueError(
+            f"{value!r} opens the control plane's IP endpoint to the whole internet; list the ranges that need it "
+            "(the DNS-based endpoint with IAM already serves every other caller)"
+        )
+    return value
+
+
 class ApiServer(ConfigModel):
     """Where pods reach the Kubernetes API server, as NetworkPolicies see it. Pods connect to the `kubernetes`
     Service, but the CNI translates that to the control plane's own address and port before policies apply, so an
     egress allow must name those (the device plugin's config manager and the Argo Rollouts controller need it)."""
 
-    addresses: list[Cidr] = Field(min_length=1)
-    """The control plane's addresses, as CIDR blocks (a single node: `<ip>/32`). Required."""
+    addresses: list[HostAddress] = Field(min_length=1)
+    """The control plane's addresses, one `/32` (or `/128`) per server, e.g. `192.168.0.41/32`. Required."""
 
 
 class K3sApiServer(ApiServer):
     port: int = Field(default=6443, ge=1, le=65535)
     """Port the K3s server listens on. Default: `6443`."""
 
-    pod_cidr: Cidr = "10.42.0.0/16"
+    pod_cidr: PrivateRange = "10.42.0.0/16"
     """K3s's `--cluster-cidr`. The API server's calls to a webhook on another node arrive from the server's flannel
-    address, inside this range, so an operator's webhook admits it. Default: `10.42.0.0/16`, K3s's own."""
+    address, inside this range, so an operator's webhook admits it. It is the pods' range, never the LAN's: it may
+    not hold an API server address. Default: `10.42.0.0/16`, K3s's own."""
+
+    @model_validator(mode="after")
+    def _pods_are_not_the_lan(self) -> "K3sApiServer":
+        pods = ipaddress.ip_network(self.pod_cidr)
+        inside = [a for a in self.addresses if ipaddress.ip_network(a).subnet_of(pods)]  # type: ignore[arg-type]
+        if inside:
+            raise ValueError(
+                f"podCidr {self.pod_cidr} holds the API server's address {inside[0]}: podCidr is K3s's "
+                "--cluster-cidr (the pods' range, default 10.42.0.0/16), not the nodes' network"
+            )
+        return self
 
 
 class GkeApiServer(ApiServer):
@@ -78,15 +142,26 @@ class GkeApiServer(ApiServer):
 class ExistingClusterAccess(ConfigModel):
     """How the program reaches a cluster that already exists."""
 
-    kubeconfig: str | None = None
-    """Path to the kubeconfig file (`~` is expanded). Default: unset, which means the Kubernetes provider's own
-    default (`$KUBECONFIG`, then `~/.kube/config`)."""
+    kubeconfig: Annotated[str, worded(r"[A-Za-z0-9_~./-]+", "a file path (letters, digits, '_', '~', '.', '/', '-')")] | None = None
+    """Path to the kubeconfig file on the machine that runs the program (`~` is expanded; the file must exist there:
+    kiban passes its contents, never its path). Default: unset, which means the Kubernetes provider's own default
+    (`$KUBECONFIG`, then `~/.kube/config`)."""
 
-    context: str = Field(min_length=1)
+    context: Annotated[str, worded(r"[A-Za-z0-9_.:@/-]{1,253}", "a kubeconfig context name (letters, digits, _ . : @ / -)")]
     """The kubeconfig context to use. Required: kiban never deploys to whatever context happens to be current."""
 
     kubernetes_version: KubernetesVersion = "1.35"
     """The cluster's Kubernetes minor version. Default: `1.35`."""
+
+    @field_validator("kubeconfig")
+    @classmethod
+    def _kubeconfig_exists(cls, value: str | None) -> str | None:
+        if value is not None and not Path(os.path.expanduser(value)).is_file():
+            raise ValueError(
+                f"no file at {value} on this machine; point it at the cluster's kubeconfig, or leave it unset and "
+                "export KUBECONFIG"
+            )
+        return value
 
 
 class K3sGpuNodes(ConfigModel):
@@ -237,6 +312,25 @@ class GkeNetwork(ConfigModel):
     control_plane: Cidr = "172.16.0.0/28"
     """The control plane's private range (a /28). Default: `172.16.0.0/28`."""
 
+    @model_validator(mode="after")
+    def _private_and_apart(self) -> "GkeNetwork":
+        ranges = {name: ipaddress.ip_network(getattr(self, name)) for name in ("nodes", "pods", "services", "control_plane")}
+        keys = {"nodes": "nodes", "pods": "pods", "services": "services", "control_plane": "controlPlane"}
+        for name, network in ranges.items():
+            if not network.is_private:
+                raise ValueError(f"{keys[name]}: {network} is not private address space (RFC 1918 or 100.64.0.0/10)")
+        if ranges["control_plane"].prefixlen != 28:
+            raise ValueError(f"controlPlane: {ranges['control_plane']} is not a /28, the only size GKE takes for it")
+        names = list(ranges)
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                if ranges[first].overlaps(ranges[second]):
+                    raise ValueError(
+                        f"{keys[first]} {ranges[first]} and {keys[second]} {ranges[second]} overlap; each range "
+                        "needs its own addresses"
+                    )
+        return self
+
 
 class GkePool(ConfigModel):
     """A node pool that autoscales."""
@@ -249,6 +343,12 @@ class GkePool(ConfigModel):
 
     max_nodes: int = Field(default=3, ge=1, le=100)
     """Most nodes per zone. Default: `3`."""
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> "GkePool":
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"minNodes {self.min_nodes} is above maxNodes {self.max_nodes}")
+        return self
 
 
 class GkeGpuPool(GkePool):
@@ -281,7 +381,14 @@ class GkeGpuPool(GkePool):
 class GithubIdentity(ConfigModel):
     """GitHub Actions' keyless access to the project (Workload Identity Federation)."""
 
-    repository: Annotated[str, worded(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "owner/name of a GitHub repository")]
+    repository: Annotated[
+        str,
+        worded(
+            r"[A-Za-z0-9](-?[A-Za-z0-9]){0,38}/(?!\.\.?$)[A-Za-z0-9_.-]{1,100}",
+            "owner/name of a GitHub repository (the owner: letters, digits and single '-'; the name: letters, digits, "
+            "'_', '.', '-', not '.' or '..')",
+        ),
+    ]
     """The repository whose workflows may authenticate (`owner/name`, as its tokens' `sub` spells it). Required."""
 
     repository_id: Annotated[str, worded(r"[1-9][0-9]{0,19}", "a GitHub repository id (digits)")]
@@ -339,7 +446,9 @@ class GkeCluster(ConfigModel):
     network: GkeNetwork = Field(default_factory=GkeNetwork)
     """The VPC's ranges. Default: see above."""
 
-    authorized_networks: list[Cidr] = Field(default_factory=list)
+    authorized_networks: list[Annotated[str, AfterValidator(_check_cidr), AfterValidator(_not_everywhere)]] = Field(
+        default_factory=list
+    )
     """Ranges allowed to the control plane's IP endpoint. Default: none: the DNS-based endpoint with IAM is the way
     in (GitHub-hosted runners use it)."""
 
@@ -349,7 +458,7 @@ class GkeCluster(ConfigModel):
     gpu: GkeGpuPool | None = None
     """The GPU pool. Default: unset, no GPUs."""
 
-    maintenance_window: Annotated[str, worded(r"\d\d:\d\d", "a time of day, HH:MM in UTC")] = "18:00"
+    maintenance_window: Annotated[str, worded(r"([01]\d|2[0-3]):[0-5]\d", "a time of day, HH:MM in UTC")] = "18:00"
     """Start of the daily 4-hour maintenance window, UTC (18:00 UTC is 03:00 in Japan). Default: `18:00`."""
 
     github: GithubIdentity | None = None

@@ -6,9 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from components.contracts.settings import ConfigModel, worded
+from components.contracts.settings import AbsolutePath, ConfigModel, worded
 from components.contracts.stores import MilvusSettings, PostgresSettings
 from components.contracts.workloads import ComputeResources, ServiceSettings, compute
+
+
+SENSITIVE_LOG_LEVELS = ("debug", "info")
+"""The backend's log levels at which the app writes its settings, passwords and JWT key included."""
 
 
 class BackendSettings(ServiceSettings):
@@ -17,7 +21,7 @@ class BackendSettings(ServiceSettings):
     resources: ComputeResources = Field(default_factory=lambda: compute("500m", "512Mi", "1", "2Gi"))
     """Default: requests 500m / 512Mi, limits 1 CPU / 2Gi (the application's Compose file)."""
 
-    model_path: str = "/faceapi/model.onnx"
+    model_path: AbsolutePath = "/faceapi/model.onnx"
     """`MODEL_PATH`: the model file inside the image. Default: `/faceapi/model.onnx`."""
 
     model_loader: Literal["onnx"] = "onnx"
@@ -63,7 +67,7 @@ class BackendSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _no_secrets_in_logs_unless_allowed(self) -> "BackendSettings":
-        if self.log_level in ("debug", "info") and not self.allow_sensitive_logs:
+        if self.log_level in SENSITIVE_LOG_LEVELS and not self.allow_sensitive_logs:
             raise ValueError(
                 f"logLevel {self.log_level!r} makes the app log its passwords and JWT key: use 'warning' or 'error', "
                 "or set allowSensitiveLogs: true for a development stack"

@@ -7,11 +7,12 @@ bad key path and what is allowed there, and nothing is created.
 from __future__ import annotations
 
 import json
+import re
 import types
 from pathlib import Path
 import typing
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -228,8 +229,42 @@ def _collapse_unions(errors: list[dict[str, Any]], data: dict[str, Any]) -> list
     return problems
 
 
+MAX_TEXT = 16 * 1024
+"""The longest text a setting may hold (a PEM chain of a few certificates fits; no setting needs more)."""
+
+MULTILINE_KEYS = frozenset({"certificate", "registryCa"})
+"""Settings whose text is a PEM block and may hold line breaks; no other text may."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_PEM_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _unsafe_text(node: Any, path: list[str | int]) -> Iterator[str]:
+    """Every text setting with control characters (a NUL, a line break outside a PEM block) or over `MAX_TEXT`:
+    such a value would reach a file, a command line or an HTTP header as something other than what it looks like."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _unsafe_text(value, [*path, str(key)])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _unsafe_text(value, [*path, index])
+    elif isinstance(node, str):
+        key = _format_key(path)
+        if len(node) > MAX_TEXT:
+            yield f"{key}: {len(node)} characters is more than any setting holds (at most {MAX_TEXT})"
+        control = (_PEM_CONTROL if path and path[-1] in MULTILINE_KEYS else _CONTROL).search(node)
+        if control:
+            yield (
+                f"{key}: has the control character {control.group()!r} at position {control.start()}; settings are "
+                "single lines of text (only PEM blocks span lines)"
+            )
+
+
 def parse_stack_config(settings: dict[str, Any], stack: str) -> StackConfig:
     """Validate already-decoded settings (short key -> value); raise `ConfigError` naming every bad key."""
+    unsafe = list(_unsafe_text(settings, []))
+    if unsafe:
+        raise _invalid(stack, unsafe)
     try:
         return StackConfig.model_validate(settings, by_alias=True, by_name=False)
     except ValidationError as error:

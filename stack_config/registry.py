@@ -10,7 +10,12 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from components.contracts.settings import ConfigModel, worded
+import ipaddress
+import re
+
+from pydantic import AfterValidator
+
+from components.contracts.settings import ConfigModel, ProjectPath, worded
 
 RegistryHost = Annotated[
     str,
@@ -31,6 +36,63 @@ Username = Annotated[str, worded(r"[a-z_][a-z0-9_-]{0,31}", "a user name (lower-
 VersionLabel = Annotated[str, worded(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "an image tag (letters, digits, '_', '.', '-')")]
 
 
+def _check_ipv4(value: str) -> str:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 address such as 192.168.0.40") from None
+    return value
+
+
+_FILE = r"[A-Za-z0-9_~./-]+"
+_SSH_OPTION_VALUES: dict[str, str] = {
+    "stricthostkeychecking": r"yes|no|accept-new|ask|off",
+    "userknownhostsfile": _FILE,
+    "globalknownhostsfile": _FILE,
+    "identityfile": _FILE,
+    "certificatefile": _FILE,
+    "identitiesonly": r"yes|no",
+    "batchmode": r"yes|no",
+    "compression": r"yes|no",
+    "port": r"\d{1,5}",
+    "user": r"[a-z_][a-z0-9_-]{0,31}",
+    "connecttimeout": r"\d{1,4}",
+    "connectionattempts": r"\d{1,2}",
+    "serveraliveinterval": r"\d{1,4}",
+    "serveralivecountmax": r"\d{1,3}",
+    "hostkeyalgorithms": r"[+^-]?[A-Za-z0-9@.,-]+",
+    "loglevel": r"QUIET|FATAL|ERROR|INFO|VERBOSE|DEBUG[123]?",
+    "proxyjump": r"none|([a-z_][a-z0-9_-]*@)?[A-Za-z0-9.-]+(:\d{1,5})?(,([a-z_][a-z0-9_-]*@)?[A-Za-z0-9.-]+(:\d{1,5})?)*",
+}
+"""The ssh options `registry.sshOptions` may set, each with the values it takes. None of them runs a command."""
+
+
+def _check_ssh_options(options: list[str]) -> list[str]:
+    pairs: list[str] = []
+    tokens = iter(options)
+    for token in tokens:
+        if token == "-o":
+            pair = next(tokens, None)
+            if pair is None:
+                raise ValueError("ends with '-o' and no Option=value after it")
+            pairs.append(pair)
+        elif token.startswith("-o") and len(token) > 2:
+            pairs.append(token[2:])
+        else:
+            raise ValueError(f"{token!r} is not '-o' or '-oOption=value'; write each option as '-o', 'Option=value'")
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        allowed = _SSH_OPTION_VALUES.get(name.lower())
+        if not equals or allowed is None:
+            raise ValueError(
+                f"{pair!r}: ssh option {name!r} is not accepted here "
+                f"(options that run commands never are); accepted: {', '.join(sorted(_SSH_OPTION_VALUES))}"
+            )
+        if not re.fullmatch(allowed, value):
+            raise ValueError(f"{pair!r}: {value!r} is not a value {name} takes here ({allowed})")
+    return options
+
+
 class RegistryCleanup(ConfigModel):
     """The build PC registry's scheduled clean-up: old version tags deleted, then their blobs reclaimed by the
     registry's garbage collection while it is stopped (no push can be in flight)."""
@@ -48,15 +110,18 @@ class ImageBuilds(ConfigModel):
     Dockerfiles (`images/face-api`, `images/face-frontend`, as named build contexts) with the application's
     repository as the build context."""
 
-    context: str = Field(min_length=1)
-    """The application's repository checkout on the machine that runs `pulumi up` (relative to the project, or
-    absolute); its files are sent to the build PC's engine. Required."""
+    context: ProjectPath
+    """The application's repository checkout, a directory inside this project (relative to it, e.g. `app`, where
+    the deploy-dev workflow checks it out): its files are sent to the build PC's engine, so it is never the project
+    itself, a parent, or an absolute path (which would also differ from machine to machine). Required."""
 
     version: VersionLabel
     """The version tag the builds are pushed with (beside `latest`), e.g. `sha-<commit>`: the deploy-dev workflow
     sets it per run with `pulumi config set --path kiban:registry.builds.version sha-...`. Required."""
 
-    builder: Annotated[str, Field(min_length=1)] = "default"
+    builder: Annotated[
+        str, worded(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", "a buildx builder name (letters, digits, '_', '.', '-')")
+    ] = "default"
     """The buildx builder on the build PC (named build contexts need buildx). Default: `default`."""
 
 
@@ -73,13 +138,16 @@ class BuildPcRegistry(ConfigModel):
     """The build PC's Docker engine, reached over SSH (`ssh://user@build-pc`; the user must be allowed to use
     Docker there). Required."""
 
-    ssh_options: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
-    """Extra `ssh` options for that connection, e.g. `["-o", "StrictHostKeyChecking=yes"]`. Default: none."""
+    ssh_options: Annotated[list[str], AfterValidator(_check_ssh_options)] = Field(default_factory=list)
+    """Extra `ssh` options for that connection, as `-o Option=value` pairs, e.g. `["-o", "StrictHostKeyChecking=yes"]`.
+    Only options that shape the connection are accepted (host-key checking, known-hosts and identity files, ports,
+    users, timeouts, keep-alives, jump hosts); options that run a local command (`ProxyCommand`, `LocalCommand`,
+    `KnownHostsCommand`...) are refused, since they would run at every connection. Default: none."""
 
     host: RegistryHost
     """The name nodes and builds reach the registry by; it is on the registry's certificate. Required."""
 
-    ip_addresses: list[Annotated[str, worded(r"(\d{1,3}\.){3}\d{1,3}", "an IPv4 address")]] = Field(default_factory=list)
+    ip_addresses: list[Annotated[str, AfterValidator(_check_ipv4)]] = Field(default_factory=list)
     """The build PC's addresses, also put on the certificate. Default: none."""
 
     port: int = Field(default=5000, ge=1, le=65535)
@@ -140,7 +208,9 @@ class ExternalRegistry(ConfigModel):
 
     kind: Literal["external"]
 
-    username: Annotated[str, Field(min_length=1)] | None = None
+    username: Annotated[
+        str, worded(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,127}", "a registry user name (letters, digits, _ . @ + -)")
+    ] | None = None
     """User pods pull as; its password (or token) is the secret setting `kiban:registryPassword`. Default: unset,
     anonymous pulls."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from components.contracts.settings import ConfigModel
 from components.contracts.workloads import ComputeResources, compute
@@ -22,6 +22,20 @@ class PreviewAnalysis(ConfigModel):
 
     timeout_seconds: int = Field(default=5, ge=1, le=60)
     """Timeout of one call. Default: `5`."""
+
+    @model_validator(mode="after")
+    def _failure_limit_reachable(self) -> "PreviewAnalysis":
+        if self.failure_limit >= self.count:
+            raise ValueError(
+                f"failureLimit {self.failure_limit} can never be exceeded in {self.count} calls, so the check could "
+                f"never fail; set failureLimit below count (at most {self.count - 1})"
+            )
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ValueError(
+                f"timeoutSeconds {self.timeout_seconds} is not below intervalSeconds {self.interval_seconds}: a call "
+                "would still run when the next one starts"
+            )
+        return self
 
 
 class RolloutsConfig(ConfigModel):

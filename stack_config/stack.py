@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Annotated, Callable
+from typing import Callable, Literal
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from components.contracts import namespaces
 from components.contracts.images import ImageReference as ContractImageReference
 from components.contracts.images import image_digest, image_tag
 from stack_config.argocd import ArgoCdConfig
-from components.contracts.settings import ConfigModel, KubernetesName, worded
+from components.contracts.settings import ConfigModel, Hostname, ImageReference, KubernetesName, PemCertificates
 from stack_config.cluster import ClusterConfig, GkeCluster
-from stack_config.face_recognition import FaceRecognitionConfig
+from stack_config.face_recognition import SENSITIVE_LOG_LEVELS, FaceRecognitionConfig
 from stack_config.registry import ArtifactRegistry, BuildPcRegistry, ExternalRegistry, RegistryConfig
 from stack_config.rollouts import RolloutsConfig
 from components.contracts.stores import RESERVED_LOGINS, store_login
 from stack_config.shared_data import SharedDataConfig
-
-def _check_image(reference: str) -> str:
-    parsed = ContractImageReference.parse(reference)
-    if parsed.tag is None and parsed.digest is None:
-        raise ValueError(f"{reference!r} has neither a tag nor a digest; name the version you deploy")
-    return reference
-
-
-ImageReference = Annotated[str, AfterValidator(_check_image)]
-"""`registry/repository:tag`, optionally `@sha256:<digest>`."""
-
 
 class ImagesConfig(ConfigModel):
     """The images kiban builds itself (third-party images are pinned in versions.json)."""
@@ -62,32 +51,10 @@ VERSION_TAG = re.compile(r"v?\d+(\.\d+){0,2}([-+][0-9A-Za-z][0-9A-Za-z.-]*)?")
 """A release tag: semver, optionally `v`-prefixed, with a pre-release or build suffix (`1.4.2`, `v2.0.0-rc.1`)."""
 
 
-def _check_hostname(value: str) -> str:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        pass
-    else:
-        raise ValueError(f"{value!r} is an IP address; the Ingress needs a DNS name such as face.example.com")
-    labels = value.split(".")
-    if len(value) > 253 or len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
-        raise ValueError(
-            f"{value!r} is not a host name: at least two dot-separated labels of 1 to 63 lower-case letters, digits "
-            "or '-' (not at either end), at most 253 characters, e.g. face.example.com"
-        )
-    return value
-
-
-_HOST_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-Hostname = Annotated[str, AfterValidator(_check_hostname)]
-
-
 class TlsFromConfig(ConfigModel):
     """A certificate kept in stack config; its private key is the secret setting `kiban:tlsPrivateKey`."""
 
-    certificate: Annotated[
-        str, worded(r"\s*-----BEGIN CERTIFICATE-----.*", "a PEM certificate (-----BEGIN CERTIFICATE-----...)", flags=re.S)
-    ]
+    certificate: PemCertificates
     """PEM certificate chain (public; the key is set with `pulumi config set --secret kiban:tlsPrivateKey`)."""
 
 
@@ -135,6 +102,13 @@ class DeployTimeouts(ConfigModel):
 class StackConfig(ConfigModel):
     """Every `kiban:` setting of one stack."""
 
+    environment: Literal["production", "development"] = "production"
+    """What the stack is for. `production` keeps prod's promises, each refused here when a setting would break it
+    (and checked again by the policy pack at preview): no moving image tag (`images.allowMutableTags`), no Image
+    Updater, no automatic sync of Argo CD applications, no log level that writes secrets (`info`, `debug`), and data
+    stores protected with their volumes retained. `development` (the homelab) may do each of those. Default:
+    `production`, so a stack that does not say what it is gets the strict rules."""
+
     cluster: ClusterConfig
     """Where to deploy: `kind: k3s`, `kind: existing-gke`, or `kind: gke` (kiban creates it). Required."""
 
@@ -167,6 +141,53 @@ class StackConfig(ConfigModel):
 
     shared_data: SharedDataConfig = Field(default_factory=SharedDataConfig)
     """The PostgreSQL and Valkey shared by the applications Argo CD delivers. Default: neither."""
+
+    @model_validator(mode="after")
+    def _production_promises(self) -> "StackConfig":
+        if self.environment != "production":
+            return self
+        broken = [
+            (self.images.allow_mutable_tags, "images.allowMutableTags is true: production deploys release versions, "
+             "never a moving tag"),
+            (self.argocd.image_updater is not None, "argocd.imageUpdater is set: production never follows a moving "
+             "tag; deploy releases"),
+            (self.argocd.auto_sync, "argocd.autoSync is true: a person syncs production's applications"),
+            (self.face_recognition.backend.log_level in SENSITIVE_LOG_LEVELS,
+             f"faceRecognition.backend.logLevel is {self.face_recognition.backend.log_level!r}, which writes the "
+             "app's passwords and JWT key to the log (allowSensitiveLogs does not lift this in production): use "
+             "'warning' or 'error'"),
+            (not self.data_safety.protect, "dataSafety.protect is false: production's data stores are protected"),
+            (not self.data_safety.retain_volumes, "dataSafety.retainVolumes is false: production keeps its volumes"),
+        ]
+        problems = [why for is_broken, why in broken if is_broken]
+        if problems:
+            raise ValueError(
+                "environment is production, which refuses: " + "; ".join(problems)
+                + ". Set environment: development only for a stack that may do these"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _hosts_and_namespaces_have_one_owner(self) -> "StackConfig":
+        if self.argocd.host is not None and self.argocd.host == self.ingress.host:
+            raise ValueError(
+                f"argocd.host: {self.argocd.host!r} is ingress.host, the face-recognition system's; give Argo CD "
+                "its own host"
+            )
+        for index, app in enumerate(self.argocd.applications):
+            owner = namespaces.owner_of(app.namespace)
+            if owner is not None:
+                raise ValueError(
+                    f"argocd.applications[{index}].namespace: {app.namespace!r} belongs to {owner}; an application "
+                    "gets a namespace of its own (kiban creates it, enforces Pod Security and default-deny in it, "
+                    "and writes its credentials there)"
+                )
+            if app.name in RESERVED_APPLICATION_NAMES:
+                raise ValueError(
+                    f"argocd.applications[{index}].name: {app.name!r} is {RESERVED_APPLICATION_NAMES[app.name]}; "
+                    "choose another name"
+                )
+        return self
 
     @model_validator(mode="after")
     def _gpu_needs_gpu_nodes(self) -> "StackConfig":
@@ -275,6 +296,12 @@ class StackConfig(ConfigModel):
         backend = self.face_recognition.backend
         most = backend.autoscaling.max_replicas if backend.autoscaling else backend.replicas
         return {"face-api (both colours of a switch)": 2 * most, "milvus": 1}
+
+
+RESERVED_APPLICATION_NAMES: dict[str, str] = {
+    "default": "Argo CD's built-in project, which every repository and namespace may use",
+}
+"""Names an application may not take (its AppProject has its name)."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ and refuses, before anything is registered:
 - a key written twice in one mapping (the last copy would win);
 - YAML 1.1 surprises: unquoted `yes`/`no`/`on`/`off`/`y`/`n` read as booleans, `0755`/`0o17` read as octal, `1:30`
   read as a base-60 number, `1.30` read as the number 1.3;
+- merge keys (`<<:`), which only YAML 1.1 knows;
 - aliases beyond a small budget (an alias "bomb" expands exponentially), and files over 1 MiB;
 - a file that is empty, not YAML, or not a mapping with a `config:` mapping.
 """
@@ -51,6 +52,13 @@ class _CarefulLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        merges = [key_node for key_node, _ in node.value if key_node.tag == "tag:yaml.org,2002:merge"]
+        if merges:
+            self.problems += [
+                f"{self.where(key_node)}: the merge key `<<:` is YAML 1.1 only (YAML 1.2 reads it as a key named "
+                "'<<'); write the merged keys out" for key_node in merges
+            ]
+            node.value = [(k, v) for k, v in node.value if k.tag != "tag:yaml.org,2002:merge"]
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)

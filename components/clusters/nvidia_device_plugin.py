@@ -9,9 +9,10 @@ import yaml
 
 from components.contracts.cluster import GPU_RESOURCE, ClusterFacts
 from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs, OwnNamespace
+from components.contracts import namespaces
 from versions import PinnedChart
 
-NAMESPACE = "nvidia-device-plugin"
+NAMESPACE = namespaces.NVIDIA_DEVICE_PLUGIN
 PLUGIN_LABELS = {"app.kubernetes.io/name": "nvidia-device-plugin"}
 """The chart's selector label on the plugin's pods."""
 

@@ -6,11 +6,16 @@ component it configures share one definition. They sit on layer 0 with the other
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
+
+from components.contracts.images import ImageReference as ContractImageReference
 
 
 class ConfigModel(BaseModel):
@@ -176,3 +181,124 @@ def _check_label_key(value: str) -> str:
 
 LabelKey = Annotated[str, AfterValidator(_check_label_key)]
 """A Kubernetes label key such as `nvidia.com/gpu.present`."""
+
+
+_HOST_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def check_hostname(value: str) -> str:
+    """A DNS host name of at least two labels, lower case, no IP address."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        pass
+    else:
+        raise ValueError(f"{value!r} is an IP address; the Ingress needs a DNS name such as face.example.com")
+    labels = value.split(".")
+    if len(value) > 253 or len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(
+            f"{value!r} is not a host name: at least two dot-separated labels of 1 to 63 lower-case letters, "
+            "digits or '-' (not at either end), at most 253 characters, e.g. face.example.com"
+        )
+    return value
+
+
+Hostname = Annotated[str, AfterValidator(check_hostname)]
+"""A DNS host name such as `face.example.com` (lower case, ASCII, at least two labels, not an IP address)."""
+
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def _segments(value: str) -> list[str]:
+    segments = value.split("/")
+    if not all(_PATH_SEGMENT.fullmatch(s) for s in segments) or any(s in (".", "..") for s in segments):
+        raise ValueError(
+            f"{value!r} is not a plain path: '/'-separated names of letters, digits, '_', '.' and '-' "
+            "(no '..', no empty part, no spaces or shell characters)"
+        )
+    return segments
+
+
+def check_relative_path(value: str, inside: str = "the project") -> str:
+    """A path inside `inside`, relative to it: plain names, never absolute, never `..`, never `.` alone."""
+    if value.startswith("/") or value.startswith("~"):
+        raise ValueError(
+            f"{value!r} is absolute; write a directory inside {inside}, relative to it (e.g. `app`), so that "
+            "every machine names the same path"
+        )
+    _segments(value)
+    return value
+
+
+ProjectPath = Annotated[str, AfterValidator(check_relative_path)]
+"""A directory inside the project, relative to it (e.g. `app`): never `/`, `..` or the project itself."""
+
+
+def _check_absolute_path(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError(f"{value!r} is not an absolute path such as /faceapi/model.onnx")
+    _segments(value[1:])
+    return value
+
+
+AbsolutePath = Annotated[str, AfterValidator(_check_absolute_path)]
+"""An absolute path inside a container, such as `/faceapi/model.onnx` (plain names, no `..`)."""
+
+_PEM_CERTIFICATE = re.compile(
+    r"-----BEGIN CERTIFICATE-----\r?\n(?P<body>[A-Za-z0-9+/=\r\n]+?)\r?\n?-----END CERTIFICATE-----"
+)
+
+
+def _der_sequence_length(der: bytes) -> int | None:
+    """The total length a DER SEQUENCE at the start of `der` declares (header included), or None if it is none."""
+    if len(der) < 2 or der[0] != 0x30:
+        return None
+    first = der[1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    if count == 0 or count > 4 or len(der) < 2 + count:
+        return None
+    return 2 + count + int.from_bytes(der[2 : 2 + count], "big")
+
+
+def check_pem_certificates(value: str) -> str:
+    """One or more PEM `CERTIFICATE` blocks and nothing else: each body base64 that decodes to one whole DER
+    SEQUENCE (an X.509 certificate is one)."""
+    stripped = value.strip()
+    blocks = list(_PEM_CERTIFICATE.finditer(stripped))
+    leftover = _PEM_CERTIFICATE.sub("", stripped).strip()
+    if not blocks or leftover:
+        raise ValueError(
+            "is not a PEM certificate chain: one or more blocks from -----BEGIN CERTIFICATE----- to "
+            "-----END CERTIFICATE-----, with nothing else around them (no private key)"
+        )
+    for index, block in enumerate(blocks):
+        try:
+            der = base64.b64decode("".join(block["body"].split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"certificate {index + 1} of the chain is not base64") from None
+        if _der_sequence_length(der) != len(der):
+            raise ValueError(f"certificate {index + 1} of the chain is not a DER-encoded certificate")
+    return value
+
+
+PemCertificates = Annotated[str, AfterValidator(check_pem_certificates)]
+"""A PEM certificate chain (`-----BEGIN CERTIFICATE-----` blocks only)."""
+
+
+def _check_image(reference: str) -> str:
+    try:
+        parsed = ContractImageReference.parse(reference)
+    except ValueError:
+        raise ValueError(
+            f"{reference!r} is not an image reference; write registry/repository:tag or ...@sha256:<digest> "
+            "(lower-case repository, no spaces or shell characters)"
+        ) from None
+    if parsed.tag is None and parsed.digest is None:
+        raise ValueError(f"{reference!r} has neither a tag nor a digest; name the version you deploy")
+    return reference
+
+
+ImageReference = Annotated[str, AfterValidator(_check_image)]
+"""`registry/repository:tag`, optionally `@sha256:<digest>`."""

@@ -19,8 +19,9 @@ from components.kube.pod_spec import ContainerSpec, SecretFiles
 from components.kube.scheduled_backup import ScheduledBackup, ScheduledBackupArgs
 from components.contracts.stores import SharedPostgresSettings, StoreDurability, store_login
 from components.contracts.workloads import compute
+from components.contracts import namespaces
 
-NAMESPACE = "shared-postgres"
+NAMESPACE = namespaces.SHARED_POSTGRES
 CLUSTER = "shared-postgres"
 CNPG_API = "postgresql.cnpg.io/v1"
 PORT = 5432

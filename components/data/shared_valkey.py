@@ -21,8 +21,9 @@ from components.kube.service_base import ServicePort
 from components.kube.stateful_service import DataVolume, StatefulService, StatefulServiceArgs
 from components.contracts.settings import memory_bytes
 from components.contracts.stores import VALKEY_PROBE_USER, SharedValkeySettings, StoreDurability
+from components.contracts import namespaces
 
-NAMESPACE = "shared-valkey"
+NAMESPACE = namespaces.SHARED_VALKEY
 NAME = "shared-valkey"
 PORT = 6379
 DATA_DIR = "/data"

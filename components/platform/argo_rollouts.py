@@ -9,10 +9,11 @@ import pulumi
 from components.contracts.cluster import ClusterFacts
 from components.contracts.delivery import BlueGreenDelivery, PreviewCheck
 from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs, OwnNamespace
+from components.contracts import namespaces
 from stack_config.rollouts import RolloutsConfig
 from versions import PinnedChart
 
-NAMESPACE = "argo-rollouts"
+NAMESPACE = namespaces.ARGO_ROLLOUTS
 CONTROLLER_LABELS = {"app.kubernetes.io/name": "argo-rollouts", "app.kubernetes.io/component": "rollouts-controller"}
 """The labels the chart puts on the controller's pods (`argo-rollouts.selectorLabels` plus the component)."""
 CONTROLLER_USER = 999

@@ -13,10 +13,11 @@ import pulumi_random as random
 from components.contracts.cluster import ClusterFacts
 from components.contracts.labels import platform_labels
 from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs, OwnNamespace
+from components.contracts import namespaces
 from stack_config.argocd import ArgoCdConfig
 from versions import PinnedChart
 
-NAMESPACE = "argocd"
+NAMESPACE = namespaces.ARGOCD
 IN_CLUSTER = "https://kubernetes.default.svc"
 GIT_PORTS = (443, 22)
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")

@@ -11,10 +11,11 @@ import pulumi_kubernetes as k8s
 
 from components.contracts.cluster import ClusterFacts
 from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
+from components.contracts import namespaces
 from stack_config.argocd import ArgoApplication
 
 ARGO_API = "argoproj.io/v1alpha1"
-ARGOCD_NAMESPACE = "argocd"
+ARGOCD_NAMESPACE = namespaces.ARGOCD
 IN_CLUSTER = "https://kubernetes.default.svc"
 RETRY = {"limit": 3, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"}}
 IMAGE_UPDATER_FIELDS = ("spec.source.kustomize.images", "spec.source.helm.parameters")

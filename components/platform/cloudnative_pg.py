@@ -11,9 +11,10 @@ from components.contracts.cluster import ClusterFacts
 from components.contracts.postgres_operator import PostgresOperator
 from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs, OwnNamespace
 from components.kube.network_access import AllowTraffic, AllowTrafficArgs
+from components.contracts import namespaces
 from versions import PinnedChart
 
-NAMESPACE = "cnpg-system"
+NAMESPACE = namespaces.CNPG_SYSTEM
 RELEASE = "cnpg"
 OPERATOR_LABELS = {"app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": RELEASE}
 """The chart's selector labels on the operator's pods."""

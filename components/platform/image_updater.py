@@ -13,10 +13,11 @@ from components.contracts.cluster import ClusterFacts
 from components.contracts.images import ImageReference
 from components.contracts.registry import RegistryFacts
 from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs
+from components.contracts import namespaces
 from stack_config.argocd import ArgoApplication, ImageUpdaterConfig
 from versions import PinnedChart
 
-NAMESPACE = "argocd"
+NAMESPACE = namespaces.ARGOCD
 """The `ImageUpdater` resource lives in the Applications' namespace (it has no `spec.namespace`)."""
 API = "argocd-image-updater.argoproj.io/v1alpha1"
 UPDATER_LABELS = {"app.kubernetes.io/name": "argocd-image-updater"}

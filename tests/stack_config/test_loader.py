@@ -17,7 +17,8 @@ from stack_config.stack import IngressConfig, StackConfig
 from components.contracts.workloads import Autoscaling
 from tools.mock_engine import ROOT, Deployment, run_program, run_under_mocks, stack_config
 
-CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUKiban\n-----END CERTIFICATE-----\n"
+CERTIFICATE = (ROOT / "tests" / "fixtures" / "face.example.com.crt").read_text()
+"""A real self-signed certificate (its key was thrown away): config parses the PEM block it is given."""
 SECURE = {"secure": "v1:AAAAencryptedAAAA"}
 """How `pulumi config set --secret` stores a value; the mock engine marks such keys secret."""
 

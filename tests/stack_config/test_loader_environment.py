@@ -35,7 +35,8 @@ def test_a_stack_loads_from_the_cli_environment(monkeypatch):
 
 
 def test_secret_keys_from_the_cli_environment_are_honoured(monkeypatch):
-    certificate = {"host": "face.example.com", "tls": {"certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n"}}
+    pem = (ROOT / "tests" / "fixtures" / "face.example.com.crt").read_text()
+    certificate = {"host": "face.example.com", "tls": {"certificate": pem}}
     environment = cli_environment("dev", {"kiban:ingress": json.dumps(certificate), "kiban:tlsPrivateKey": "KEY"})
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(environment))
 

@@ -24,7 +24,7 @@ def dev_registry(**changes: Any) -> dict[str, Any]:
     "changes, key, why",
     [
         ({"dockerHost": "tcp://build-pc:2375"}, "kiban:registry.dockerHost", "an ssh:// address"),
-        ({"dockerHost": "ssh://builder@build-pc\n"}, "kiban:registry.dockerHost", "an ssh:// address"),
+        ({"dockerHost": "ssh://builder@build-pc\n"}, "kiban:registry.dockerHost", "the control character '\\n'"),
         ({"host": "Registry.Homelab"}, "kiban:registry.host", "a DNS host name"),
         ({"port": 0}, "kiban:registry.port", "greater than or equal to 1"),
         ({"username": "kiban:admin"}, "kiban:registry.username", "a user name"),
@@ -55,8 +55,9 @@ def test_with_builds_dev_follows_latest_or_the_built_version():
 
 
 def test_artifact_registry_refuses_mutable_tags_latest_never_reaches_prod():
-    refused({"kiban:images": {**PROD["kiban:images"], "allowMutableTags": True}}, "allowMutableTags", "never latest",
-            stack="prod")
+    mutable = {"kiban:images": {**PROD["kiban:images"], "allowMutableTags": True}}
+    refused({**mutable, "kiban:environment": "development"}, "allowMutableTags", "never latest", stack="prod")
+    refused(mutable, "environment is production", "images.allowMutableTags is true", stack="prod")
 
 
 def test_prod_images_must_live_in_its_artifact_registry_repository():

@@ -22,11 +22,12 @@ from components.data.postgres_database import PostgresDatabase, PostgresDatabase
 from stack_config.face_recognition import FaceRecognitionConfig
 from components.contracts.tls import IngressTls
 from components.contracts.stores import StoreDurability
+from components.contracts import namespaces
 
 PART_OF = "face-recognition"
-APP_NAMESPACE = "face-recognition"
-MILVUS_NAMESPACE = "milvus"
-POSTGRES_NAMESPACE = "postgresql"
+APP_NAMESPACE = namespaces.FACE_RECOGNITION
+MILVUS_NAMESPACE = namespaces.MILVUS
+POSTGRES_NAMESPACE = namespaces.POSTGRESQL
 
 
 @dataclass(frozen=True)
