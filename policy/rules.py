@@ -211,6 +211,44 @@ def prod_applications_sync_by_hand(resource: Resource, settings: Settings) -> li
     return [f"{_where(resource)} syncs automatically in prod; remove syncPolicy.automated"] if automated is not None else []
 
 
+IMAGE_UPDATER = "kubernetes:argocd-image-updater.argoproj.io/v1alpha1:ImageUpdater"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+SECRET_WRITING_LOG_LEVELS = {"trace", "debug", "info"}
+"""Log levels at which the face-recognition backend writes its settings, passwords and JWT key included (loguru's
+`LOGURU_LEVEL` and uvicorn's `--log-level`)."""
+
+
+def prod_no_image_updater(resource: Resource, settings: Settings) -> list[str]:
+    """In prod, nothing follows a moving tag: no Image Updater (its chart or its `ImageUpdater` resource)."""
+    if settings.environment != "prod":
+        return []
+    if resource.type == IMAGE_UPDATER or (
+        resource.type == HELM_RELEASE and resource.props.get("chart") == "argocd-image-updater"
+    ):
+        return [f"{_where(resource)} is Argo CD Image Updater, which follows moving tags; prod deploys releases"]
+    return []
+
+
+def prod_no_secret_logging(resource: Resource, settings: Settings) -> list[str]:
+    """In prod, no container runs at a log level that writes secrets (`LOGURU_LEVEL` or `--log-level` of trace,
+    debug or info)."""
+    pod = _pod(resource)
+    if settings.environment != "prod" or pod is None:
+        return []
+    problems = []
+    for container in _containers(pod):
+        levels = {str(e.get("value", "")).lower() for e in container.get("env") or [] if e.get("name") == "LOGURU_LEVEL"}
+        arguments = [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
+        levels |= {arguments[i + 1].lower() for i, a in enumerate(arguments[:-1]) if a == "--log-level"}
+        levels |= {a.split("=", 1)[1].lower() for a in arguments if a.startswith("--log-level=")}
+        for level in sorted(levels & SECRET_WRITING_LOG_LEVELS):
+            problems.append(
+                f"{_where(resource)} container {container.get('name')} logs at {level!r}, which writes the app's "
+                "secrets to the log; use warning or error in prod"
+            )
+    return problems
+
+
 def no_public_load_balancer(resource: Resource, settings: Settings) -> list[str]:
     """No Service of type LoadBalancer is public unless the settings name it; internal ones are fine."""
     if resource.type != "kubernetes:core/v1:Service" or (resource.props.get("spec") or {}).get("type") != "LoadBalancer":
@@ -286,6 +324,8 @@ RESOURCE_RULES: dict[str, ResourceRule] = {
     "secrets-by-reference": secrets_by_reference,
     "prod-applications-sync-by-hand": prod_applications_sync_by_hand,
     "no-public-load-balancer": no_public_load_balancer,
+    "prod-no-image-updater": prod_no_image_updater,
+    "prod-no-secret-logging": prod_no_secret_logging,
 }
 STACK_RULES: dict[str, StackRule] = {
     "default-deny-everywhere": default_deny_everywhere,

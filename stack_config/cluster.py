@@ -57,8 +57,14 @@ def _check_cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError:
+        try:
+            loose = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a CIDR block; write an address with its prefix length, e.g. 192.168.0.41/32"
+            ) from None
         raise ValueError(
-            f"{value!r} is not a CIDR block; write an address with its prefix length, e.g. 192.168.0.41/32"
+            f"{value!r} has bits set past its /{loose.prefixlen} prefix: the block it names is {loose}; write that"
         ) from None
     return str(network)
 

@@ -111,11 +111,12 @@ VALKEY_PROBE_USER = "kiban-probe"
 """The Valkey user kiban's health checks log in as (PING only)."""
 
 RESERVED_LOGINS: dict[str, set[str]] = {
-    "postgres": {"postgres", "app", "streaming_replica"},
+    "postgres": {"postgres", "app", "streaming_replica", "template0", "template1"},
     "valkey": {"default", VALKEY_PROBE_USER},
 }
-"""Logins a shared store keeps for itself: CloudNativePG's superuser, bootstrap owner and replication role;
-Valkey's default user and kiban's health-check user. An application whose login would be one is refused."""
+"""Logins a shared store keeps for itself: CloudNativePG's superuser, bootstrap owner (and its database `app`) and
+replication role, and PostgreSQL's template databases (an application's PostgreSQL login is also its database's
+name); Valkey's default user and kiban's health-check user. An application whose login would be one is refused."""
 
 
 class SharedPostgresSettings(ConfigModel):

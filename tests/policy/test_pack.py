@@ -13,7 +13,7 @@ from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOp
 
 from policy.pack import policies
 from policy.rules import RESOURCE_RULES, STACK_RULES, Resource, Settings
-from tools.mock_engine import ROOT, available_stacks, run_program
+from tools.mock_engine import ROOT, available_stacks, run_program, stack_config
 
 DEV, PROD = Settings(environment="dev", allow_mutable_tags=True), Settings(environment="prod")
 HARDENED = {
@@ -69,6 +69,15 @@ CASES = [
     ("no-public-load-balancer", PROD, Resource("kubernetes:core/v1:Service", "s", {"metadata": {"name": "s"}, "spec": {"type": "ClusterIP"}}), 0),
     ("no-public-load-balancer", PROD, Resource("kubernetes:core/v1:Service", "s", {"metadata": {"name": "s"}, "spec": {"type": "LoadBalancer"}}), 1),
     ("no-public-load-balancer", PROD, Resource("kubernetes:core/v1:Service", "s", {"metadata": {"name": "s", "annotations": {"networking.gke.io/load-balancer-type": "Internal"}}, "spec": {"type": "LoadBalancer"}}), 0),
+    ("prod-no-image-updater", PROD, Resource("kubernetes:argocd-image-updater.argoproj.io/v1alpha1:ImageUpdater", "u", {"spec": {}}), 1),
+    ("prod-no-image-updater", PROD, Resource("kubernetes:helm.sh/v3:Release", "u", {"chart": "argocd-image-updater"}), 1),
+    ("prod-no-image-updater", PROD, Resource("kubernetes:helm.sh/v3:Release", "cd", {"chart": "argo-cd"}), 0),
+    ("prod-no-image-updater", DEV, Resource("kubernetes:argocd-image-updater.argoproj.io/v1alpha1:ImageUpdater", "u", {"spec": {}}), 0),
+    ("prod-no-secret-logging", PROD, deployment(env=[{"name": "LOGURU_LEVEL", "value": "WARNING"}], command=["faceapi", "--log-level", "warning"]), 0),
+    ("prod-no-secret-logging", PROD, deployment(env=[{"name": "LOGURU_LEVEL", "value": "DEBUG"}]), 1),
+    ("prod-no-secret-logging", PROD, deployment(command=["faceapi", "--log-level", "info"]), 1),
+    ("prod-no-secret-logging", PROD, deployment(args=["--log-level=trace"]), 1),
+    ("prod-no-secret-logging", DEV, deployment(env=[{"name": "LOGURU_LEVEL", "value": "DEBUG"}]), 0),
     ("no-public-load-balancer", Settings(public_load_balancers=("default/s",)), Resource("kubernetes:core/v1:Service", "s", {"metadata": {"name": "s"}, "spec": {"type": "LoadBalancer"}}), 0),
 ]
 
@@ -180,3 +189,22 @@ def test_the_crossguard_wrappers_report_what_the_rules_find():
     stack_args = StackValidationArgs([resource], {"environment": "prod"})
     by_name["prod-data-protected"].validate(stack_args, lambda message, urn: reported.append(message))
     assert reported == ["StatefulSet data/db is a data store and is not protected in prod"]
+
+
+def test_prods_promises_are_checked_again_by_the_pack_where_the_config_was_told_otherwise():
+    """The config refuses these on a production stack; a stack file that says `environment: development` gets them
+    past the config, and the pack, configured for prod, still reports each."""
+    prod_config = stack_config("prod")
+    face = prod_config["kiban:faceRecognition"]
+    application = {**prod_config["kiban:argocd"]["applications"][0], "targetRevision": "main"}
+    overrides = {
+        "kiban:environment": "development",
+        "kiban:argocd": {**prod_config["kiban:argocd"], "autoSync": True, "imageUpdater": {}, "applications": [application]},
+        "kiban:faceRecognition": {**face, "backend": {**face["backend"], "logLevel": "debug", "allowSensitiveLogs": True}},
+        "kiban:dataSafety": {"protect": False},
+    }
+    resources = [Resource(r.type, r.name, unwrap(r.inputs), r.protect) for r in run_program("prod", overrides).registrations if r.custom]
+    settings = stack_settings("prod")
+    for rule in ("prod-no-image-updater", "prod-no-secret-logging", "prod-applications-sync-by-hand"):
+        assert [p for r in resources for p in RESOURCE_RULES[rule](r, settings)], rule
+    assert STACK_RULES["prod-data-protected"](resources, settings)
