@@ -55,6 +55,8 @@ def test_identity_secrets_and_existing_objects():
 
 
 def test_a_missing_kubeconfig_file_names_the_setting(tmp_path):
-    config = K3sCluster(kind="k3s", kubeconfig=str(tmp_path / "nope.yaml"), context="homelab", api_server=K3S_API)
+    # The config refuses a missing file at load; the provider still says so if the file goes between the two.
+    config = K3sCluster.model_construct(kind="k3s", kubeconfig=str(tmp_path / "nope.yaml"), context="homelab",
+                                        api_server=K3S_API, kubernetes_version="1.35")
     with pytest.raises(KubeconfigNotFound, match="kiban:cluster.kubeconfig: no file at"):
         kubernetes_provider("p", config, config.kind, pulumi.ResourceOptions())
