@@ -15,11 +15,12 @@ from typing import Any, Callable, Iterator, Literal, Mapping, Sequence
 from components.contracts.exemptions import exemptions_of
 from components.contracts.images import ImageReference
 from policy import pod_security
-from stack_config.stack import VERSION_TAG
 
 GPU = "nvidia.com/gpu"
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIALS?)$", re.I)
 APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+CNPG_CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster"
 WORKLOAD_TYPES = {
     "kubernetes:apps/v1:Deployment": "Deployment",
     "kubernetes:apps/v1:StatefulSet": "StatefulSet",
@@ -55,7 +56,8 @@ class Settings:
     """`prod` applies the production-only rules. Default: `prod` (the stricter)."""
 
     allow_mutable_tags: bool = False
-    """Accept moving image tags such as `latest` (dev follows `latest` by digest). Default: `false`."""
+    """Accept moving image tags such as `latest`. Default: `false`; both stacks keep it: dev follows `latest`, but
+    its pods run the digest `latest` pointed to at `up`, which is immutable."""
 
     gpu_workloads: Sequence[str] = ("face-api", "milvus")
     """The workloads that may reserve GPUs. Default: the backend and Milvus."""
@@ -82,14 +84,56 @@ class Settings:
 # --- helpers ------------------------------------------------------------------------------------------------
 
 MOVING_TAGS = re.compile(r"(latest|main|master|stable|edge|dev|develop|nightly|head|current|lts)([-._].*)?", re.I)
+RELEASE_VERSION = re.compile(r"v?\d+\.\d+(\.\d+)*([-+_][0-9A-Za-z][0-9A-Za-z.+_-]*)?")
+"""At least `major.minor` (`1.4.2`, `v2.6.11-gpu`, `15.18-alpine`: PostgreSQL's own versions are two numbers)."""
+DATED = re.compile(r"[A-Za-z.-]*(19|20)\d\d-?[01]\d-?[0-3]\d([-T.][0-9A-Za-z.-]*)?")
+"""A build named by its date (`RELEASE.2024-12-18T13-15-44Z`, `20251111`)."""
+COMMIT = re.compile(r"sha-[0-9a-f]{7,40}|(?=[0-9]*[a-f])[0-9a-f]{7,40}")
+"""A build named by its source commit (`sha-0123456789ab`, or the bare hex of one)."""
 
 
 def is_version_tag(tag: str | None) -> bool:
-    """A tag that names one build: kiban's release versions (`1.4.2`), and third-party ones however their projects
-    write them (`15.18-alpine`, `RELEASE.2024-12-18T13-15-44Z`): it has a digit and is not a moving name."""
-    if not tag:
+    """A tag that names one build: a release version of at least `major.minor` however the project writes it
+    (`1.4.2`, `v1.4.2`, `15.18-alpine`, `12.6.3-cudnn-runtime-ubuntu24.04`), a dated build
+    (`RELEASE.2024-12-18T13-15-44Z`) or a commit (`sha-0123456789ab`); never a moving name (`latest`, `main`,
+    `stable-…`) nor a line that follows its newest release (`15`, `3`, `v2`, `24-alpine`, `alpine3.22`)."""
+    if not tag or MOVING_TAGS.fullmatch(tag):
         return False
-    return bool(VERSION_TAG.fullmatch(tag)) or (bool(re.search(r"\d", tag)) and not MOVING_TAGS.fullmatch(tag))
+    return any(pattern.fullmatch(tag) for pattern in (RELEASE_VERSION, DATED, COMMIT))
+
+
+def _values_images(values: Any, path: str = "values") -> Iterator[tuple[str, str]]:
+    """The image references a Helm release's values set: a string under a key `image`, or a map with `repository`
+    and `tag` (`registry` too), with where it is."""
+    if isinstance(values, Mapping):
+        repository, tag = values.get("repository"), values.get("tag")
+        if isinstance(repository, str) and isinstance(tag, (str, int, float)):
+            registry = values.get("registry")
+            prefix = f"{registry}/" if isinstance(registry, str) and registry else ""
+            yield path, f"{prefix}{repository}:{tag}"
+        for key, value in values.items():
+            if key == "image" and isinstance(value, str):
+                yield f"{path}.{key}", value
+            else:
+                yield from _values_images(value, f"{path}.{key}")
+    elif isinstance(values, list):
+        for index, value in enumerate(values):
+            yield from _values_images(value, f"{path}[{index}]")
+
+
+def images(resource: Resource) -> list[tuple[str, str]]:
+    """What a resource makes the cluster run, as (where, image reference): its pods' containers, a CloudNativePG
+    Cluster's `spec.imageName`, and the images a Helm release's values set (the images of the chart itself are
+    pinned by its version, and the test suite renders them with helm and runs the same rules on them)."""
+    pod = _pod(resource)
+    if pod is not None:
+        return [(f"container {c['name']}", c["image"]) for c in _containers(pod)]
+    if resource.type == CNPG_CLUSTER:
+        name = (resource.props.get("spec") or {}).get("imageName")
+        return [("spec.imageName", name)] if name else []
+    if resource.type == HELM_RELEASE:
+        return list(_values_images(resource.props.get("values") or {}))
+    return []
 
 
 def _manifest(resource: Resource) -> dict[str, Any] | None:
@@ -124,20 +168,19 @@ def _where(resource: Resource) -> str:
 
 def immutable_images(resource: Resource, settings: Settings) -> list[str]:
     """No `latest`, untagged or moving tag: a release version or a digest (unless the stack allows moving tags)."""
-    pod = _pod(resource)
-    if pod is None or settings.allow_mutable_tags:
+    if settings.allow_mutable_tags:
         return []
     problems = []
-    for container in _containers(pod):
+    for where, reference in images(resource):
         try:
-            image = ImageReference.parse(container["image"])
+            image = ImageReference.parse(reference)
         except ValueError:
-            problems.append(f"{_where(resource)}: container {container['name']}: {container['image']!r} is not an image reference")
+            problems.append(f"{_where(resource)}: {where}: {reference!r} is not an image reference")
             continue
         if image.digest is None and not is_version_tag(image.tag):
             problems.append(
-                f"{_where(resource)}: container {container['name']} runs {container['image']!r}, whose tag "
-                f"{image.tag!r} moves; deploy a release version or a digest"
+                f"{_where(resource)}: {where} runs {reference!r}, whose tag {image.tag!r} moves; deploy a release "
+                "version or a digest"
             )
     return problems
 

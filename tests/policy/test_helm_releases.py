@@ -9,8 +9,10 @@ version, with exactly the values kiban passes:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import ipaddress
+import json
 from typing import Any
 
 import kubernetes_validate
@@ -22,8 +24,9 @@ from tools.helm import template, unknown_value_keys
 from pydantic import TypeAdapter
 
 from stack_config.cluster import ClusterConfig, GkeCluster
-from tools.mock_engine import Registration, stack_config
+from tools.mock_engine import ROOT, Registration, stack_config
 from policy.pod_security import check, is_pod_bearing, pod_template
+from policy.rules import WORKLOAD_TYPES, Resource, Settings, immutable_images
 from tools.render import restore_integers
 from versions import PinnedChart, versions
 
@@ -200,6 +203,33 @@ def test_what_each_release_runs_meets_its_namespace_pod_security(rendered: Rende
             if is_pod_bearing(obj):
                 failures += [f"{release.name}: {obj['kind']} {obj['metadata']['name']}: {v}" for v in check(obj, level, version=rendered.kubernetes_version)]
     assert not failures, "\n".join(failures)
+
+
+def release_workloads(rendered: RenderedStack) -> list[tuple[str, Resource]]:
+    """Every pod-bearing object each release renders, as the policy rules see a resource."""
+    types = {kind: token for token, kind in WORKLOAD_TYPES.items()}
+    return [
+        (release.name, Resource(types[obj["kind"]], obj["metadata"]["name"], obj))
+        for release in releases(rendered)
+        for obj in _render(rendered.stack, release.name, rendered)
+        if obj["kind"] in types
+    ]
+
+
+def test_what_each_release_runs_is_an_immutable_image(rendered: RenderedStack):
+    """The images a chart runs come from its templates, which CrossGuard never sees (it sees the Release and its
+    values): the pinned, vendored chart is rendered here and its workloads go through the pack's own rule."""
+    settings = Settings.from_config(json.loads((ROOT / "policy" / f"config.{rendered.stack}.json").read_text())["immutable-images"])
+    workloads = release_workloads(rendered)
+    assert len({name for name, _ in workloads}) == len(releases(rendered)), "every release runs pods"
+    problems = [f"{name}: {p}" for name, workload in workloads for p in immutable_images(workload, settings)]
+    assert problems == []
+    # The same objects with a floating tag are refused: the check sees the chart's images.
+    name, workload = workloads[0]
+    floating = copy.deepcopy(dict(workload.props))
+    container = pod_template(floating).spec["containers"][0]
+    container["image"] = container["image"].split("@")[0].rsplit(":", 1)[0] + ":3"
+    assert immutable_images(Resource(workload.type, workload.name, floating), settings)
 
 
 def _container_ports(objects: tuple[dict[str, Any], ...]) -> dict[str, int]:

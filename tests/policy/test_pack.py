@@ -15,7 +15,9 @@ from policy.pack import policies
 from policy.rules import RESOURCE_RULES, STACK_RULES, Resource, Settings
 from tools.mock_engine import ROOT, available_stacks, run_program, stack_config
 
-DEV, PROD = Settings(environment="dev", allow_mutable_tags=True), Settings(environment="prod")
+DEV, PROD = Settings(environment="dev"), Settings(environment="prod")
+MOVING_ALLOWED = Settings(environment="dev", allow_mutable_tags=True)
+CNPG, RELEASE = "kubernetes:postgresql.cnpg.io/v1:Cluster", "kubernetes:helm.sh/v3:Release"
 HARDENED = {
     "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
     "seccompProfile": {"type": "RuntimeDefault"},
@@ -48,7 +50,20 @@ CASES = [
     ("immutable-images", PROD, deployment(image="r.example/web:latest-2"), 1),
     ("immutable-images", PROD, deployment(image="docker.io/minio/mc:RELEASE.2024-11-21T17-21-54Z"), 0),
     ("immutable-images", PROD, deployment(image="r.example/web"), 1),
-    ("immutable-images", DEV, deployment(image="r.example/web:latest"), 0),
+    ("immutable-images", DEV, deployment(image="r.example/web:latest"), 1),
+    ("immutable-images", MOVING_ALLOWED, deployment(image="r.example/web:latest"), 0),
+    # A line that follows its newest release moves as surely as `latest`.
+    *(("immutable-images", PROD, deployment(image=f"r.example/web:{tag}"), 1)
+      for tag in ("15", "3", "v2", "24-alpine", "alpine3.22", "stable-1.2", "1234567")),
+    *(("immutable-images", PROD, deployment(image=f"r.example/web:{tag}"), 0)
+      for tag in ("15.18-alpine", "v2.6.11-gpu", "12.6.3-cudnn-runtime-ubuntu24.04", "3.13.9-alpine3.22",
+                  "sha-0123456789ab", "17.6-202511110801-standard-trixie", "v1.0.0")),
+    # CloudNativePG's operand image, and images a Helm release's values set.
+    ("immutable-images", PROD, Resource(CNPG, "pg", {"spec": {"imageName": "ghcr.io/cloudnative-pg/postgresql:17"}}), 1),
+    ("immutable-images", DEV, Resource(CNPG, "pg", {"spec": {"imageName": "ghcr.io/cloudnative-pg/postgresql:17.6-202511110801-standard-trixie"}}), 0),
+    ("immutable-images", PROD, Resource(RELEASE, "r", {"values": {"server": {"image": {"repository": "q.io/x", "tag": "latest"}}}}), 1),
+    ("immutable-images", PROD, Resource(RELEASE, "r", {"values": {"redis": {"image": "docker.io/library/redis:8"}}}), 1),
+    ("immutable-images", PROD, Resource(RELEASE, "r", {"values": {"server": {"image": {"repository": "q.io/x", "tag": "v3.4.4"}}}}), 0),
     ("container-resources", PROD, deployment(), 0),
     ("container-resources", PROD, deployment(resources={"requests": {"cpu": "1"}}), 1),
     ("pod-security-restricted", PROD, deployment(), 0),
@@ -208,3 +223,119 @@ def test_prods_promises_are_checked_again_by_the_pack_where_the_config_was_told_
     for rule in ("prod-no-image-updater", "prod-no-secret-logging", "prod-applications-sync-by-hand"):
         assert [p for r in resources for p in RESOURCE_RULES[rule](r, settings)], rule
     assert STACK_RULES["prod-data-protected"](resources, settings)
+
+
+# --- every policy fails on each stack it applies to ----------------------------------------------------------------
+# Each breaker changes one of the stack's own resources the way a careless edit would; the policy must catch it on
+# every stack it covers (and a prod-only policy must stay silent on dev).
+
+PODS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
+
+
+def _replace(resources: list[Resource], index: int, edit) -> list[Resource]:
+    props = copy.deepcopy(dict(resources[index].props))
+    protect = edit(props)
+    changed = Resource(resources[index].type, resources[index].name, props,
+                       resources[index].protect if protect is None else protect)
+    return [*resources[:index], changed, *resources[index + 1:]]
+
+
+def _first(resources: list[Resource], wanted) -> int:
+    found = [i for i, r in enumerate(resources) if wanted(r)]
+    assert found, "the stack has nothing this breaker changes"
+    return found[0]
+
+
+def _container(props: dict) -> dict:
+    return props["spec"]["template"]["spec"]["containers"][0]
+
+
+def _namespace(r: Resource) -> str:
+    return (r.props.get("metadata") or {}).get("namespace", "default")
+
+
+def _break_tag(props):
+    container = _container(props)
+    container["image"] = container["image"].split("@")[0].rsplit(":", 1)[0] + ":15"
+
+
+def _break_resources(props):
+    _container(props).pop("resources", None)
+
+
+def _break_security(props):
+    _container(props).setdefault("securityContext", {})["privileged"] = True
+
+
+def _break_gpu(props):
+    _container(props).setdefault("resources", {}).setdefault("limits", {})["nvidia.com/gpu"] = "1"
+
+
+def _break_secret(props):
+    _container(props).setdefault("env", []).append({"name": "API_TOKEN", "value": "hunter2"})
+
+
+def _break_logging(props):
+    _container(props).setdefault("env", []).append({"name": "LOGURU_LEVEL", "value": "DEBUG"})
+
+
+def _break_sync(props):
+    props["spec"].setdefault("syncPolicy", {})["automated"] = {"prune": True}
+
+
+def _break_service(props):
+    props["spec"]["type"] = "LoadBalancer"
+
+
+def _is_default_deny(r: Resource) -> bool:
+    return r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy" and not STACK_RULES["default-deny-everywhere"](
+        [deployment(namespace=_namespace(r)), r], PROD)
+
+
+def _drop_default_deny(resources: list[Resource]) -> list[Resource]:
+    """The stack without the default-deny policies of the first namespace that runs pods."""
+    namespace = _namespace(resources[_first(resources, lambda r: r.type in PODS)])
+    return [r for r in resources if not (_is_default_deny(r) and _namespace(r) == namespace)]
+
+
+BREAKERS = {
+    "immutable-images": lambda rs, s: _replace(rs, _first(rs, lambda r: r.type in PODS), _break_tag),
+    "container-resources": lambda rs, s: _replace(rs, _first(rs, lambda r: r.type in PODS), _break_resources),
+    "pod-security-restricted": lambda rs, s: _replace(
+        rs, _first(rs, lambda r: r.type in PODS and _namespace(r) not in s.pod_security_exceptions), _break_security),
+    "gpu-placement": lambda rs, s: _replace(
+        rs, _first(rs, lambda r: r.type in PODS and (r.props.get("metadata") or {}).get("name") not in s.gpu_workloads),
+        _break_gpu),
+    "secrets-by-reference": lambda rs, s: _replace(rs, _first(rs, lambda r: r.type in PODS), _break_secret),
+    "prod-applications-sync-by-hand": lambda rs, s: _replace(
+        rs, _first(rs, lambda r: r.type == "kubernetes:argoproj.io/v1alpha1:Application"), _break_sync),
+    "no-public-load-balancer": lambda rs, s: _replace(
+        rs, _first(rs, lambda r: r.type == "kubernetes:core/v1:Service"), _break_service),
+    "default-deny-everywhere": lambda rs, s: _drop_default_deny(rs),
+    "prod-data-protected": lambda rs, s: [Resource(r.type, r.name, r.props, False) for r in rs],
+    "prod-no-image-updater": lambda rs, s: [*rs, Resource(RELEASE, "image-updater", {"chart": "argocd-image-updater"})],
+    "prod-no-secret-logging": lambda rs, s: _replace(rs, _first(rs, lambda r: r.type in PODS), _break_logging),
+}
+PROD_ONLY = {"prod-applications-sync-by-hand", "prod-data-protected", "prod-no-image-updater", "prod-no-secret-logging"}
+
+
+def _findings(rule: str, resources: list[Resource], settings: Settings) -> list[str]:
+    if rule in STACK_RULES:
+        return STACK_RULES[rule](resources, settings)
+    return [p for r in resources for p in RESOURCE_RULES[rule](r, settings)]
+
+
+def test_every_policy_has_a_breaker():
+    assert set(BREAKERS) == set(RESOURCE_RULES) | set(STACK_RULES)
+
+
+@pytest.mark.parametrize("rule", sorted(BREAKERS))
+@pytest.mark.parametrize("stack", available_stacks())
+def test_every_policy_fails_on_each_stack_it_applies_to(stack, rule, stacks):
+    settings = stack_settings(stack)
+    assert _findings(rule, stacks[stack], settings) == [], "the stack as it stands passes"
+    found = _findings(rule, BREAKERS[rule](stacks[stack], settings), settings)
+    if rule in PROD_ONLY and stack != "prod":
+        assert found == [], f"{rule} applies to prod only"
+    else:
+        assert found, f"{rule} lets a broken {stack} through"
