@@ -14,6 +14,7 @@ class _Pinned(BaseModel):
 
 
 class PinnedImages(_Pinned):
+    comment: str = Field(alias="$comment")
     postgres: str
     milvus: str
     milvus_gpu: str = Field(alias="milvusGpu")

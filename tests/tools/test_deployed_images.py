@@ -1,0 +1,71 @@
+"""The daily scan's list (tools/deployed_images.py) covers every image the stacks run, derived from their render:
+the stacks' own pods, CloudNativePG's operand, what the Helm charts run by themselves, and the Dockerfiles' bases;
+and every pinned third-party image is an immutable reference to a maintained release."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from components.contracts.images import ImageReference
+from policy.rules import is_version_tag
+from tools.deployed_images import RELEASE, deployed_images, release_objects, kubernetes_version
+from tools.mock_engine import run_program, stack_config
+from versions import versions
+
+
+@pytest.fixture(scope="module")
+def listed() -> list[str]:
+    return deployed_images()
+
+
+def test_the_list_is_json_for_the_matrix(listed):
+    assert json.loads(json.dumps(listed)) == listed and len(listed) == len(set(listed))
+
+
+def test_every_chart_image_is_scanned(listed):
+    """The images a chart runs come from its templates, not from kiban: each release's are in the list."""
+    for stack in ("dev", "prod"):
+        for release in run_program(stack).of_type(RELEASE):
+            objects = release_objects(release, kubernetes_version(stack))
+            chart_images = {c["image"] for o in objects if o.get("kind") in ("Deployment", "StatefulSet", "DaemonSet")
+                            for c in (o["spec"]["template"]["spec"].get("containers") or [])}
+            assert chart_images, release.name
+            assert chart_images <= set(listed), f"{stack}/{release.name}: {chart_images - set(listed)}"
+
+
+def test_the_stores_the_dockerfile_bases_and_prods_release_are_scanned(listed):
+    pinned = versions()
+    assert {pinned.images.cnpg_postgres, pinned.images.valkey, pinned.images.busybox} <= set(listed)
+    bases = {v for args in pinned.image_builds.by_image().values() for k, v in args.items() if k.endswith("_IMAGE")}
+    assert bases <= set(listed), "kiban's Dockerfiles' base images"
+    prod = stack_config("prod")["kiban:images"]
+    assert {prod["faceApi"], prod["frontend"]} <= set(listed), "prod's release by the tag it deploys (no mock digest)"
+    assert not [i for i in listed if i.startswith(stack_config("dev")["kiban:registry"]["host"])], (
+        "dev's own images are in the homelab's registry, which a scanner on GitHub cannot reach")
+
+
+def test_every_listed_image_is_immutable(listed):
+    for reference in listed:
+        image = ImageReference.parse(reference)
+        assert image.digest or is_version_tag(image.tag), reference
+
+
+KNOWN_VULNERABLE = {
+    # repository: (versions with a known critical fix missing, why)
+    "docker.io/valkey/valkey": (re.compile(r"(7\.|8\.0\.[0-7]-|8\.1\.[0-3]-)"), "CVE-2025-49844 (fixed in 8.1.4)"),
+    "ghcr.io/cloudnative-pg/postgresql": (re.compile(r"\d+(\.\d+)?$"), "a deprecated rolling system tag, rebuilt in place"),
+}
+
+
+def test_no_pin_is_a_known_vulnerable_or_rolling_one(listed):
+    for reference in listed:
+        image = ImageReference.parse(reference)
+        if image.repository in KNOWN_VULNERABLE:
+            pattern, why = KNOWN_VULNERABLE[image.repository]
+            assert not pattern.match(image.tag or ""), f"{reference}: {why}"
+    cnpg = ImageReference.parse(versions().images.cnpg_postgres)
+    assert cnpg.digest and re.fullmatch(r"\d+\.\d+-\d{12}-(minimal|standard)-trixie", cnpg.tag or ""), (
+        "CloudNativePG's fully qualified tag (version, build timestamp, type, distribution) and its digest")
