@@ -130,19 +130,6 @@ class PinnedTools(_Pinned):
     docker_registry: DistroPackage = Field(alias="dockerRegistry")
 
 
-class PinnedApp(_Pinned):
-    """The application kiban's images are built from, at one commit (a release builds exactly this)."""
-
-    comment: str = Field(alias="$comment")
-    repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-    commit: str = Field(pattern=r"^[0-9a-f]{40}$")
-
-    @property
-    def image_tag(self) -> str:
-        """The tag a release gives the images besides its own version: `sha-` and the commit's first 12 digits."""
-        return f"sha-{self.commit[:12]}"
-
-
 class PinnedApplication(_Pinned):
     """A commit of an application's repository."""
 
@@ -156,7 +143,8 @@ class PinnedAppStartup(_Pinned):
 
     comment: str = Field(alias="$comment")
     application: PinnedApplication
-    """The face-recognition app at the commit kiban's images build."""
+    """The face-recognition app at the commit kiban's images build: the commit a release builds
+    (tools/release.py), tagged `sha-<first 12 digits>` beside the release tag."""
     milvus_lite: str = Field(alias="milvusLite")
     """Milvus Lite from PyPI: the Milvus the backend's client talks to in the tests."""
     onnx: str
@@ -165,7 +153,6 @@ class PinnedAppStartup(_Pinned):
 
 class Versions(_Pinned):
     comment: str = Field(alias="$comment")
-    app: PinnedApp
     images: PinnedImages
     image_builds: PinnedImageBuilds = Field(alias="imageBuilds")
     charts: PinnedCharts

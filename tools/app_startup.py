@@ -304,8 +304,8 @@ def frontend() -> FrontendBuild:
     )
     work = root / "app"
     build_steps = _instructions(dockerfile, "RUN", stage=0)
-    (check,) = [step for step in build_steps if "test -s public/models/" in step]
-    models = tuple(re.findall(r"test -s public/models/(\S+)", check))
+    (download,) = [step for step in build_steps if "sha256sum -c" in step and "public/models/" in step]
+    models = tuple(re.findall(r"-O public/models/(\S+)", download))
     built = FrontendBuild(dist=work / "dist", stand_in_models=models)
     if _fresh(root):
         return built

@@ -4,9 +4,10 @@
     python3 tools/release.py app                     # the application's repository and pinned commit (versions.json)
     python3 tools/release.py record v1.4.2 [FILE]    # rewrite prod's images in FILE (Pulumi.prod.yaml) to that version
 
-`release.yml` builds the images of the application's commit pinned in versions.json (`app.commit`), pushes them as
-`:<release tag>` and `:sha-<commit>`, then opens a pull request made by `record`; merging it is what deploys prod
-(`deploy-prod.yml`, behind the `production` environment). Standard library only: it runs on a bare runner.
+`release.yml` builds the images of the application's commit pinned in versions.json (`appStartup.application`),
+pushes them as `:<release tag>` and `:sha-<commit>`, then opens a pull request made by `record`; merging it is what
+deploys prod (`deploy-prod.yml`, behind the `production` environment). Standard library only: it runs on a bare
+runner.
 """
 
 from __future__ import annotations
@@ -38,9 +39,13 @@ def check_tag(tag: str) -> str:
 
 
 def app_pin(versions_file: Path = VERSIONS) -> tuple[str, str]:
-    """The application's repository (`owner/name`) and the commit kiban builds (40 hex digits)."""
-    app = json.loads(versions_file.read_text())["app"]
-    return app["repository"], app["commit"]
+    """The application's repository (`owner/name`, as actions/checkout takes it) and the commit kiban's images are
+    built from (versions.json `appStartup.application`, which the start-up tests run too)."""
+    application = json.loads(versions_file.read_text())["appStartup"]["application"]
+    repository = re.fullmatch(r"https://github\.com/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(\.git)?", application["repository"])
+    if repository is None:
+        raise ReleaseError(f"versions.json appStartup.application.repository {application['repository']!r} is not a GitHub repository URL")
+    return repository.group(1), application["commit"]
 
 
 def record(stack_file: str, tag: str) -> str:

@@ -61,9 +61,9 @@ def test_a_file_without_prods_images_is_refused():
 
 def test_the_release_builds_the_pinned_application_commit():
     repository, commit = app_pin()
-    assert (repository, commit) == (versions().app.repository, versions().app.commit)
-    assert re.fullmatch(r"[0-9a-f]{40}", commit)
-    assert versions().app.image_tag == f"sha-{commit[:12]}"
+    pinned = versions().app_startup.application
+    assert commit == pinned.commit and pinned.repository == f"https://github.com/{repository}.git"
+    assert re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository), "owner/name, as actions/checkout takes it"
     # The backend's dependency lock was resolved at the same commit (make lock-face-api writes it in its header).
     header = (ROOT / "images" / "face-api" / "requirements.lock").read_text().splitlines()[0]
     assert header.endswith(f" at {commit[:12]}"), header
