@@ -255,7 +255,6 @@ def prod_applications_sync_by_hand(resource: Resource, settings: Settings) -> li
 
 
 IMAGE_UPDATER = "kubernetes:argocd-image-updater.argoproj.io/v1alpha1:ImageUpdater"
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET_WRITING_LOG_LEVELS = {"trace", "debug", "info"}
 """Log levels at which the face-recognition backend writes its settings, passwords and JWT key included (loguru's
 `LOGURU_LEVEL` and uvicorn's `--log-level`)."""
