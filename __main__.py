@@ -76,6 +76,7 @@ if isinstance(cluster, GkeTarget) and stack.cluster.github is not None:
             github=stack.cluster.github,
             node_service_accounts={pool: account.name for pool, account in cluster.node_service_accounts.items()},
             node_roles=NODE_ROLES,
+            after=cluster.apis,
         ),
         opts=pulumi.ResourceOptions(provider=cluster.gcp_provider),
     )
@@ -94,6 +95,7 @@ if registry_config.kind == "artifact-registry":
                 for pool, account in cluster.node_service_accounts.items()
             } | ({"ci-scan": identity.members["scan"]} if identity else {}),  # the daily scan pulls the releases
             writers={"ci-images": identity.members["images"]} if identity else {},
+            after=cluster.apis,
         )
     else:
         gcp_access = GcpAccess(

@@ -365,10 +365,11 @@ class GkeGpuPool(GkePool):
     """Machine type. Default: `g2-standard-8` (one L4)."""
 
     min_nodes: int = Field(default=0, ge=0, le=100)
-    """Fewest nodes. Default: `0`: an idle prod costs no GPU."""
+    """Fewest nodes, in total over the pool's zones. Default: `0`: an idle prod costs no GPU."""
 
     max_nodes: int = Field(default=9, ge=1, le=100)
-    """Most nodes. Default: `9`: the backend's largest blue/green switch (twice 4) and Milvus."""
+    """Most nodes, in total over the pool's zones (GKE's `totalMaxNodeCount`; the autoscaler adds a node in any zone
+    that has a GPU to give). Default: `9`: the backend's largest blue/green switch (twice 4) and Milvus."""
 
     accelerator: Annotated[str, worded(r"nvidia-[a-z0-9-]+", "a GKE accelerator type such as nvidia-l4")] = "nvidia-l4"
     """Accelerator type. Default: `nvidia-l4`."""

@@ -4,6 +4,7 @@ firewall rule that lets the private control plane reach admission webhooks on th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -30,6 +31,10 @@ class GkeNetworkArgs:
     ranges: GkeNetworkConfig
     """Node, pod, Service and control-plane ranges (required)."""
 
+    after: Sequence[pulumi.Resource] = ()
+    """What every resource waits for: the Compute API's Service (a component's own `depends_on` does not reach its
+    children's registrations). Default: nothing."""
+
 
 class GkeNetwork(pulumi.ComponentResource):
     """The cluster's VPC."""
@@ -41,7 +46,7 @@ class GkeNetwork(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: GkeNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:cluster:GkeNetwork", resource_name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
         self.pods_range, self.services_range = f"{args.name}-pods", f"{args.name}-services"
         self.network = gcp.compute.Network(f"{resource_name}-vpc", name=args.name, auto_create_subnetworks=False, opts=child)
         self.subnet = gcp.compute.Subnetwork(

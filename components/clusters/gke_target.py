@@ -19,7 +19,12 @@ from stack_config.cluster import GkeCluster, GkePool
 APIS = (
     "container.googleapis.com", "compute.googleapis.com", "iam.googleapis.com", "iamcredentials.googleapis.com",
     "sts.googleapis.com", "artifactregistry.googleapis.com", "logging.googleapis.com", "monitoring.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
 )
+"""The APIs the stack calls, enabled before anything that calls them (`after_apis`): a fresh project has none of
+them on. `cloudresourcemanager` serves every project-level IAM binding (`projects.IAMMember` reads and writes the
+project's policy through it); terraform-google-kubernetes-engine's own test setup enables it beside `container`.
+Service Usage itself, which enables the others, is on in every new project."""
 NODE_ROLES = (
     "roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
     "roles/stackdriver.resourceMetadata.writer", "roles/artifactregistry.reader",
@@ -73,6 +78,12 @@ class GkeTarget(pulumi.ComponentResource):
     ingress_address: gcp.compute.GlobalAddress
     """The reserved address of the Ingress's load balancer (point the host's DNS record at it)."""
     node_service_accounts: dict[str, gcp.serviceaccount.Account]
+    node_pools: list[gcp.container.NodePool]
+    """The general pool and, with `gpu`, the GPU pool: Kubernetes workloads need their nodes, not just the cluster."""
+
+    apis: list[gcp.projects.Service]
+    """The enabled APIs. Every GCP resource of the stack, here or in other components, depends on them
+    (`after_apis`): with implicit dependencies only, a fresh project fails with SERVICE_DISABLED."""
 
     def __init__(self, resource_name: str, config: GkeCluster, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:cluster:GkeCluster", resource_name, None, opts)
@@ -81,16 +92,16 @@ class GkeTarget(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         on_gcp = pulumi.ResourceOptions(parent=self, provider=gcp_provider)
-        apis = [
+        self.apis = apis = [
             gcp.projects.Service(f"{resource_name}-api-{api.split('.')[0]}", project=config.project, service=api,
                                  disable_on_destroy=False, opts=on_gcp)
             for api in APIS
         ]
-        after_apis = pulumi.ResourceOptions.merge(on_gcp, pulumi.ResourceOptions(depends_on=apis))
+        after_apis = pulumi.ResourceOptions.merge(on_gcp, self.after_apis())
         network = GkeNetwork(
             f"{resource_name}-network",
-            GkeNetworkArgs(name=config.name, region=config.region, ranges=config.network),
-            opts=after_apis,
+            GkeNetworkArgs(name=config.name, region=config.region, ranges=config.network, after=apis),
+            opts=on_gcp,
         )
         self.node_service_accounts = {}
         for pool in ("general", "gpu"):
@@ -102,7 +113,7 @@ class GkeTarget(pulumi.ComponentResource):
                 gcp.projects.IAMMember(
                     f"{resource_name}-{pool}-nodes-{role.split('/')[1].replace('.', '-')}",
                     project=config.project, role=role, member=account.email.apply(lambda e: f"serviceAccount:{e}"),
-                    opts=pulumi.ResourceOptions(parent=self, provider=gcp_provider),
+                    opts=after_apis,
                 )
             self.node_service_accounts[pool] = account
         hour, minute = config.maintenance_window.split(":")
@@ -161,8 +172,10 @@ class GkeTarget(pulumi.ComponentResource):
                 ),
             ),
         )
-        self._pool(resource_name, "general", config, config.general_pool, on_gcp)
-        self.gpu_pool = self._pool(resource_name, "gpu", config, config.gpu, on_gcp) if config.gpu else None
+        self.node_pools = [self._pool(resource_name, "general", config, config.general_pool, after_apis)]
+        self.gpu_pool = self._pool(resource_name, "gpu", config, config.gpu, after_apis) if config.gpu else None
+        if self.gpu_pool is not None:
+            self.node_pools.append(self.gpu_pool)
         self.ingress_address = gcp.compute.GlobalAddress(
             f"{resource_name}-ingress-address", name=f"{config.name}-ingress", project=config.project, opts=after_apis
         )
@@ -175,7 +188,9 @@ class GkeTarget(pulumi.ComponentResource):
             cluster_identifier=f"gke/{config.project}/{config.region}/{config.name}",
             enable_secret_mutable=True,
             upsert_existing_objects=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+            # Every Helm release and object waits for nodes to run on: the default pool is removed, so a cluster
+            # alone has none.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *self.node_pools]),
         )
         self.facts = gke_facts(
             kind=config.kind,
@@ -189,19 +204,32 @@ class GkeTarget(pulumi.ComponentResource):
         )
         self.register_outputs({"cluster": self.cluster.name, "ingressAddress": self.ingress_address.address})
 
+    def after_apis(self) -> pulumi.ResourceOptions:
+        """Options that make a GCP resource wait for the project's APIs (merge them with the resource's own)."""
+        return pulumi.ResourceOptions(depends_on=list(self.apis))
+
     def _pool(
         self, resource_name: str, pool: str, config: GkeCluster, settings: GkePool, on_gcp: pulumi.ResourceOptions
     ) -> gcp.container.NodePool:
         gpu = config.gpu if pool == "gpu" else None
+        if gpu is not None:
+            # The GPU pool's limits are totals over its zones, and the autoscaler adds a node in whichever zone has
+            # an L4 to give ("ANY"), as terraform-google-kubernetes-engine does with total_min/max_count. Per-zone
+            # limits would multiply the maximum by the number of zones.
+            autoscaling = gcp.container.NodePoolAutoscalingArgs(
+                total_min_node_count=gpu.min_nodes, total_max_node_count=gpu.max_nodes, location_policy="ANY"
+            )
+        else:
+            autoscaling = gcp.container.NodePoolAutoscalingArgs(
+                min_node_count=settings.min_nodes, max_node_count=settings.max_nodes
+            )
         return gcp.container.NodePool(
             f"{resource_name}-{pool}-pool",
             name=f"{config.name}-{pool}",
             project=config.project,
             location=config.region,
             cluster=self.cluster.name,
-            autoscaling=gcp.container.NodePoolAutoscalingArgs(
-                min_node_count=settings.min_nodes, max_node_count=settings.max_nodes
-            ),
+            autoscaling=autoscaling,
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
             node_config=gcp.container.NodePoolNodeConfigArgs(
                 machine_type=settings.machine_type,

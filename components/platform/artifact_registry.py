@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import re
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -67,6 +67,10 @@ class ArtifactRegistryArgs:
     protect: bool = False
     """Pulumi `protect` on the repository (deleting it deletes every release image). Default: false."""
 
+    after: Sequence[pulumi.Resource] = ()
+    """What the repository and its bindings wait for: the project's enabled APIs (Artifact Registry) where kiban
+    enables them. Default: nothing."""
+
 
 class ArtifactRegistry(pulumi.ComponentResource):
     """The repository, its clean-up policies, and `roles/artifactregistry.reader`/`writer` bindings on it alone.
@@ -89,7 +93,7 @@ class ArtifactRegistry(pulumi.ComponentResource):
             docker_config=gcp.artifactregistry.RepositoryDockerConfigArgs(immutable_tags=True),
             cleanup_policies=cleanup_policies(config),
             cleanup_policy_dry_run=False,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=list(args.after)),
         )
         bindings = {
             "reader": {**args.readers, **{member_label(m): m for m in config.readers}},
@@ -104,7 +108,7 @@ class ArtifactRegistry(pulumi.ComponentResource):
                     repository=self.repository.repository_id,
                     role=f"roles/artifactregistry.{role}",
                     member=member,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)),
                 )
         endpoint = config.endpoint(args.project, args.location)
         self.facts = RegistryFacts(kind=config.kind, pull_endpoint=endpoint, push_endpoint=endpoint)

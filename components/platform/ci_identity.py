@@ -107,6 +107,10 @@ class CiIdentityArgs:
     node_roles: Sequence[str] = ()
     """The project roles the node accounts hold: the only roles the deploy account may grant. Default: none."""
 
+    after: Sequence[pulumi.Resource] = ()
+    """What every resource waits for: the project's enabled APIs (IAM, Resource Manager), without which a fresh
+    project answers SERVICE_DISABLED. Default: nothing."""
+
 
 JOBS = ("deploy", "images", "scan")
 """The accounts, by the job whose tokens may impersonate them (`attribute.job`)."""
@@ -126,7 +130,7 @@ class CiIdentity(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: CiIdentityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:platform:CiIdentity", resource_name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
         pool = gcp.iam.WorkloadIdentityPool(
             f"{resource_name}-pool", project=args.project, workload_identity_pool_id="github",
             display_name="GitHub Actions", opts=child,
@@ -152,7 +156,8 @@ class CiIdentity(pulumi.ComponentResource):
             renamed = [pulumi.Alias(name=f"{resource_name}-preview")] if job == "scan" else []
             account = gcp.serviceaccount.Account(
                 f"{resource_name}-{job}", account_id=f"github-{job}", project=args.project,
-                display_name=f"GitHub Actions: {job}", opts=pulumi.ResourceOptions(parent=self, aliases=renamed),
+                display_name=f"GitHub Actions: {job}",
+                opts=pulumi.ResourceOptions(parent=self, aliases=renamed, depends_on=list(args.after)),
             )
             member = account.email.apply(lambda e: f"serviceAccount:{e}")
             for grant in project_roles[job]:
@@ -172,7 +177,9 @@ class CiIdentity(pulumi.ComponentResource):
                 role="roles/iam.workloadIdentityUser",
                 member=pool.name.apply(lambda p, job=job: f"principalSet://iam.googleapis.com/{p}/attribute.job/{job}"),
                 opts=pulumi.ResourceOptions(
-                    parent=self, aliases=[pulumi.Alias(name=f"{resource_name}-preview-impersonation-0")] if job == "scan" else []
+                    parent=self,
+                    aliases=[pulumi.Alias(name=f"{resource_name}-preview-impersonation-0")] if job == "scan" else [],
+                    depends_on=list(args.after),
                 ),
             )
             self.emails[job], self.members[job] = account.email, member
@@ -182,7 +189,7 @@ class CiIdentity(pulumi.ComponentResource):
     def _deploy_resources(self, resource_name: str, args: CiIdentityArgs, member: pulumi.Output[str]) -> None:
         """The deploy account on single resources: acting as the node accounts (to create node pools that run as
         them), the stack's secrets key and its state bucket."""
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
         for pool, node_account in args.node_service_accounts.items():
             gcp.serviceaccount.IAMMember(
                 f"{resource_name}-deploy-acts-as-{pool}-nodes", service_account_id=node_account,

@@ -4,7 +4,7 @@ kind, or none for an external one), and kiban's own images resolved against it."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -43,6 +43,9 @@ class GcpAccess:
 
     writers: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """IAM members that push, by label: CI's `images` account."""
+
+    after: Sequence[pulumi.Resource] = ()
+    """What the repository waits for: the enabled APIs of a project kiban manages (the GKE target's)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ def stack_registry(
                     readers=gcp_access.readers,
                     writers=gcp_access.writers,
                     protect=protect,
+                    after=gcp_access.after,
                 ),
                 opts=pulumi.ResourceOptions(provider=gcp_access.provider),
             )

@@ -33,6 +33,39 @@ def test_the_apis_come_first(prod):
     }
 
 
+API_OF = {
+    "gcp:container/": "container.googleapis.com",
+    "gcp:compute/": "compute.googleapis.com",
+    "gcp:serviceaccount/": "iam.googleapis.com",
+    "gcp:iam/": "iam.googleapis.com",
+    "gcp:projects/iAMMember:": "cloudresourcemanager.googleapis.com",
+    "gcp:artifactregistry/": "artifactregistry.googleapis.com",
+}
+"""The API each kind of GCP resource kiban declares is served by (project IAM bindings: Resource Manager's
+setIamPolicy)."""
+MADE_BEFORE = ("gcp:kms/", "gcp:storage/")
+"""Bindings on the state bucket and the secrets key, which exist (with their APIs on) before the first `up`."""
+
+
+def test_every_gcp_resource_waits_for_the_api_that_serves_it(prod):
+    """On a fresh project every API is off: a resource registered before its API's Service fails with
+    SERVICE_DISABLED, so each one names the Service as a dependency (an implicit one through inputs is not there for
+    the CI identity, the repository or IAM bindings)."""
+    apis = {r.inputs["service"]: r.urn for r in prod.of_type(GCP_APIS)}
+    resources = [r for r in prod.registrations if r.custom and r.package == "gcp" and r.type != GCP_APIS]
+    assert {r.type.split(":")[1].split("/")[0] for r in resources} >= {"container", "compute", "serviceaccount", "iam",
+                                                                      "projects", "artifactregistry"}
+    unserved, waiting = [], []
+    for resource in (r for r in resources if not r.type.startswith(MADE_BEFORE)):
+        (api,) = [api for prefix, api in API_OF.items() if resource.type.startswith(prefix)] or [None]
+        if api is None:
+            unserved.append(resource.type)
+        elif apis.get(api) not in resource.dependencies:
+            waiting.append(f"{resource.name} ({resource.type}) does not wait for {api}")
+    assert not unserved, f"no API known for {unserved}"
+    assert not waiting, waiting
+
+
 def test_a_private_vpc_native_cluster_with_the_dns_endpoint(prod):
     cluster = one(prod, "gcp:container/cluster:Cluster")
     inputs = cluster.inputs
@@ -56,7 +89,8 @@ def test_a_private_vpc_native_cluster_with_the_dns_endpoint(prod):
 
 def test_the_gpu_pool_scales_to_zero_is_tainted_driver_managed_and_protected(prod):
     pool = one(prod, "gcp:container/nodePool:NodePool", "cluster-gpu-pool")
-    assert pool.inputs["autoscaling"] == {"minNodeCount": 0, "maxNodeCount": 9}
+    # Totals over the pool's zones (per-zone min/maxNodeCount would allow 9 in each zone: 27 L4s over three).
+    assert pool.inputs["autoscaling"] == {"totalMinNodeCount": 0, "totalMaxNodeCount": 9, "locationPolicy": "ANY"}
     config = pool.inputs["nodeConfig"]
     (accelerator,) = config["guestAccelerators"]
     assert accelerator["type"] == "nvidia-l4" and accelerator["count"] == 1
@@ -87,7 +121,9 @@ def test_the_kubernetes_provider_is_built_from_the_cluster(prod):
     assert kubeconfig["clusters"][0]["cluster"]["server"].endswith(".gke.goog")
     assert kubeconfig["users"][0]["user"]["exec"]["command"] == "gke-gcloud-auth-plugin"
     cluster = one(prod, "gcp:container/cluster:Cluster")
-    assert cluster.urn in provider.dependencies
+    pools = prod.of_type("gcp:container/nodePool:NodePool")
+    assert {"cluster-general-pool", "cluster-gpu-pool"} == {p.name for p in pools}
+    assert {cluster.urn, *(p.urn for p in pools)} <= set(provider.dependencies), "Helm releases need nodes"
     (gcp_provider,) = prod.of_type("pulumi:providers:gcp")
     assert gcp_provider.inputs["project"] == "kiban-prod"
     gcp_resources = [r for r in prod.registrations if r.custom and r.package == "gcp"]
