@@ -55,8 +55,33 @@ def _chart_defaults(archive: str) -> str:
 
 
 def chart_defaults(archive: Path) -> dict[str, Any]:
-    """The chart's own `values.yaml` (the top chart's; subcharts' values sit under their alias)."""
-    return yaml.safe_load(_chart_defaults(str(archive))) or {}
+    """The chart's own `values.yaml`, with each subchart's `values.yaml` under its alias beneath the top chart's
+    settings for it (a key only the subchart defines, such as redis-ha's `networkPolicy`, is still the chart's)."""
+    return _merge(_subchart_defaults(str(archive)), yaml.safe_load(_chart_defaults(str(archive))) or {})
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {**base, **{k: _merge(base.get(k), v) for k, v in over.items()}}
+    return over
+
+
+@lru_cache(maxsize=None)
+def _subchart_defaults(archive: str) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    with tarfile.open(archive) as chart:
+        for member in chart.getmembers():
+            parts = member.name.split("/")
+            if not member.isfile() or len(parts) < 4 or parts[-1] != "values.yaml" or parts[-3] != "charts":
+                continue
+            prefix = _values_prefix(chart, parts[0], parts[1:-1][1::2])
+            handle = chart.extractfile(member)
+            assert handle is not None
+            nested: Any = yaml.safe_load(handle.read()) or {}
+            for key in reversed(prefix.split(".")):
+                nested = {key: nested}
+            merged = _merge(merged, nested)
+    return merged
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -18,9 +18,27 @@ from stack_config.argocd import ArgoCdConfig
 from versions import PinnedChart
 
 NAMESPACE = namespaces.ARGOCD
+RELEASE = "argocd"
 IN_CLUSTER = "https://kubernetes.default.svc"
 GIT_PORTS = (443, 22)
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+REDIS_CLIENTS = ("argocd-server", "argocd-repo-server", "argocd-application-controller")
+"""The Argo CD parts that use Redis as their cache (the chart's own policy for its single Redis admits these)."""
+
+
+def redis_ha_values(release: str = RELEASE) -> dict:
+    """The redis-ha subchart with its own NetworkPolicies: off by default, and the namespace denies all ingress, so
+    HAProxy would admit nobody and the Redis servers neither HAProxy nor each other (sentinel). On, the servers admit
+    each other and HAProxy; HAProxy admits the Redis clients of Argo CD."""
+    clients = [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": release}}}
+        for name in REDIS_CLIENTS
+    ]
+    return {
+        "enabled": True,
+        "networkPolicy": {"enabled": True},
+        "haproxy": {"networkPolicy": {"enabled": True, "ingressRules": [{"selectors": clients}]}},
+    }
 
 
 def chart_values(config: ArgoCdConfig, cluster: ClusterFacts, admin_password_hash: pulumi.Input[str]) -> dict:
@@ -37,7 +55,7 @@ def chart_values(config: ArgoCdConfig, cluster: ClusterFacts, admin_password_has
         "server": {"replicas": replicas},
         "repoServer": {"replicas": replicas},
         "applicationSet": {"replicas": replicas},
-        "redis-ha": {"enabled": config.high_availability},
+        "redis-ha": redis_ha_values() if config.high_availability else {"enabled": False},
         "redis": {"enabled": not config.high_availability},
     }
     if config.host:
@@ -95,7 +113,7 @@ class ArgoCd(pulumi.ComponentResource):
             resource_name,
             ChartOperatorArgs(
                 chart=args.chart,
-                release_name="argocd",
+                release_name=RELEASE,
                 namespace=NAMESPACE,
                 cluster=args.cluster,
                 pod_labels={},  # the controllers, the server and the repo server all call the API

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 
 import pulumi
+import pytest
 from pulumi.runtime import rpc
 
-from components.platform.argocd import ArgoCd, ArgoCdArgs, chart_values
+from components.platform.argocd import NAMESPACE, RELEASE, ArgoCd, ArgoCdArgs, chart_values
 from stack_config.argocd import ArgoCdConfig
-from tools.helm import unknown_value_keys
+from tests.network_reach import Pod, ingress_admits, pods_of
+from tools.helm import template, unknown_value_keys
 from versions import versions
 
 CHART = versions().charts.argo_cd
@@ -87,3 +89,31 @@ def test_argocd_may_reach_the_api_server_git_and_itself(declare, k3s_gpu_facts):
     git = deployment.object("NetworkPolicy", "allow-repo-server-to-git")["spec"]
     assert git["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "argocd-repo-server"}
     assert {p["port"] for p in git["egress"][0]["ports"]} == {443, 22}
+
+
+@pytest.mark.parametrize("high_availability", [True, False])
+def test_every_redis_client_reaches_redis_through_the_default_deny(declare, gke_gpu_facts, high_availability):
+    """`helm template` of the pinned chart with kiban's values, and kiban's own policies: the Argo CD parts that use
+    Redis reach it, and in HA HAProxy reaches the Redis servers, which reach each other (sentinel on 26379). The
+    redis-ha subchart's own policies are off by default: without them, nothing admits HAProxy or the servers."""
+    config = ArgoCdConfig(high_availability=high_availability)
+    deployment, _ = declare_argocd(declare, gke_gpu_facts, config)
+    objects = template(
+        CHART.archive, release=RELEASE, namespace=NAMESPACE, values=chart_values(config, gke_gpu_facts, "$2a$10$x"),
+        kube_version=gke_gpu_facts.kubernetes_version,
+    )
+    policies = [*deployment.objects("NetworkPolicy"), *(o for o in objects if o["kind"] == "NetworkPolicy")]
+    assert any(p["metadata"]["name"] == "default-deny" for p in policies)
+    pods = pods_of(objects, NAMESPACE)
+    clients = [pods[name] for name in ("argocd-server", "argocd-repo-server", "argocd-application-controller")]
+    if high_availability:
+        proxy, servers = pods["argocd-redis-ha-haproxy"], pods["argocd-redis-ha-server"]
+        blocked = [f"{c.labels['app.kubernetes.io/name']} -> haproxy" for c in clients if not ingress_admits(policies, c, proxy, 6379)]
+        blocked += [f"haproxy -> server:{p}" for p in (6379,) if not ingress_admits(policies, proxy, servers, p)]
+        blocked += [f"server -> server:{p}" for p in (6379, 26379) if not ingress_admits(policies, servers, servers, p)]
+        outsider = Pod(NAMESPACE, {"app.kubernetes.io/name": "argocd-dex-server"})
+        assert not ingress_admits(policies, outsider, proxy, 6379), "only Redis's clients"
+    else:
+        redis = pods["argocd-redis"]
+        blocked = [f"{c.labels['app.kubernetes.io/name']} -> redis" for c in clients if not ingress_admits(policies, c, redis, 6379)]
+    assert not blocked, blocked
