@@ -23,6 +23,7 @@ from components.contracts.settings import (
     MemoryQuantity,
     worded,
 )
+from stack_config.gpu_availability import gpu_availability
 
 SUPPORTED_VERSIONS = tuple(f"1.{minor}" for minor in range(28, 38))
 
@@ -435,8 +436,10 @@ class GkeCluster(ConfigModel):
     project: Annotated[str, worded(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", "a GCP project id")]
     """The GCP project. Required."""
 
-    region: Annotated[str, worded(r"[a-z]+-[a-z]+[0-9]", "a GCP region such as asia-northeast2")] = "asia-northeast2"
-    """Region of the regional cluster. Default: `asia-northeast2`."""
+    region: Annotated[str, worded(r"[a-z]+-[a-z]+[0-9]", "a GCP region such as asia-northeast1")] = "asia-northeast1"
+    """Region of the regional cluster. With `gpu`, a region with zones that offer the GPU pool's machine type
+    (stack_config/gpu_availability.json says which; Osaka, asia-northeast2, offers no L4). Default:
+    `asia-northeast1` (Tokyo: g2-standard-*/L4 in all three zones)."""
 
     name: KubernetesName = "kiban"
     """Cluster name. Default: `kiban`."""
@@ -475,9 +478,23 @@ class GkeCluster(ConfigModel):
     """StorageClass for volumes that need no retention. Default: `standard-rwo`. Fixed after the first deploy while
     `dataSafety.retainVolumes` is false (the stores' claim templates name it)."""
 
+    @model_validator(mode="after")
+    def _gpu_pool_can_exist_in_the_region(self) -> "GkeCluster":
+        if self.gpu is not None:
+            problem = gpu_availability().problem(
+                self.gpu.accelerator, self.gpu.machine_type, self.gpu.gpus_per_node, self.region
+            )
+            if problem:
+                raise ValueError(f"gpu: {problem}")
+        return self
+
     def gpu_slots(self) -> int:
         """The most GPUs the GPU pool can have."""
         return self.gpu.max_nodes * self.gpu.gpus_per_node if self.gpu else 0
+
+    def gpu_zones(self) -> list[str]:
+        """The zones of the region that offer the GPU pool's machine type (its `node_locations`)."""
+        return gpu_availability().zones(self.gpu.accelerator, self.region) if self.gpu else []
 
 
 ClusterConfig = Annotated[Union[K3sCluster, ExistingGkeCluster, GkeCluster], Field(discriminator="kind")]

@@ -175,7 +175,7 @@ class ArtifactRegistry(ConfigModel):
     project: Annotated[str, worded(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", "a GCP project id")] | None = None
     """The GCP project. Default: the cluster's (`kind: gke`); required with any other cluster."""
 
-    location: Annotated[str, worded(r"[a-z]+-[a-z]+[0-9]", "a GCP region such as asia-northeast2")] | None = None
+    location: Annotated[str, worded(r"[a-z]+-[a-z]+[0-9]", "a GCP region such as asia-northeast1")] | None = None
     """The repository's region. Default: the cluster's region (`kind: gke`); required with any other cluster."""
 
     repository_id: Annotated[str, worded(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?", "a repository id (lower-case, digits, '-')")] = "kiban"

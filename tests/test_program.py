@@ -290,7 +290,7 @@ def own_image_pods(deployment: Deployment) -> list[dict]:
 
 
 def test_both_stacks_run_their_own_images_by_digest_from_their_own_registry(deployments):
-    registries = {"dev": "registry.homelab.internal:5000/", "prod": "asia-northeast2-docker.pkg.dev/kiban-prod/kiban/"}
+    registries = {"dev": "registry.homelab.internal:5000/", "prod": "asia-northeast1-docker.pkg.dev/kiban-prod/kiban/"}
     for stack, deployment in deployments.items():
         pods = own_image_pods(deployment)
         assert len(pods) >= 3, stack

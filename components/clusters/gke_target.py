@@ -228,6 +228,9 @@ class GkeTarget(pulumi.ComponentResource):
             name=f"{config.name}-{pool}",
             project=config.project,
             location=config.region,
+            # The GPU pool lives only in the zones that offer its machine type (a regional pool otherwise asks every
+            # zone of the region for it, and fails in one without); the config refuses a region with none.
+            node_locations=config.gpu_zones() if gpu else None,
             cluster=self.cluster.name,
             autoscaling=autoscaling,
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),

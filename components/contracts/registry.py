@@ -26,7 +26,7 @@ class RegistryFacts:
 
     pull_endpoint: str
     """Where nodes pull from: `host[:port][/path]`, the prefix of every image reference of kiban's own images,
-    e.g. `registry.homelab.internal:5000` or `asia-northeast2-docker.pkg.dev/kiban-prod/kiban`."""
+    e.g. `registry.homelab.internal:5000` or `asia-northeast1-docker.pkg.dev/kiban-prod/kiban`."""
 
     push_endpoint: str
     """Where builds push to (the same registry; for the build PC, the name its own engine reaches it by)."""

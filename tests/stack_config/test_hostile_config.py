@@ -103,14 +103,14 @@ def test_time_zones_must_be_iana_names(zone):
 
 @pytest.mark.parametrize("tag", ["latest", "LATEST", "main", "stable", "edge", "dev", "nightly", "1.0.0-"])
 def test_prod_accepts_only_a_version_tag_or_a_digest(tag):
-    images = {"faceApi": f"asia-northeast2-docker.pkg.dev/kiban-prod/kiban/face-api:{tag}",
-              "frontend": "asia-northeast2-docker.pkg.dev/kiban-prod/kiban/face-frontend:1.0.0"}
+    images = {"faceApi": f"asia-northeast1-docker.pkg.dev/kiban-prod/kiban/face-api:{tag}",
+              "frontend": "asia-northeast1-docker.pkg.dev/kiban-prod/kiban/face-frontend:1.0.0"}
     refused({"kiban:images": images}, "kiban:images.faceApi", "which is not a version", stack="prod")
 
 
 @pytest.mark.parametrize("tag", ["1.0.0", "v2.3", "1.4.2-rc.1", "3"])
 def test_prod_takes_release_tags_and_digests(tag):
-    prod = "asia-northeast2-docker.pkg.dev/kiban-prod/kiban"  # prod's Artifact Registry repository
+    prod = "asia-northeast1-docker.pkg.dev/kiban-prod/kiban"  # prod's Artifact Registry repository
     images = {"faceApi": f"{prod}/face-api:{tag}", "frontend": f"{prod}/face-frontend@sha256:" + "a" * 64}
     assert run_main("prod", {"kiban:images": images}).error is None
 

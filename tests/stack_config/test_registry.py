@@ -62,18 +62,18 @@ def test_artifact_registry_refuses_mutable_tags_latest_never_reaches_prod():
 
 def test_prod_images_must_live_in_its_artifact_registry_repository():
     images = {**PROD["kiban:images"], "faceApi": "ghcr.io/acme/face-api:1.0.0"}
-    refused({"kiban:images": images}, "images.faceApi", "asia-northeast2-docker.pkg.dev/kiban-prod/kiban/<image>",
+    refused({"kiban:images": images}, "images.faceApi", "asia-northeast1-docker.pkg.dev/kiban-prod/kiban/<image>",
             stack="prod")
     other_repository = {"kind": "artifact-registry", "repositoryId": "releases"}
-    refused({"kiban:registry": other_repository}, "images.faceApi", "asia-northeast2-docker.pkg.dev/kiban-prod/releases",
+    refused({"kiban:registry": other_repository}, "images.faceApi", "asia-northeast1-docker.pkg.dev/kiban-prod/releases",
             stack="prod")
 
 
 def test_artifact_registry_needs_a_project_and_region_without_a_gke_cluster_kiban_creates():
-    existing = {"kind": "existing-gke", "context": "gke_kiban-prod_asia-northeast2_kiban",
+    existing = {"kind": "existing-gke", "context": "gke_kiban-prod_asia-northeast1_kiban",
                 "apiServer": {"addresses": ["172.16.0.2/32"]}, "gpu": {"accelerator": "nvidia-l4"}}
     refused({"kiban:cluster": existing}, "registry.project and registry.location are needed", stack="prod")
-    placed = {"kind": "artifact-registry", "project": "kiban-prod", "location": "asia-northeast2"}
+    placed = {"kind": "artifact-registry", "project": "kiban-prod", "location": "asia-northeast1"}
     assert run_main("prod", {"kiban:cluster": existing, "kiban:registry": placed}).error is None
 
 

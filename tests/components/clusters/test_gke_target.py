@@ -115,7 +115,7 @@ def test_no_nvidia_chart_on_gke_and_gpu_pods_select_the_accelerator(prod):
 
 def test_the_kubernetes_provider_is_built_from_the_cluster(prod):
     (provider,) = prod.of_type("pulumi:providers:kubernetes")
-    assert provider.inputs["clusterIdentifier"] == "gke/kiban-prod/asia-northeast2/kiban"
+    assert provider.inputs["clusterIdentifier"] == "gke/kiban-prod/asia-northeast1/kiban"
     assert rpc.is_rpc_secret(provider.inputs["kubeconfig"])
     kubeconfig = json.loads(rpc.unwrap_rpc_secret(provider.inputs["kubeconfig"]))
     assert kubeconfig["clusters"][0]["cluster"]["server"].endswith(".gke.goog")

@@ -24,9 +24,9 @@ def declare(settings: dict, *, gcp_access: bool = False, password: str | None = 
     def program():
         access = (
             GcpAccess(
-                provider=gcp.Provider("gcp", project="kiban-prod", region="asia-northeast2"),
+                provider=gcp.Provider("gcp", project="kiban-prod", region="asia-northeast1"),
                 project="kiban-prod",
-                location="asia-northeast2",
+                location="asia-northeast1",
             )
             if gcp_access
             else None
@@ -63,10 +63,10 @@ def test_artifact_registry_declares_the_repository_and_pins_the_release():
     deployment = declare(PROD, gcp_access=True)
     assert deployment.outputs["kind"] == "artifact-registry"
     assert deployment.of_type("gcp:artifactregistry/repository:Repository")
-    assert deployment.outputs["faceApi"].startswith("asia-northeast2-docker.pkg.dev/kiban-prod/kiban/face-api:v1.0.0@sha256:")
+    assert deployment.outputs["faceApi"].startswith("asia-northeast1-docker.pkg.dev/kiban-prod/kiban/face-api:v1.0.0@sha256:")
     assert deployment.outputs.get("user") is None, "GKE nodes pull with their service accounts"
     unpinned = declare({**PROD, "registry": {"kind": "artifact-registry", "pinDigests": False}}, gcp_access=True)
-    assert unpinned.outputs["faceApi"] == "asia-northeast2-docker.pkg.dev/kiban-prod/kiban/face-api:v1.0.0"
+    assert unpinned.outputs["faceApi"] == "asia-northeast1-docker.pkg.dev/kiban-prod/kiban/face-api:v1.0.0"
     with pytest.raises(ValueError, match="GCP provider"):
         declare(PROD)
 
@@ -77,5 +77,5 @@ def test_external_declares_nothing_and_has_credentials_only_when_configured():
     assert anonymous.outputs.get("user") is None
     assert anonymous.outputs["faceApi"] == PROD["images"]["faceApi"], "nothing to read a digest from: the tag as written"
     with_user = declare({**PROD, "registry": {"kind": "external", "username": "bot"}}, password="token")
-    assert with_user.outputs["user"] == "bot" and with_user.outputs["pull"] == "asia-northeast2-docker.pkg.dev"
+    assert with_user.outputs["user"] == "bot" and with_user.outputs["pull"] == "asia-northeast1-docker.pkg.dev"
     assert rpc.is_rpc_secret(with_user.outputs["password"])
