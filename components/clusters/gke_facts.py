@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from components.contracts.cluster import (
     ApiServerEndpoint,
     ClusterFacts,
@@ -25,6 +27,14 @@ GKE_DNS = TrafficSource(
 """How pods resolve names on GKE: kube-dns pods, NodeLocal DNSCache (hostNetwork, 169.254.20.10; on by default from
 GKE 1.34.1) and, with Cloud DNS, the metadata server (169.254.169.254). A pod-selector peer never matches the two
 link-local resolvers, so both are allowed as addresses too."""
+
+GKE_KONNECTIVITY_AGENTS = TrafficSource(
+    namespace_labels={"kubernetes.io/metadata.name": "kube-system"}, pod_labels={"k8s-app": "konnectivity-agent"}
+)
+"""Who calls an in-cluster admission webhook on GKE: the control plane reaches pods through its Konnectivity agents
+(kube-system pods labelled `k8s-app: konnectivity-agent`, on the pod network), so the call arrives from an agent
+pod's address, not the control-plane range (tigera/operator#5212: Calico's webhook policy had to admit these
+agents on GKE and AKS). The control-plane range stays admitted for clusters that call directly."""
 
 GKE_LOAD_BALANCER_RANGES = ("130.211.0.0/22", "35.191.0.0/16")
 """Google Front Ends and health checkers, which reach pods directly with container-native load balancing."""
@@ -73,5 +83,5 @@ def gke_facts(
         ),
         dns_source=GKE_DNS,
         gpu=gpu,
-        api_server=api_server,
+        api_server=dataclasses.replace(api_server, proxy=GKE_KONNECTIVITY_AGENTS),
     )

@@ -126,9 +126,20 @@ class ApiServerEndpoint:
     its flannel address, inside the cluster's pod CIDR; GKE's control plane calls from its own range (`cidrs`).
     Default: none beyond `cidrs`."""
 
+    proxy: TrafficSource | None = None
+    """Pods that carry the API server's calls into the cluster, where it reaches pods through a proxy: GKE's
+    control plane calls in-cluster webhooks through its Konnectivity agents, so a call arrives from an agent pod's
+    address. Default: none (the API server calls pods itself)."""
+
     def callers(self) -> TrafficSource:
-        """The API server as the source of a connection to a pod (an operator's webhook)."""
-        return TrafficSource(cidrs=tuple(dict.fromkeys([*self.cidrs, *self.caller_cidrs])))
+        """The API server as the source of a connection to a pod (an operator's webhook): its own addresses, its
+        caller addresses, and its proxy's pods."""
+        proxy = self.proxy or TrafficSource()
+        return TrafficSource(
+            namespace_labels=proxy.namespace_labels,
+            pod_labels=proxy.pod_labels,
+            cidrs=tuple(dict.fromkeys([*self.cidrs, *self.caller_cidrs, *proxy.cidrs])),
+        )
 
     def egress_rule(self) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
         """The egress rule that lets a pod call the API server and nothing else."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.contracts.cluster import Toleration, TrafficSource
+from components.contracts.cluster import ApiServerEndpoint, Toleration, TrafficSource
 
 
 def test_cidrs_become_ip_blocks_and_selectors_one_peer():
@@ -38,3 +38,14 @@ def test_the_api_server_calls_pods_from_its_own_addresses_and_its_callers_once_e
     assert k3s.callers().cidrs == ("192.168.0.41/32", "10.42.0.0/16")
     gke = ApiServerEndpoint(cidrs=("172.16.0.0/28",), port=443)
     assert gke.callers().cidrs == ("172.16.0.0/28",)
+
+
+def test_the_api_servers_proxy_pods_are_among_its_callers():
+    agents = TrafficSource(namespace_labels={"kubernetes.io/metadata.name": "kube-system"},
+                           pod_labels={"k8s-app": "konnectivity-agent"})
+    gke = ApiServerEndpoint(cidrs=("172.16.0.0/28",), port=443, proxy=agents)
+    callers = gke.callers()
+    assert callers.cidrs == ("172.16.0.0/28",)
+    assert (callers.namespace_labels, callers.pod_labels) == (agents.namespace_labels, agents.pod_labels)
+    assert len(callers.to_peers()) == 2, "the control-plane range and the agent pods"
+    assert ApiServerEndpoint(cidrs=("192.168.0.41/32",), port=6443).callers().pod_labels is None

@@ -15,6 +15,7 @@ from components.platform.cloudnative_pg import (
     CloudNativePgArgs,
     chart_values,
 )
+from tests.network_reach import Pod, ingress_admits
 from tools.helm import template, unknown_value_keys
 from versions import versions
 
@@ -76,11 +77,30 @@ def test_the_operator_reaches_the_api_server_and_the_api_server_its_webhooks(ope
     )
 
 
-def test_on_gke_the_webhooks_admit_the_control_plane_range_only(declare, gke_gpu_facts):
+def test_on_gke_the_webhooks_admit_the_konnectivity_agents_and_the_control_plane_range(declare, gke_gpu_facts):
+    """GKE's control plane calls in-cluster webhooks through its Konnectivity agents (kube-system pods on the pod
+    network, tigera/operator#5212), so the call arrives from an agent pod; the control-plane range stays admitted.
+    No other kube-system pod is."""
     deployment = declare(lambda opts: CloudNativePg("cloudnative-pg", CloudNativePgArgs(cluster=gke_gpu_facts, chart=CHART), opts))
-    policies = {p["metadata"]["name"]: p["spec"] for p in deployment.objects("NetworkPolicy")}
-    (ingress,) = policies["allow-cloudnative-pg-api-server-to-webhooks-in"]["ingress"]
-    assert [peer["ipBlock"]["cidr"] for peer in ingress["from"]] == list(gke_gpu_facts.api_server.cidrs)
+    policies = deployment.objects("NetworkPolicy")
+    by_name = {p["metadata"]["name"]: p["spec"] for p in policies}
+    (ingress,) = by_name["allow-cloudnative-pg-api-server-to-webhooks-in"]["ingress"]
+    assert [peer["ipBlock"]["cidr"] for peer in ingress["from"] if "ipBlock" in peer] == list(gke_gpu_facts.api_server.cidrs)
+    operator = Pod(NAMESPACE, OPERATOR_LABELS)
+    agent = Pod("kube-system", {"k8s-app": "konnectivity-agent", "pod-template-hash": "7d9c"})
+    assert ingress_admits(policies, agent, operator, WEBHOOK_PORT), "the agents carry the API server's calls"
+    assert not ingress_admits(policies, agent, operator, 8080), "on the webhook port only"
+    assert not ingress_admits(policies, Pod("kube-system", {"k8s-app": "kube-dns"}), operator, WEBHOOK_PORT)
+    assert not ingress_admits(policies, Pod("default", {"k8s-app": "konnectivity-agent"}), operator, WEBHOOK_PORT), (
+        "a pod elsewhere wearing the agents' label is not one of them"
+    )
+
+
+def test_on_k3s_no_pod_is_admitted_to_the_webhooks(operator):
+    deployment, _, _ = operator
+    policies = deployment.objects("NetworkPolicy")
+    agent = Pod("kube-system", {"k8s-app": "konnectivity-agent"})
+    assert not ingress_admits(policies, agent, Pod(NAMESPACE, OPERATOR_LABELS), WEBHOOK_PORT)
 
 
 def test_the_release_waits_for_its_namespace_and_policies(operator):
