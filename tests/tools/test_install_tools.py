@@ -111,3 +111,10 @@ def test_a_sudo_that_refuses_leaves_the_sudo_command_to_run(tmp_path):
     assert "sudo: a password is required" in done.stderr, "sudo was really asked"
     assert "sudo apt-get update && sudo apt-get install -y kiban-no-such-package" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_another_platform_is_told_where_the_tools_run(monkeypatch):
+    monkeypatch.setattr(install_tools.sys, "platform", "darwin")
+    monkeypatch.setattr(install_tools.platform, "machine", lambda: "arm64")
+    with pytest.raises(SystemExit, match="are Linux x86_64 builds and this is darwin arm64: run this in a Debian or Ubuntu"):
+        install_tools.require_linux_amd64("helm and kubectl")
