@@ -258,7 +258,11 @@ class StackConfig(ConfigModel):
                     "(kind: gke), so the repository's project and region cannot come from it"
                 )
             endpoint = registry.endpoint(project, location)
-            where = f"the Artifact Registry repository ({endpoint})"
+            region_from = "registry.location" if registry.location else "cluster.region"
+            where = (
+                f"the Artifact Registry repository ({endpoint}), whose region {location} comes from {region_from} "
+                f"(if {location} is a typo, correct {region_from})"
+            )
         else:
             return
         for key, reference in (("faceApi", self.images.face_api), ("frontend", self.images.frontend)):

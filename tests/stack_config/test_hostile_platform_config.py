@@ -238,3 +238,15 @@ def test_a_yaml_merge_key_names_its_line():
 def test_every_refusal_above_leaves_the_real_stacks_accepted():
     for stack in STACKS:
         assert run_main(stack, {}).error is None
+
+
+def test_a_region_typo_names_the_region_setting():
+    cluster = {k: v for k, v in PROD["kiban:cluster"].items() if k != "gpu"}
+    face = PROD["kiban:faceRecognition"]
+    cpu_only = {**face, "gpu": False, "backend": {**face["backend"], "onnxRuntime": "cpu"}}
+    refused({"kiban:cluster": {**cluster, "region": "asia-northeast9"}, "kiban:faceRecognition": cpu_only},
+            "whose region asia-northeast9 comes from cluster.region (if asia-northeast9 is a typo, correct cluster.region)",
+            stack="prod")
+    # With its GPU pool, the region is checked against the zones that offer the pool's GPUs, naming those regions.
+    refused({"kiban:cluster": {**PROD["kiban:cluster"], "region": "asia-northeast9"}}, "no zone of asia-northeast9 offers",
+            "asia-northeast1 (a, b, c)", stack="prod")
