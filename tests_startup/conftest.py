@@ -154,20 +154,21 @@ def rendered() -> Rendered:
 
 
 def _unsearchable_ancestor(path: Path) -> bool:
-    return any(not (parent.stat().st_mode & 0o001) for parent in path.resolve().parents)
+    return any(not (parent.stat().st_mode & 0o001) for parent in (*path.parents, *path.resolve().parents))
 
 
-def as_pod_user(pod: Pod, interpreter: Path | None = None) -> list[str]:
+def as_pod_user(pod: Pod, *reads: Path) -> list[str]:
     """The command prefix that runs a process as the pod's uid and gid.
 
-    As root, `setpriv` drops to them. An interpreter under a directory other users cannot enter (pyenv's under /root)
-    is reached with CAP_DAC_READ_SEARCH alone, which lets the process read and search, never write. Not as root (CI's
-    runner), the process runs as this user, who is not root either.
+    As root, `setpriv` drops to them. Where what the process reads (`reads`: its interpreter or binary, what it
+    serves) lies under a directory other users cannot enter (pyenv's Python or a checkout under /root), the process
+    keeps CAP_DAC_READ_SEARCH alone, which lets it read and search, never write. Not as root (CI's runner), the
+    process runs as this user, who is not root either.
     """
     if os.geteuid() != 0:
         return []
     caps = []
-    if interpreter is not None and _unsearchable_ancestor(interpreter):
+    if any(_unsearchable_ancestor(path) for path in reads):
         caps = ["--inh-caps", "+dac_read_search", "--ambient-caps", "+dac_read_search"]
     return ["setpriv", f"--reuid={pod.uid}", f"--regid={pod.gid}", "--clear-groups", *caps, "--"]
 

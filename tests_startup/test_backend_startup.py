@@ -155,7 +155,8 @@ class Container:
     def command(self, argv: list[str], env: dict[str, str]) -> list[str]:
         executable = shutil.which(argv[0], path=env["PATH"])
         assert executable, f"{argv[0]} is not on the image's PATH {env['PATH']}"
-        return [*as_pod_user(self.pod, self.backend.venv / "bin" / "python"), executable, *argv[1:]]
+        reads = (self.backend.venv / "bin" / "python", self.backend.workdir)
+        return [*as_pod_user(self.pod, *reads), executable, *argv[1:]]
 
     @contextmanager
     def filesystem(self) -> Iterator[None]:

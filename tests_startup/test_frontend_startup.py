@@ -2,7 +2,7 @@
 it (kiban's package.json, `pnpm install --frozen-lockfile` with the pinned pnpm, the vite build), served by a real
 nginx with kiban's nginx.conf, as the pod's uid, with only the pod's emptyDirs writable.
 
-What differs from the cluster, and why: the session's nginx (tests/servers.py, from PyPI) instead of the
+What differs from the cluster, and why: the machine's Node.js builds (the image's is NODE_IMAGE); the session's nginx (tests/servers.py, from PyPI) instead of the
 nginx-unprivileged image (the same configuration language); the image's /etc/nginx/mime.types, which that nginx does
 not ship, replaced by the types of the files the build holds, as nginx's own mime.types names them; the image's paths
 mapped to this machine's; a free port instead of 8080; and stand-in face models (the Dockerfile downloads the real
@@ -101,7 +101,7 @@ def served(rendered, nginx_server: Nginx) -> Iterator[Served]:
         if os.geteuid() == 0:
             os.chown(log, pod.uid, pod.gid)  # nginx reopens /dev/stderr: the pod's own stream, as a container's is
         with log.open("w") as out:
-            nginx = subprocess.Popen([*as_pod_user(pod), *argv], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            nginx = subprocess.Popen([*as_pod_user(pod, nginx_server.binary, build.dist, etc), *argv], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_for_port(port, nginx, 60, log)
             children = subprocess.run(["pgrep", "-P", str(nginx.pid)], capture_output=True, text=True).stdout.split()
