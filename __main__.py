@@ -22,6 +22,7 @@ from components.platform.argo_rollouts import ArgoRollouts, ArgoRolloutsArgs
 from components.platform.argocd import ArgoCd, ArgoCdArgs
 from components.platform.argocd_application import DeliveredApplication, DeliveredApplicationArgs
 from components.platform.ci_identity import CiIdentity, CiIdentityArgs
+from components.platform.preview_access import PreviewAccess
 from components.platform.cloudnative_pg import CloudNativePg, CloudNativePgArgs
 from components.clusters.gke_target import NODE_ROLES, GkeTarget
 from components.platform.image_updater import ImageUpdater, ImageUpdaterArgs
@@ -65,6 +66,10 @@ rollouts = ArgoRollouts(
     ),
     opts=on_cluster,
 )
+
+# The homelab is previewed from pull requests (after a maintainer's approval) with a read-only account; prod only by
+# the job that applies it (docs/ci-and-delivery.md).
+preview_access = PreviewAccess("preview-access", opts=on_cluster) if stack.cluster.kind == "k3s" else None
 
 # kiban's own images: the stack's registry, and the references the workloads run, resolved once against it.
 identity: CiIdentity | None = None
@@ -266,6 +271,8 @@ if registry.build_pc is not None:
     pulumi.export("registryCaCertificate", registry.build_pc.facts.ca_certificate)  # Docker clients: certs.d/<host:port>/ca.crt
     pulumi.export("k3sRegistriesYaml", registry.build_pc.k3s_registries)  # secret: /etc/rancher/k3s/registries.yaml
 pulumi.export("clusterKind", cluster.facts.kind)
+if preview_access is not None:
+    pulumi.export("previewTokenSecret", preview_access.token_secret)  # HOMELAB_PREVIEW_KUBECONFIG's token and CA
 pulumi.export("url", face_recognition.url)
 pulumi.export("namespaces", face_recognition.namespaces)
 pulumi.export("gpu", stack.face_recognition.gpu)
