@@ -9,8 +9,10 @@ nothing is skipped. As root, PostgreSQL (which refuses root) and the scripts run
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import stat
 import shutil
 import socket
 import subprocess
@@ -75,13 +77,41 @@ class InstalledServer:
             version = install_tools.check_major(key, pin["binary"])
         except SystemExit as refused:
             pytest.fail(str(refused), pytrace=False)
-        return cls(key, link.resolve(), version)
+        return cls(key, reachable_by_server_user(link.resolve()), version)
 
     def describe(self) -> str:
         pin = install_tools.pinned_tool(self.key)
         source = f"{pin['package']} {pin['version']}" if "package" in pin else f"the distribution's {pin['distroPackage']}"
         images = ", ".join(install_tools.pinned_image(r) for r in pin["standsInFor"])
         return f"{pin['binary']} {self.version} ({source}) for {images}"
+
+
+def _others_can_reach(path: Path) -> bool:
+    """Whether a user who is neither the owner nor in the group can run `path`: every folder above it searchable,
+    the file itself readable and executable."""
+    mode = os.stat(path).st_mode
+    if not (mode & stat.S_IROTH and mode & stat.S_IXOTH):
+        return False
+    return all(os.stat(folder).st_mode & stat.S_IXOTH for folder in path.parents)
+
+
+def reachable_by_server_user(binary: Path) -> Path:
+    """`binary`, or, where the servers' user (`nobody`, as root) cannot reach it, the same binary in a copy of its
+    installation that it can: a checkout under a folder only root may enter (root's home) holds `.tools` where
+    `nobody` cannot run PostgreSQL's programs from. The copy lives for the test session."""
+    if os.geteuid() != 0 or _others_can_reach(binary):
+        return binary
+    try:
+        installation = binary.relative_to(install_tools.SERVERS).parts[0]
+    except ValueError:
+        return binary  # a distribution's binary (/usr/bin/...) is reachable already or not ours to copy
+    copies = Path(tempfile.mkdtemp(prefix="kiban-servers-"))
+    copies.chmod(0o755)
+    atexit.register(shutil.rmtree, copies, ignore_errors=True)
+    shutil.copytree(install_tools.SERVERS / installation, copies / installation, symlinks=True)
+    for folder, _, _ in os.walk(copies):
+        os.chmod(folder, 0o755)
+    return copies / binary.relative_to(install_tools.SERVERS)
 
 
 def as_server_user() -> dict:
