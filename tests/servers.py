@@ -170,6 +170,13 @@ class PostgreSQL:
         self.server = server
         self.bin = server.binary.parent
         self.root = root
+        try:
+            reached = self.run(["postgres", "--version"]).returncode == 0
+        except OSError:  # exec refused: a folder on the way is closed to the server's user
+            reached = False
+        if not reached:
+            pytest.fail(f"as root, PostgreSQL runs as `nobody`, who cannot run {self.bin}: put the project where every "
+                        "user may read it (not under /root)", pytrace=False)
         self.template = root / "template"
         password = root / "template-password"
         password.write_text("template0password")
