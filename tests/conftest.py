@@ -92,7 +92,11 @@ def pytest_report_header(config) -> list[str]:
 def postgresql_server() -> Iterator[servers.PostgreSQL]:
     """The session's PostgreSQL (one initdb; tests/servers.py PostgreSQL)."""
     root = servers.scratch_folder("kiban-postgresql-")
-    server = servers.PostgreSQL(servers.InstalledServer.find("postgresql"), root)
+    try:
+        server = servers.PostgreSQL(servers.InstalledServer.find("postgresql"), root)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
     try:
         yield server
     finally:
