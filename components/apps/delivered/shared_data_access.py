@@ -18,41 +18,42 @@ POSTGRES_SECRET = "shared-postgres"
 VALKEY_SECRET = "shared-valkey"
 
 
-def postgres_environment(login: DatabaseEndpoint) -> pulumi.Output[dict[str, str]]:
+def postgres_connection(login: DatabaseEndpoint, password: str) -> dict[str, str]:
     """`DATABASE_URL` and libpq's own variables; TLS required (CloudNativePG always serves it)."""
-    return pulumi.Output.secret(
-        login.password.apply(
-            lambda password: {
-                "DATABASE_URL": (
-                    f"postgresql://{login.username}:{password}@{login.host}:{login.port}/{login.database}"
-                    "?sslmode=require"
-                ),
-                "PGHOST": login.host,
-                "PGPORT": str(login.port),
-                "PGDATABASE": login.database,
-                "PGUSER": login.username,
-                "PGPASSWORD": password,
-                "PGSSLMODE": "require",
-            }
-        )
-    )
+    return {
+        "DATABASE_URL": (
+            f"postgresql://{login.username}:{password}@{login.host}:{login.port}/{login.database}?sslmode=require"
+        ),
+        "PGHOST": login.host,
+        "PGPORT": str(login.port),
+        "PGDATABASE": login.database,
+        "PGUSER": login.username,
+        "PGPASSWORD": password,
+        "PGSSLMODE": "require",
+    }
+
+
+def valkey_connection(login: DatabaseEndpoint, password: str) -> dict[str, str]:
+    """`VALKEY_URL` (the `redis://` scheme every Redis and Valkey client reads) and its parts; `VALKEY_KEY_PREFIX`
+    is the only prefix the user's keys and channels may have."""
+    return {
+        "VALKEY_URL": f"redis://{login.username}:{password}@{login.host}:{login.port}/0",
+        "VALKEY_HOST": login.host,
+        "VALKEY_PORT": str(login.port),
+        "VALKEY_USERNAME": login.username,
+        "VALKEY_PASSWORD": password,
+        "VALKEY_KEY_PREFIX": login.database,
+    }
+
+
+def postgres_environment(login: DatabaseEndpoint) -> pulumi.Output[dict[str, str]]:
+    """`postgres_connection` of the login's generated password, secret."""
+    return pulumi.Output.secret(login.password.apply(lambda password: postgres_connection(login, password)))
 
 
 def valkey_environment(login: DatabaseEndpoint) -> pulumi.Output[dict[str, str]]:
-    """`VALKEY_URL` (the `redis://` scheme every Redis and Valkey client reads) and its parts; `VALKEY_KEY_PREFIX`
-    is the only prefix the user's keys and channels may have."""
-    return pulumi.Output.secret(
-        login.password.apply(
-            lambda password: {
-                "VALKEY_URL": f"redis://{login.username}:{password}@{login.host}:{login.port}/0",
-                "VALKEY_HOST": login.host,
-                "VALKEY_PORT": str(login.port),
-                "VALKEY_USERNAME": login.username,
-                "VALKEY_PASSWORD": password,
-                "VALKEY_KEY_PREFIX": login.database,
-            }
-        )
-    )
+    """`valkey_connection` of the login's generated password, secret."""
+    return pulumi.Output.secret(login.password.apply(lambda password: valkey_connection(login, password)))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ both files from a Secret, restarts when it changes, and keeps its data."""
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
 
 import pytest
 from pulumi.runtime import rpc
@@ -20,9 +22,11 @@ from components.data.shared_valkey import (
     server_configuration,
 )
 from components.contracts.stores import SharedValkeySettings, StoreDurability
+from components.apps.delivered.shared_data_access import valkey_connection
+from components.contracts.endpoint import DatabaseEndpoint
 from tests.servers import VALKEY_PASSWORDS as PASSWORDS
 from tests.servers import Valkey
-from tools.install_tools import image_major
+from tools.install_tools import IOREDIS, image_major
 from versions import versions
 
 
@@ -115,6 +119,95 @@ def test_an_application_reaches_only_its_own_keys_and_channels(server):
         assert other("SET", "notes:a", "2") == "OK"
     finally:
         other.close()
+
+
+def test_an_application_cannot_list_other_applications_keys_or_channels(server):
+    """Key patterns guard what a command names, not what it returns: SCAN and RANDOMKEY would list every key
+    (checked: under `+@all -@admin -@dangerous` alone, `notes` sees `yomu:` keys), PUBSUB CHANNELS every channel."""
+    port, _ = server
+    owner = logged_in(port, "yomu")
+    other = logged_in(port, "notes")
+    try:
+        assert owner("SET", "yomu:user:alice@example.com", "1") == "OK"
+        assert owner("SUBSCRIBE", "yomu:events")[0] == "subscribe"
+        for listing in (("SCAN", "0"), ("SCAN", "0", "MATCH", "notes:*"), ("RANDOMKEY",), ("KEYS", "notes:*"),
+                        ("PUBSUB", "CHANNELS"), ("PUBSUB", "SHARDCHANNELS")):
+            assert other(*listing).startswith("error: NOPERM"), listing
+    finally:
+        owner.close()
+        other.close()
+
+
+def test_clients_may_ask_whether_the_server_is_ready(server):
+    """INFO is in @dangerous but shows no key or value; ioredis's ready check and BullMQ's checks call it. The
+    connection handshake of current clients (HELLO, CLIENT SETNAME/SETINFO, SELECT) stays allowed."""
+    port, _ = server
+    client = logged_in(port, "yomu")
+    try:
+        info = client("INFO")
+        assert "loading:0" in info and "_version:" in info
+        assert client("HELLO", "2")[0] == "server"
+        assert client("CLIENT", "SETNAME", "yomu-api") == "OK"
+        assert client("CLIENT", "SETINFO", "LIB-NAME", "kiban-test") == "OK"
+        assert client("SELECT", "0") == "OK"
+    finally:
+        client.close()
+
+
+def connection_for(user: str, port: int) -> dict[str, str]:
+    """The connection Secret kiban writes for `user`, pointed at the test server."""
+    login = DatabaseEndpoint(host="127.0.0.1", port=port, database=user, username=user, password=None)  # type: ignore[arg-type]
+    return valkey_connection(login, PASSWORDS[user])
+
+
+def test_a_python_client_connects_with_the_url_kiban_writes(server):
+    """valkey-py (the redis-py fork) from VALKEY_URL alone: it logs in, sets its library info, and its health check
+    (PING), INFO and the application's own keys work; another application's keys do not."""
+    import valkey
+
+    port, _ = server
+    environment = connection_for("yomu", port)
+    client = valkey.Valkey.from_url(environment["VALKEY_URL"], health_check_interval=1)
+    try:
+        assert client.ping() is True
+        prefix = environment["VALKEY_KEY_PREFIX"]
+        assert client.set(f"{prefix}:py", "1") and client.get(f"{prefix}:py") == b"1"
+        with pytest.raises(valkey.exceptions.NoPermissionError):
+            client.get("notes:py")
+        assert client.info("server")["tcp_port"] == port
+    finally:
+        client.close()
+
+
+IOREDIS_READY = """
+const Redis = require(process.env.IOREDIS);
+const client = new Redis(process.env.VALKEY_URL, {maxRetriesPerRequest: 0, retryStrategy: () => null});
+client.on("error", (e) => { console.error("error: " + e.message); process.exit(2); });
+client.on("ready", async () => {
+  await client.set(process.env.VALKEY_KEY_PREFIX + ":node", "1");
+  console.log(JSON.stringify({ready: true, status: client.status}));
+  client.disconnect();
+});
+"""
+
+
+def test_ioredis_passes_its_ready_check(server):
+    """ioredis (Node.js) runs INFO as its ready check on every connect (enableReadyCheck, on by default) to wait
+    out a server still loading its data; without INFO it warns and skips the check. Run the real client."""
+    port, _ = server
+    module = IOREDIS / "node_modules" / "ioredis"
+    assert module.exists(), f"{module} is missing: run `make test` (tools/install_tools.py ioredis)"
+    environment = connection_for("yomu", port)
+    run = subprocess.run(
+        ["node", "-e", IOREDIS_READY],
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "IOREDIS": str(module), **environment},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Skipping the ready check" not in run.stderr, run.stderr
+    assert json.loads(run.stdout) == {"ready": True, "status": "ready"}
 
 
 def test_the_probe_user_may_only_ping(server):
