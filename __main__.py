@@ -11,6 +11,7 @@ from components.apps.face_recognition.face_recognition_system import (
     FaceRecognitionSystem,
     FaceRecognitionSystemArgs,
 )
+from components.apps.delivered.application_secret import ApplicationSecret, ApplicationSecretArgs
 from components.apps.delivered.shared_data_access import SharedDataAccess, SharedDataAccessArgs, StoreAccess
 from components.data.milvus import MilvusImages
 from components.data.shared_postgres import SharedPostgres, SharedPostgresArgs
@@ -237,9 +238,30 @@ for application in stack.argocd.applications:
                     if shared_valkey is not None and "valkey" in application.shared_data
                     else None
                 ),
+                connection_secrets=application.secret is None,
                 after=[delivered, *(store for store in (shared_postgres, shared_valkey) if store is not None)],
             ),
             opts=on_cluster,
+        )
+    if application.secret is not None:
+        # The Secret in the shape the application's own manifests read (the config guarantees its stores).
+        ApplicationSecret(
+            f"{application.name}-secret",
+            ApplicationSecretArgs(
+                application=application.name,
+                namespace=application.namespace,
+                name=application.secret.name,
+                keys=application.secret.keys,
+                postgres=shared_postgres.logins[application.name] if "postgres" in application.shared_data and shared_postgres else None,
+                valkey=shared_valkey.logins[application.name] if "valkey" in application.shared_data and shared_valkey else None,
+                settings=config.application_secrets.get(application.name, {}),
+            ),
+            opts=pulumi.ResourceOptions.merge(
+                on_cluster,
+                pulumi.ResourceOptions(
+                    depends_on=[delivered, *(store for store in (shared_postgres, shared_valkey) if store is not None)]
+                ),
+            ),
         )
 if updater is not None:
     ImageUpdater(

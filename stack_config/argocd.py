@@ -52,6 +52,119 @@ class FollowedImage(ConfigModel):
     deployed, so a new push rolls out and the running image is always known. Required."""
 
 
+Port = Annotated[int, Field(ge=1, le=65535)]
+SecretKey = Annotated[str, worded(r"[-._a-zA-Z0-9]+", "a Secret key: letters, digits, '-', '_' or '.' (e.g. DATABASE_URL)",
+                                  max_length=253)]
+
+APPLICATION_KINDS: tuple[str, ...] = (
+    "ConfigMap", "Service", "ServiceAccount", "PersistentVolumeClaim",
+    "apps/Deployment", "apps/StatefulSet", "batch/Job", "batch/CronJob",
+    "networking.k8s.io/Ingress", "autoscaling/HorizontalPodAutoscaler", "policy/PodDisruptionBudget",
+)
+"""The namespaced kinds every application may deploy (`group/Kind`; core kinds without a group). Not among them,
+whatever `namespacedResources` says: NetworkPolicy (it would undo the namespace's default-deny), ResourceQuota and
+LimitRange (kiban's to set), RBAC (Role, RoleBinding), Secret (kiban writes the application's Secrets; one from git
+would overwrite them), and Argo CD's own kinds."""
+
+FORBIDDEN_GROUPS = {
+    "networking.k8s.io/NetworkPolicy": "it would undo the namespace's default-deny; ask kiban for ingress or egress",
+    "ResourceQuota": "quotas are kiban's to set",
+    "LimitRange": "limits are kiban's to set",
+    "Secret": "kiban writes the application's Secrets (`secret`); one from git would overwrite them",
+    "rbac.authorization.k8s.io/*": "RBAC would let the application grant itself more",
+    "admissionregistration.k8s.io/*": "webhooks and admission policies see or change every object",
+    "apiextensions.k8s.io/*": "a CRD changes the API for every application",
+    "Namespace": "kiban creates and hardens the application's namespace",
+    "argoproj.io/Application": "an Application could deploy anything into any project's namespace",
+    "argoproj.io/AppProject": "a project would widen what applications may do",
+    "argoproj.io/ApplicationSet": "an ApplicationSet creates Applications",
+    "argocd-image-updater.argoproj.io/*": "Image Updater's configuration is kiban's",
+}
+"""Kinds no application may deploy, with the reason the error gives (`group/*`: every kind of the group)."""
+
+
+def forbidden_reason(group_kind: str) -> str | None:
+    """Why an application may not deploy `group/Kind`, or `None` where it may."""
+    group = group_kind.rpartition("/")[0]
+    return FORBIDDEN_GROUPS.get(group_kind) or FORBIDDEN_GROUPS.get(f"{group}/*")
+
+
+class ApplicationIngress(ConfigModel):
+    """The hosts an application answers to through the cluster's ingress controller."""
+
+    hosts: list[Hostname] = Field(min_length=1)
+    """Host names its Ingresses may claim; no other application and nothing of kiban's (the face-recognition
+    host, the Argo CD host) may own one. An admission policy refuses any other host, a rule without a host, and a
+    default backend in its namespace. Required."""
+
+    ports: list[Port] = Field(min_length=1)
+    """The pods' ports the ingress controller may reach (the `targetPort`s of the Services its Ingresses route to),
+    e.g. `[3000]`. Required."""
+
+
+class EgressDestination(ConfigModel):
+    """An address block outside the cluster the application connects to."""
+
+    name: KubernetesName
+    """What it is (`smtp-relay`), written on its NetworkPolicy. Required."""
+
+    cidr: Annotated[str, worded(r"[0-9a-fA-F:.]+/\d{1,3}", "an address block such as 192.168.0.20/32")]
+    """The block, e.g. `192.168.0.20/32`. Required."""
+
+    ports: list[Port] = Field(min_length=1)
+    """TCP ports. Required."""
+
+    @field_validator("cidr")
+    @classmethod
+    def _a_network(cls, cidr: str) -> str:
+        import ipaddress
+
+        try:
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError as error:
+            raise ValueError(f"{cidr!r} is not an address block: {error}") from None
+        return cidr
+
+
+class ApplicationEgress(ConfigModel):
+    """Where the application's pods may connect beyond DNS and the shared stores it uses."""
+
+    internet: bool = False
+    """Public addresses on `internetPorts` (not the private, link-local or shared ranges, so not the cluster, the
+    homelab's network or the cloud's metadata server). Default: `false`."""
+
+    internet_ports: list[Port] = Field(default_factory=lambda: [443], min_length=1)
+    """The ports of `internet`. Default: `[443]` (HTTPS: OAuth providers, APIs, most feeds)."""
+
+    destinations: list[EgressDestination] = Field(default_factory=list)
+    """Named address blocks it reaches, private ones included. Default: none."""
+
+
+SecretValue = Literal[
+    "postgres.url", "postgres.host", "postgres.port", "postgres.database", "postgres.username", "postgres.password",
+    "postgres.sslmode",
+    "valkey.url", "valkey.host", "valkey.port", "valkey.username", "valkey.password", "valkey.keyPrefix",
+    "generated", "setting",
+]
+"""What one key of an application's Secret holds."""
+
+
+class ApplicationSecret(ConfigModel):
+    """One Secret in the shape the application's manifests read, written by kiban."""
+
+    name: KubernetesName
+    """The Secret's name, e.g. `yomu-secrets`. Required."""
+
+    keys: dict[SecretKey, SecretValue] = Field(min_length=1)
+    """Each key and what it holds: `postgres.url` (`postgresql://user:password@host:5432/db?sslmode=require`),
+    `postgres.host`, `.port`, `.database`, `.username`, `.password`, `.sslmode`; `valkey.url`
+    (`redis://user:password@host:6379/0`), `valkey.host`, `.port`, `.username`, `.password`, `.keyPrefix` (the only
+    prefix its keys may have); `generated` (48 random letters and digits, kept in Pulumi's state: a session
+    secret); `setting` (the secret setting `kiban:applicationSecrets.<application>.<key>`, e.g. OAuth
+    credentials: `pulumi config set --secret --path 'kiban:applicationSecrets.yomu.GOOGLE_CLIENT_SECRET' ...`).
+    Required."""
+
+
 class ArgoApplication(ConfigModel):
     """One self-contained application: its manifests live in its own repository (no app-of-apps)."""
 
@@ -68,10 +181,38 @@ class ArgoApplication(ConfigModel):
     """Branch, tag or commit to deploy. Required; in a stack whose applications sync by hand (prod), a release tag."""
 
     namespace: KubernetesName
-    """Namespace it deploys into; kiban creates it (Pod Security `restricted`, default-deny). Required."""
+    """Namespace it deploys into; kiban creates it (Pod Security `podSecurity`, default-deny). Required."""
+
+    source_type: Literal["directory", "kustomize", "helm"] = "directory"
+    """What `path` holds, as Argo CD builds it: `directory` (plain YAML), `kustomize` (a `kustomization.yaml`) or
+    `helm` (a chart). Image Updater updates only `kustomize` and `helm` applications. Default: `directory`."""
+
+    pod_security: Literal["restricted", "baseline"] = "restricted"
+    """The Pod Security Standard its namespace enforces. Default: `restricted` (`make app-check` says what a
+    manifest must change to meet it); `baseline` needs `podSecurityReason`."""
+
+    pod_security_reason: str | None = None
+    """Why the application cannot meet `restricted` (written on its namespace). Required with `baseline`."""
+
+    ingress: ApplicationIngress | None = None
+    """The hosts it answers to through the cluster's ingress controller, and the pods' ports the controller may
+    reach. Default: unset: no Ingress is admitted in its namespace and nothing reaches its pods."""
+
+    egress: ApplicationEgress = Field(default_factory=ApplicationEgress)
+    """Where its pods may connect besides the cluster's DNS and its shared stores. Default: nowhere else."""
+
+    secret: ApplicationSecret | None = None
+    """The Secret its manifests read (e.g. `yomu-secrets` with `DATABASE_URL`, `VALKEY_URL`, `SESSION_SECRET`),
+    which kiban writes in that shape instead of `shared-postgres`/`shared-valkey`. Default: unset: those two."""
 
     cluster_resources: list[GroupKind] = Field(default_factory=list)
-    """Cluster-scoped kinds the application may create. Default: none."""
+    """Cluster-scoped kinds the application may create (never RBAC, webhooks, CRDs or namespaces). Default: none."""
+
+    namespaced_resources: list[GroupKind] = Field(default_factory=list)
+    """Namespaced kinds it may deploy beyond the ones every application may (ConfigMap, Service, ServiceAccount,
+    PersistentVolumeClaim, Deployment, StatefulSet, Job, CronJob, Ingress, HorizontalPodAutoscaler,
+    PodDisruptionBudget), e.g. `monitoring.coreos.com/ServiceMonitor`; never NetworkPolicy, ResourceQuota,
+    LimitRange, RBAC, Secret or Argo CD's kinds. Default: none."""
 
     images: list[FollowedImage] = Field(default_factory=list)
     """Images Image Updater follows for it (only where `imageUpdater` is on). Default: none."""
@@ -89,6 +230,43 @@ class ArgoApplication(ConfigModel):
         if len(set(stores)) != len(stores):
             raise ValueError(f"{stores}: name each store once")
         return stores
+
+    @field_validator("cluster_resources", "namespaced_resources")
+    @classmethod
+    def _no_kind_that_breaks_out(cls, kinds: list[str]) -> list[str]:
+        for kind in kinds:
+            reason = forbidden_reason(kind)
+            if reason:
+                raise ValueError(f"{kind!r} may not be deployed by an application: {reason}")
+        return kinds
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ArgoApplication":
+        if self.pod_security != "restricted" and not self.pod_security_reason:
+            raise ValueError(
+                f"podSecurity: {self.pod_security} needs podSecurityReason (why the application cannot meet "
+                "restricted; `make app-check` says what to change to meet it)"
+            )
+        if self.secret is not None:
+            for key, value in self.secret.keys.items():
+                store = value.partition(".")[0]
+                if store in ("postgres", "valkey") and store not in self.shared_data:
+                    raise ValueError(
+                        f"secret.keys.{key}: {value} needs the shared {store}; add {store} to sharedData or drop the key"
+                    )
+        return self
+
+    def namespaced_kinds(self) -> list[str]:
+        """Every namespaced kind its AppProject allows (`group/Kind`; core kinds without a group)."""
+        return [*APPLICATION_KINDS, *(k for k in self.namespaced_resources if k not in APPLICATION_KINDS)]
+
+    def setting_keys(self) -> list[str]:
+        """The keys of its Secret that come from `kiban:applicationSecrets.<name>`."""
+        return [key for key, value in (self.secret.keys.items() if self.secret else ()) if value == "setting"]
+
+    def hosts(self) -> list[str]:
+        """The Ingress hosts it owns."""
+        return list(self.ingress.hosts) if self.ingress else []
 
 
 class ImageUpdaterConfig(ConfigModel):
@@ -147,4 +325,17 @@ class ArgoCdConfig(ConfigModel):
                 raise ValueError(f"applications: two applications use the {what} {twice}; each needs its own")
         if self.image_updater is None and any(a.images for a in self.applications):
             raise ValueError("applications[].images needs imageUpdater: images are followed only where it runs")
+        owners: dict[str, str] = {self.host: "Argo CD (argocd.host)"} if self.host else {}
+        for index, app in enumerate(self.applications):
+            for host in app.hosts():
+                if host in owners:
+                    raise ValueError(
+                        f"applications[{index}].ingress.hosts: {host!r} belongs to {owners[host]}; each host has one "
+                        "owner"
+                    )
+                owners[host] = f"application {app.name!r}"
         return self
+
+    def host_owners(self) -> dict[str, str]:
+        """Every host an application owns, with the application's name."""
+        return {host: app.name for app in self.applications for host in app.hosts()}

@@ -11,7 +11,7 @@ import re
 import types
 from pathlib import Path
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Union
 
 import pulumi
@@ -46,6 +46,10 @@ class LoadedConfig:
 
     registry_password: pulumi.Output[str] | None = None
     """`kiban:registryPassword`, present exactly when an external `registry.username` is."""
+
+    application_secrets: dict[str, dict[str, pulumi.Output[str]]] = field(default_factory=dict)
+    """`kiban:applicationSecrets`: by application and Secret key, each value an `Output.secret`; exactly the keys the
+    applications' `secret.keys` take from a `setting`."""
 
 
 def _namespace_keys() -> dict[str, str]:
@@ -313,8 +317,9 @@ def load_stack_config() -> LoadedConfig:
         if secret.needed(config)
         else f"{NAMESPACE}:{secret.key} is set but {secret.needed_when} is not; set it or remove the secret"
         for secret in SECRET_SETTINGS
-        if secret.needed(config) != (secret.key in keys)
+        if secret.needed(config) != (secret.key in keys) and secret.key != APPLICATION_SECRETS
     ]
+    pairing += _application_secret_problems(config, keys)
     if pairing:
         raise _invalid(stack, pairing)
     repository_password = (
@@ -333,13 +338,54 @@ def load_stack_config() -> LoadedConfig:
         if any(s.key == "registryPassword" and s.needed(config) for s in SECRET_SETTINGS)
         else None
     )
+    application_secrets: dict[str, dict[str, pulumi.Output[str]]] = {}
+    if any(app.setting_keys() for app in config.argocd.applications):
+        stored = pulumi.Config(NAMESPACE).require_secret_object(APPLICATION_SECRETS)
+        application_secrets = {
+            app.name: {
+                key: stored.apply(lambda values, a=app.name, k=key: str(values[a][k])) for key in app.setting_keys()
+            }
+            for app in config.argocd.applications
+            if app.setting_keys()
+        }
     return LoadedConfig(
         stack=config,
+        application_secrets=application_secrets,
         registry_password=external_registry_password,
         ingress_tls=resolve_tls(config),
         argocd_repository_password=repository_password,
         image_updater_registry_password=registry_password,
     )
+
+
+APPLICATION_SECRETS = "applicationSecrets"
+
+
+def _application_secret_problems(config: StackConfig, keys: dict[str, str]) -> list[str]:
+    """`kiban:applicationSecrets` holds exactly the values the applications' `secret.keys` take from a `setting`:
+    each missing one and each left over, by its path (never its value)."""
+    wanted = {
+        (app.name, key): index for index, app in enumerate(config.argocd.applications) for key in app.setting_keys()
+    }
+    stored: Any = {}
+    if APPLICATION_SECRETS in keys:
+        stored = _decode(runtime_config.get_config(keys[APPLICATION_SECRETS]))
+    shape = "an object of applications, each an object of Secret keys and their values"
+    if not isinstance(stored, dict) or not all(isinstance(v, dict) for v in stored.values()):
+        return [f"{NAMESPACE}:{APPLICATION_SECRETS} must be {shape}"]
+    present = {(app, key) for app, values in stored.items() for key in values}
+    problems = [
+        f"argocd.applications[{index}].secret.keys.{key} is `setting` but {NAMESPACE}:{APPLICATION_SECRETS}.{app}.{key} "
+        f"is not set: pulumi config set --secret --path '{NAMESPACE}:{APPLICATION_SECRETS}.{app}.{key}' <value>"
+        for (app, key), index in wanted.items()
+        if (app, key) not in present
+    ]
+    problems += [
+        f"{NAMESPACE}:{APPLICATION_SECRETS}.{app}.{key} is set but no application's secret takes it (a key with "
+        f"`setting`); remove it: pulumi config rm --path '{NAMESPACE}:{APPLICATION_SECRETS}.{app}.{key}'"
+        for app, key in sorted(present - set(wanted))
+    ]
+    return problems
 
 
 def resolve_tls(config: StackConfig) -> IngressTls | None:

@@ -205,6 +205,7 @@ class StackConfig(ConfigModel):
                     )
         self._images_in_registry()
         self._shared_stores_exist()
+        self._hosts_not_kibans()
         demand = self.gpu_demand()
         supply = self.cluster.gpu_slots()
         if supply is not None and sum(demand.values()) > supply:
@@ -292,6 +293,14 @@ class StackConfig(ConfigModel):
                         "application"
                     )
 
+    def _hosts_not_kibans(self) -> None:
+        for index, app in enumerate(self.argocd.applications):
+            if self.ingress.host in app.hosts():
+                raise ValueError(
+                    f"argocd.applications[{index}].ingress.hosts: {self.ingress.host!r} is the face-recognition "
+                    "system's (ingress.host); each host has one owner: give the application its own"
+                )
+
     def gpu_demand(self) -> dict[str, int]:
         """The most GPUs each GPU workload holds at once: the backend at its largest, twice during a blue/green
         switch (both versions run), and Milvus."""
@@ -348,6 +357,13 @@ SECRET_SETTINGS: tuple[SecretSetting, ...] = (
         "kiban:argocd.imageUpdater.registryUsername",
         lambda config: config.argocd.image_updater is not None
         and config.argocd.image_updater.registry_username is not None,
+    ),
+    SecretSetting(
+        "applicationSecrets",
+        "the secret values of delivered applications' Secrets, by application and key (OAuth credentials...)",
+        "a key with `setting` in kiban:argocd.applications[].secret.keys",
+        lambda config: any(app.setting_keys() for app in config.argocd.applications),
+        value_from="--path 'kiban:applicationSecrets.<application>.<key>' <value>",
     ),
     SecretSetting(
         "registryPassword",

@@ -73,6 +73,7 @@ def test_the_program_is_composed_of_components(deployments):
     top_level = [r for r in deployments["dev"].registrations if r.parent.endswith("::kiban-dev")]
     assert sorted(r.type for r in top_level) == [
         "kiban:app:FaceRecognitionSystem",
+        "kiban:apps:ApplicationSecret",
         "kiban:apps:SharedDataAccess",
         "kiban:cluster:ExistingCluster",
         "kiban:data:SharedPostgres",
@@ -331,10 +332,10 @@ def test_dev_exports_the_registry_ca_for_docker_clients_and_k3s_nodes(deployment
     assert "registryCaCertificate" not in deployments["prod"].outputs, "Artifact Registry is publicly trusted"
 
 
-def test_dev_image_updater_reads_the_build_pc_registry_with_its_credentials_and_ca(deployments):
+def test_dev_image_updater_follows_what_yomu_runs_from_its_public_registry(deployments):
+    """yomu's Deployment runs its CI's public GHCR image: Image Updater follows that one, anonymously (the build PC's
+    credentials are for images in the build PC's registry: tests/components/platform/test_image_updater.py)."""
     dev = deployments["dev"]
-    secret = dev.object("Secret", "image-updater-registry")
-    creds = rpc.unwrap_rpc_secret(secret["stringData"])["creds"]
-    assert creds == "kiban:mock-password-registry-password"
-    assert dev.object("ConfigMap", "image-updater-registry-ca")["data"]["ca.crt"] == dev.outputs["registryCaCertificate"]
-
+    assert not [s for s in dev.objects("Secret") if s["metadata"]["name"] == "image-updater-registry"]
+    (ref,) = dev.object("ImageUpdater", "kiban")["spec"]["applicationRefs"]
+    assert [i["imageName"] for i in ref["images"]] == ["ghcr.io/takashiaihara/yomu-api:latest"]

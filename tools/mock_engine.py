@@ -145,7 +145,27 @@ def stack_config(
             merged.pop(key, None)
         else:
             merged[key] = value
+    if "kiban:applicationSecrets" not in (overrides or {}):
+        merged = _with_application_secrets(merged)
     return merged
+
+
+def _with_application_secrets(config: dict[str, Any]) -> dict[str, Any]:
+    """Stand in for the deployer's `pulumi config set --secret --path 'kiban:applicationSecrets.<app>.<key>'`: a
+    stack file cannot hold those values (they are encrypted with the stack's own key), so an offline run gets a
+    secret placeholder for each one an application's `secret.keys` take from a `setting` and the file leaves out.
+    Pass `kiban:applicationSecrets` in the overrides (`None` removes it) to see the program without them."""
+    argocd = config.get("kiban:argocd")
+    applications = argocd.get("applications") if isinstance(argocd, dict) else None
+    stored = config.get("kiban:applicationSecrets") or {}
+    filled: dict[str, Any] = {app: dict(values) for app, values in stored.items()} if isinstance(stored, dict) else {}
+    for app in applications if isinstance(applications, list) else []:
+        secret = app.get("secret") if isinstance(app, dict) else None
+        keys = secret.get("keys") if isinstance(secret, dict) else None
+        for key, source in (keys.items() if isinstance(keys, dict) else ()):
+            if source == "setting":
+                filled.setdefault(str(app.get("name")), {}).setdefault(key, {"secure": "offline placeholder"})
+    return {**config, "kiban:applicationSecrets": filled} if filled else config
 
 
 def available_stacks() -> list[str]:

@@ -16,8 +16,11 @@ DEV = stack_config("dev")
 
 
 def with_application(**changes):
+    """dev's yomu with `changes`, reading the default connection Secrets (its own `secret` names both stores)."""
     (yomu,) = DEV["kiban:argocd"]["applications"]
-    return {"kiban:argocd": {**DEV["kiban:argocd"], "applications": [{**yomu, **changes}]}}
+    yomu = {key: value for key, value in yomu.items() if key != "secret"}
+    return {"kiban:argocd": {**DEV["kiban:argocd"], "applications": [{**yomu, **changes}]},
+            "kiban:applicationSecrets": None}
 
 
 def test_dev_runs_both_stores_for_yomu():
@@ -60,8 +63,9 @@ def test_valkey_memory_must_leave_room_in_its_container():
 
 def test_a_stack_without_shared_stores_declares_none():
     (yomu,) = DEV["kiban:argocd"]["applications"]
-    plain = {k: v for k, v in yomu.items() if k != "sharedData"}
-    outcome = run_main("dev", {"kiban:sharedData": {}, "kiban:argocd": {**DEV["kiban:argocd"], "applications": [plain]}})
+    plain = {k: v for k, v in yomu.items() if k not in ("sharedData", "secret")}
+    outcome = run_main("dev", {"kiban:sharedData": {}, "kiban:argocd": {**DEV["kiban:argocd"], "applications": [plain]},
+                               "kiban:applicationSecrets": None})
     assert outcome.error is None, outcome.error
     types = {r.type for r in outcome.deployment.registrations}
     assert not types & {"kiban:data:SharedPostgres", "kiban:data:SharedValkey", "kiban:platform:CloudNativePg",

@@ -83,6 +83,10 @@ class SharedDataAccessArgs:
     valkey: StoreAccess | None = None
     """Its login to the shared Valkey. Default: none."""
 
+    connection_secrets: bool = True
+    """Write the Secrets `shared-postgres`/`shared-valkey`; false where the application reads its connection from a
+    Secret of its own shape (`ApplicationSecret`). Default: true."""
+
     after: Sequence[pulumi.Resource] = ()
     """What creates the namespace (the application's `DeliveredApplication`). Default: nothing."""
 
@@ -110,16 +114,17 @@ class SharedDataAccess(pulumi.ComponentResource):
         ]
         self.secret_names = {}
         for store, name, access, environment in stores:
-            secret = k8s.core.v1.Secret(
-                f"{resource_name}-{store}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=name, namespace=args.namespace, labels=platform_labels(args.application)
-                ),
-                type="Opaque",
-                string_data=environment(access.login),
-                opts=after,
-            )
-            self.secret_names[store] = secret.metadata.name
+            if args.connection_secrets:
+                secret = k8s.core.v1.Secret(
+                    f"{resource_name}-{store}",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=name, namespace=args.namespace, labels=platform_labels(args.application)
+                    ),
+                    type="Opaque",
+                    string_data=environment(access.login),
+                    opts=after,
+                )
+                self.secret_names[store] = secret.metadata.name
             AllowTraffic(
                 f"{resource_name}-to-shared-{store}",
                 AllowTrafficArgs(
