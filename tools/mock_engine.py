@@ -145,27 +145,24 @@ def stack_config(
             merged.pop(key, None)
         else:
             merged[key] = value
-    if "kiban:applicationSecrets" not in (overrides or {}):
-        merged = _with_application_secrets(merged)
     return merged
 
 
-def _with_application_secrets(config: dict[str, Any]) -> dict[str, Any]:
-    """Stand in for the deployer's `pulumi config set --secret --path 'kiban:applicationSecrets.<app>.<key>'`: a
-    stack file cannot hold those values (they are encrypted with the stack's own key), so an offline run gets a
-    secret placeholder for each one an application's `secret.keys` take from a `setting` and the file leaves out.
-    Pass `kiban:applicationSecrets` in the overrides (`None` removes it) to see the program without them."""
+def offline_application_secrets(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Stand-ins for the deployer's `pulumi config set --secret --path 'kiban:applicationSecrets.<app>.<key>'`: a
+    stack file cannot hold those values (they are encrypted with the stack's own key), so an offline run that has no
+    `kiban:applicationSecrets` gets a secret placeholder for each value an application's `secret.keys` take from a
+    `setting`. A run that sets `kiban:applicationSecrets` itself (tests of the loader's checks) gets none."""
     argocd = config.get("kiban:argocd")
     applications = argocd.get("applications") if isinstance(argocd, dict) else None
-    stored = config.get("kiban:applicationSecrets") or {}
-    filled: dict[str, Any] = {app: dict(values) for app, values in stored.items()} if isinstance(stored, dict) else {}
+    filled: dict[str, dict[str, Any]] = {}
     for app in applications if isinstance(applications, list) else []:
         secret = app.get("secret") if isinstance(app, dict) else None
         keys = secret.get("keys") if isinstance(secret, dict) else None
         for key, source in (keys.items() if isinstance(keys, dict) else ()):
             if source == "setting":
-                filled.setdefault(str(app.get("name")), {}).setdefault(key, {"secure": "offline placeholder"})
-    return {**config, "kiban:applicationSecrets": filled} if filled else config
+                filled.setdefault(str(app.get("name")), {})[key] = {"secure": "offline placeholder"}
+    return filled
 
 
 def available_stacks() -> list[str]:
@@ -294,9 +291,13 @@ def run_under_mocks(
     """Run `program` (anything that declares resources) under the mock monitor and return what it declared.
 
     `config` is Pulumi config as written in a stack file (`{"kiban:cluster": {...}}`, secure values as
-    `{"secure": ...}`). Raises what the program raises, and `DefaultProviderError`.
+    `{"secure": ...}`); `offline_application_secrets` stand in for the secret settings a deployer sets. Raises what
+    the program raises, and `DefaultProviderError`.
     """
-    values, secret_keys = _secret_keys_and_values(config or {})
+    config = dict(config or {})
+    if "kiban:applicationSecrets" not in config and (stand_ins := offline_application_secrets(config)):
+        config["kiban:applicationSecrets"] = stand_ins
+    values, secret_keys = _secret_keys_and_values(config)
     deployment = Deployment(stack=stack)
     failure: list[BaseException] = []
 

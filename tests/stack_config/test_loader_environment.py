@@ -9,7 +9,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from stack_config import ConfigError
-from tools.mock_engine import ROOT, run_under_mocks, stack_config
+from tools.mock_engine import ROOT, offline_application_secrets, run_under_mocks, stack_config
 
 
 def cli_environment(stack: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -42,7 +42,7 @@ def test_a_stack_loads_from_the_cli_environment(monkeypatch):
 
 def decrypted_application_secrets(stack: str) -> str:
     """`kiban:applicationSecrets` as the CLI hands it over: the object with its values decrypted."""
-    stored = stack_config(stack)["kiban:applicationSecrets"]
+    stored = offline_application_secrets(stack_config(stack))
     return json.dumps({app: {key: f"value of {key}" for key in values} for app, values in stored.items()})
 
 

@@ -14,9 +14,8 @@ from stack_config.stack import StackConfig
 from tools.mock_engine import run_under_mocks, stack_config
 from versions import versions
 
-SECRET_KEYS = {"kiban:applicationSecrets"}  # secret settings are not StackConfig's
-DEV = {k.removeprefix("kiban:"): v for k, v in stack_config("dev").items() if k.startswith("kiban:") and k not in SECRET_KEYS}
-PROD = {k.removeprefix("kiban:"): v for k, v in stack_config("prod").items() if k.startswith("kiban:") and k not in SECRET_KEYS}
+DEV = {key.removeprefix("kiban:"): value for key, value in stack_config("dev").items() if key.startswith("kiban:")}
+PROD = {key.removeprefix("kiban:"): value for key, value in stack_config("prod").items() if key.startswith("kiban:")}
 
 
 def declare(settings: dict, *, gcp_access: bool = False, password: str | None = None):
