@@ -273,9 +273,12 @@ class ImageUpdaterConfig(ConfigModel):
     """Argo CD Image Updater: deploys the digest a followed tag points to."""
 
     write_back: Literal["git", "argocd"] = "git"
-    """`git` (default): commits the new digest to the application's repository, which kiban does not own.
-    `argocd` writes it into the Application itself, which kiban owns: kiban then ignores exactly the fields Image
-    Updater writes (`spec.source.kustomize.images`, `spec.source.helm.parameters`), so the next `up` keeps them."""
+    """`git` (default): commits the new digest to the application's repository, which kiban does not own, with Argo
+    CD's credentials for it (`git:repocreds`: `argocd.repositoryUsername` and the secret setting
+    `kiban:argocdRepositoryPassword`, a token that may push; without them the stack is refused, as every commit
+    would fail). `argocd` writes it into the Application itself, which kiban owns, and needs no credentials: kiban
+    then ignores exactly the fields Image Updater writes (`spec.source.kustomize.images`,
+    `spec.source.helm.parameters`), so the next `up` keeps them."""
 
     git_branch: GitRevision = "main"
     """Branch git write-back commits to. Default: `main`."""
@@ -325,6 +328,24 @@ class ArgoCdConfig(ConfigModel):
                 raise ValueError(f"applications: two applications use the {what} {twice}; each needs its own")
         if self.image_updater is None and any(a.images for a in self.applications):
             raise ValueError("applications[].images needs imageUpdater: images are followed only where it runs")
+        for index, app in enumerate(self.applications):
+            if app.images and app.source_type == "directory":
+                raise ValueError(
+                    f"applications[{index}].images: Image Updater 1.x skips a plain-directory application (only "
+                    "kustomize and Helm applications are updated), so these images would never be: add a "
+                    f"kustomization.yaml listing the manifests to {app.path} in the application's repository "
+                    f"(`kustomize create --autodetect` there) and set applications[{index}].sourceType: kustomize, "
+                    "or remove images"
+                )
+        followed = any(a.images for a in self.applications)
+        if self.image_updater is not None and followed and self.image_updater.write_back == "git" \
+                and self.repository_username is None:
+            raise ValueError(
+                "imageUpdater.writeBack is git, which commits to the applications' repositories with Argo CD's "
+                "credentials for them, but argocd.repositoryUsername is not set, so every commit would fail: set "
+                "argocd.repositoryUsername and the secret kiban:argocdRepositoryPassword (a token that may push), or "
+                "set imageUpdater.writeBack: argocd"
+            )
         owners: dict[str, str] = {self.host: "Argo CD (argocd.host)"} if self.host else {}
         for index, app in enumerate(self.applications):
             for host in app.hosts():

@@ -81,7 +81,8 @@ def image_updater_spec(config: ImageUpdaterConfig, applications: Sequence[ArgoAp
     """`spec` of the one `ImageUpdater`: every followed image by digest, written back as the config says."""
     write_back: dict = {"method": config.write_back}
     if config.write_back == "git":
-        write_back["gitConfig"] = {"branch": config.git_branch}
+        # Argo CD's own credentials for the repository (the config requires them): said, not left to the default.
+        write_back = {"method": "git:repocreds", "gitConfig": {"branch": config.git_branch}}
     return {
         "writeBackConfig": write_back,
         "applicationRefs": [

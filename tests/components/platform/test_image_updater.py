@@ -1,9 +1,12 @@
 """ImageUpdater: the pinned chart and one ImageUpdater resource (v1 API) that follows `latest` by digest and writes
-back to git, after the release that installs its CRD."""
+back to git with Argo CD's credentials for the repository, after the release that installs its CRD; and the
+applications it cannot update (a plain directory) or write back to (git without credentials) refused at load."""
 
 from __future__ import annotations
 
 import pulumi_kubernetes as k8s
+import pytest
+from pydantic import ValidationError
 
 from components.platform.image_updater import ImageUpdater, ImageUpdaterArgs, chart_values
 from stack_config.argocd import ArgoCdConfig
@@ -16,9 +19,10 @@ CONFIG = ArgoCdConfig.model_validate(
     {
         "autoSync": True,
         "imageUpdater": {},
+        "repositoryUsername": "kiban-bot",
         "applications": [
             {"name": "yomu", "repoUrl": "https://github.com/example/yomu.git", "targetRevision": "main", "namespace": "yomu",
-             "images": [{"alias": "yomu", "image": "registry.homelab.internal:5000/yomu:latest"}]},
+             "sourceType": "kustomize", "images": [{"alias": "yomu", "image": "registry.homelab.internal:5000/yomu:latest"}]},
             {"name": "plain", "repoUrl": "https://github.com/example/plain.git", "targetRevision": "main", "namespace": "plain"},
         ],
     },
@@ -41,7 +45,7 @@ def test_one_image_updater_resource_follows_latest_by_digest_and_writes_back_to_
     assert schema_errors(resource) == []
     assert resource["metadata"]["namespace"] == "argocd"
     spec = resource["spec"]
-    assert spec["writeBackConfig"] == {"method": "git", "gitConfig": {"branch": "main"}}
+    assert spec["writeBackConfig"] == {"method": "git:repocreds", "gitConfig": {"branch": "main"}}
     assert spec["applicationRefs"] == [
         {"namePattern": "yomu", "images": [{"alias": "yomu", "imageName": "registry.homelab.internal:5000/yomu:latest",
                                            "commonUpdateSettings": {"updateStrategy": "digest"}}]}
@@ -127,3 +131,21 @@ def test_images_in_the_stacks_own_registry_use_its_credentials_and_ca(declare, k
     other = with_registry("registry.elsewhere.internal:5000")
     assert not other.objects("Secret"), "another registry's credentials never go to Image Updater"
     assert [c["metadata"]["name"] for c in other.objects("ConfigMap")] == ["x"], "nor its CA"
+
+
+def test_a_plain_directory_application_is_refused_with_what_to_do():
+    """Image Updater 1.x skips it (argocd-image-updater pkg/argocd/argocd.go: getApplicationType returns
+    ApplicationTypeUnsupported for a Directory source, and processApplicationForUpdate logs "skipping app")."""
+    entry = {**CONFIG.model_dump(by_alias=True)["applications"][0], "sourceType": "directory"}
+    with pytest.raises(ValidationError, match=r"(?s)applications\[0\].images: Image Updater 1.x skips a plain-directory"
+                       r".*kustomize create --autodetect.*sourceType: kustomize"):
+        ArgoCdConfig.model_validate({"imageUpdater": {}, "repositoryUsername": "bot", "applications": [entry]}, by_name=False)
+
+
+def test_git_write_back_without_credentials_is_refused():
+    """`method: git` means `git:repocreds` (Argo CD's credentials for the repository): without any, every commit
+    fails (pkg/argocd/gitcreds.go: "credentials for '...' are not configured in Argo CD settings")."""
+    entry = CONFIG.model_dump(by_alias=True)["applications"][0]
+    with pytest.raises(ValidationError, match="argocd.repositoryUsername is not set.*or set imageUpdater.writeBack: argocd"):
+        ArgoCdConfig.model_validate({"imageUpdater": {}, "applications": [entry]}, by_name=False)
+    ArgoCdConfig.model_validate({"imageUpdater": {"writeBack": "argocd"}, "applications": [entry]}, by_name=False)
