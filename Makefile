@@ -7,6 +7,8 @@
 #   make preview STACK=prod   `pulumi preview` with the real CLI and the policy pack (needs the CLI and a login)
 #   make up STACK=prod        `pulumi up` with the real CLI and the policy pack
 #   make lock-face-api APP=<checkout of lijunjie2232/faceapi>   re-resolve images/face-api/requirements.lock
+#   make app-check APP=<checkout> [NAME=<application>] [STACK=dev]   a delivered application's manifests against
+#                             what its namespace will enforce (tools/app_check.py)
 #                             (make test-startup checks one out at the pinned commit: APP=.tools/faceapi)
 
 STACK ?= dev
@@ -17,7 +19,7 @@ UV := $(TOOLS)/uv/bin/uv
 # uv and the project venv first on PATH, so the Pulumi CLI's `toolchain: uv` finds the same uv.
 export PATH := $(CURDIR)/$(TOOLS)/uv/bin:$(PATH)
 
-.PHONY: test test-startup render bench preview up lock lock-face-api env scanners tools helm clean
+.PHONY: test test-startup render bench preview up lock lock-face-api app-check env scanners tools helm clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)/uv
@@ -52,6 +54,12 @@ render: env helm
 
 bench: env
 	$(UV) run --locked --no-sync python -m tools.bench
+
+# A delivered application's checkout, rendered as Argo CD will (plain YAML, kubectl kustomize, helm template) and
+# checked against its entry in kiban:argocd.applications: kinds, Pod Security, Secrets, hosts, followed images.
+app-check: env helm
+	@test -n "$(APP)" || { echo "usage: make app-check APP=<the application's checkout> [NAME=<application>] [STACK=dev]"; exit 2; }
+	$(UV) run --locked --no-sync python -m tools.app_check --stack $(STACK) --app "$(APP)" $(if $(NAME),--name "$(NAME)")
 
 POLICY := --policy-pack policy --policy-pack-config policy/config.$(STACK).json
 
