@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 import ipaddress
 import re
@@ -155,6 +155,23 @@ class BuildPcRegistry(ConfigModel):
 
     username: Username = "kiban"
     """The user that pushes and pulls; its password and bcrypt hash are generated. Default: `kiban`."""
+
+    pushers: list[Username] = Field(default_factory=list)
+    """More users, one for each application's CI (or person) that pushes its own image here, e.g. `yomu-ci`: each
+    gets its own generated password and bcrypt hash in the registry's htpasswd, beside `username`'s, so the nodes'
+    pull credential never leaves the cluster and one pusher can be revoked (removed) or rotated (its password
+    replaced) alone. registry:2's htpasswd grants every user push and pull alike. Their passwords are the secret
+    stack output `registryPushCredentials`. Default: none."""
+
+    @field_validator("pushers")
+    @classmethod
+    def _pushers_of_their_own(cls, pushers: list[str], info: ValidationInfo) -> list[str]:
+        twice = sorted({p for p in pushers if pushers.count(p) > 1})
+        if twice:
+            raise ValueError(f"{twice}: name each pusher once")
+        if info.data.get("username") in pushers:
+            raise ValueError(f"{info.data['username']!r} is registry.username, the nodes' user; give the pusher its own")
+        return pushers
 
     cleanup: RegistryCleanup = Field(default_factory=RegistryCleanup)
     """Default: keep `latest` and the 5 newest version tags of each repository, daily at 04:00 UTC."""

@@ -339,3 +339,11 @@ def test_dev_image_updater_follows_what_yomu_runs_from_its_public_registry(deplo
     assert not [s for s in dev.objects("Secret") if s["metadata"]["name"] == "image-updater-registry"]
     (ref,) = dev.object("ImageUpdater", "kiban")["spec"]["applicationRefs"]
     assert [i["imageName"] for i in ref["images"]] == ["ghcr.io/takashiaihara/yomu-api:latest"]
+
+def test_an_application_ci_gets_its_own_push_credential_as_a_secret_output():
+    dev = stack_config("dev")
+    pushing = run_program("dev", {"kiban:registry": {**dev["kiban:registry"], "pushers": ["yomu-ci"]}})
+    output = pushing.outputs["registryPushCredentials"]
+    assert rpc.is_rpc_secret(output), "shown only with --show-secrets"
+    assert rpc.unwrap_rpc_secret(output) == {"yomu-ci": "mock-password-registry-pusher-yomu-ci"}
+    assert "registryPushCredentials" not in run_program("dev").outputs, "none without pushers"

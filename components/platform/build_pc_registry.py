@@ -121,6 +121,9 @@ class BuildPcRegistry(pulumi.ComponentResource):
     password: pulumi.Output[str]
     """The generated password of `config.username` (secret)."""
 
+    push_credentials: dict[str, pulumi.Output[str]]
+    """The generated password of each of `config.pushers`, by user (secret)."""
+
     k3s_registries: pulumi.Output[str]
     """The content of `/etc/rancher/k3s/registries.yaml` for every K3s node (secret: it holds the password)."""
 
@@ -180,7 +183,18 @@ class BuildPcRegistry(pulumi.ComponentResource):
 
         password = random.RandomPassword(f"{resource_name}-password", length=40, special=False, opts=child)
         self.password = pulumi.Output.secret(password.result)
-        htpasswd = pulumi.Output.secret(password.bcrypt_hash.apply(lambda h: f"{config.username}:{h}\n"))
+        # One generated password per pusher (an application's CI), beside the nodes' user.
+        pushers = {
+            user: random.RandomPassword(f"{resource_name}-pusher-{user}", length=40, special=False, opts=child)
+            for user in config.pushers
+        }
+        self.push_credentials = {user: pulumi.Output.secret(p.result) for user, p in pushers.items()}
+        users = [config.username, *pushers]
+        htpasswd = pulumi.Output.secret(
+            pulumi.Output.all(password.bcrypt_hash, *(p.bcrypt_hash for p in pushers.values())).apply(
+                lambda hashes: "".join(f"{user}:{h}\n" for user, h in zip(users, hashes, strict=True))
+            )
+        )
         credentials = pulumi.Output.secret(password.result.apply(lambda p: f"{config.username}:{p}"))
 
         volume = docker.Volume(

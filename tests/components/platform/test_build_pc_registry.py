@@ -179,3 +179,41 @@ def test_a_new_pin_is_a_new_registry_image_to_run():
     pinned = versions().image_builds.registry
     bumped = {**pinned, "REGISTRY_IMAGE": "docker.io/library/registry:2.8.4"}
     assert registry_image_tag(bumped) != registry_image_tag(pinned) == registry_image_tag(dict(pinned))
+
+
+def test_each_application_ci_pushes_as_its_own_user():
+    """`pushers`: a user of their own beside the nodes' pull user, each with its own generated password, in the
+    registry's htpasswd and in the secret output CI reads; the nodes' credential is not among them."""
+    config = BuildPcRegistryConfig.model_validate({**SETTINGS, "pushers": ["yomu-ci", "notes-ci"]})
+
+    def program():
+        made = BuildPcRegistry(
+            "registry",
+            BuildPcRegistryArgs(config=config, build_args=versions().image_builds.registry),
+            opts=pulumi.ResourceOptions(providers=[pulumi_random.Provider("random"), pulumi_tls.Provider("tls")]),
+        )
+        pulumi.export("push", pulumi.Output.secret(made.push_credentials))
+
+    deployment = run_under_mocks(
+        program, disabled_default_providers=("kubernetes", "gcp", "docker", "docker-build", "random", "tls"))
+    files = uploads(the_container(deployment))
+    assert files[HTPASSWD_FILE].splitlines() == [
+        "pusher:$2a$10$mock.bcrypt.registry-password",
+        "yomu-ci:$2a$10$mock.bcrypt.registry-pusher-yomu-ci",
+        "notes-ci:$2a$10$mock.bcrypt.registry-pusher-notes-ci",
+    ]
+    assert files[CREDENTIALS_FILE] == "pusher:mock-password-registry-password", "the supervisor keeps the nodes' user"
+    pushed = deployment.outputs["push"]
+    assert rpc.is_rpc_secret(pushed) or isinstance(pushed, dict)
+    assert plain(pushed) == {"yomu-ci": "mock-password-registry-pusher-yomu-ci",
+                             "notes-ci": "mock-password-registry-pusher-notes-ci"}
+
+
+@pytest.mark.parametrize(
+    "pushers, message",
+    [(["yomu-ci", "yomu-ci"], "name each pusher once"), (["pusher"], "registry.username, the nodes' user"),
+     (["Yomu CI"], "is not a user name")],
+)
+def test_a_pusher_is_a_user_of_its_own(pushers, message):
+    with pytest.raises(ValueError, match=message):
+        BuildPcRegistryConfig.model_validate({**SETTINGS, "pushers": pushers})
