@@ -175,8 +175,9 @@ class PostgreSQL:
         except OSError:  # exec refused: a folder on the way is closed to the server's user
             reached = False
         if not reached:
-            pytest.fail(f"as root, PostgreSQL runs as `nobody`, who cannot run {self.bin}: put the project where every "
-                        "user may read it (not under /root)", pytrace=False)
+            pytest.fail(f"as root, PostgreSQL runs as `nobody`, who cannot run {self.bin}: every folder above it must "
+                        "be open to other users (reachable_by_server_user copies .tools/servers where it is not)",
+                        pytrace=False)
         self.template = root / "template"
         password = root / "template-password"
         password.write_text("template0password")

@@ -83,12 +83,18 @@ def test_the_distributions_binary_is_found_by_asking_its_package():
 
 def _without_root(tmp_path: Path, path: str) -> subprocess.CompletedProcess:
     """distro_binary for a package that is not installed, as a user who is not root, with `path` as PATH."""
-    code = "from tools.install_tools import distro_binary; distro_binary('kiban-no-such-package', 'x', 'the tests need x')"
     user = {"user": 65534, "group": 65534, "extra_groups": []} if os.geteuid() == 0 else {}
-    # As `nobody`, the distribution's Python (the venv's may live under root's home); install_tools needs no package.
+    # As `nobody`: the distribution's Python (the venv's may live under root's home) and a copy of install_tools.py
+    # where nobody reaches it (so may the checkout); it needs no package.
     python = shutil.which("python3", path="/usr/bin:/bin") if user else sys.executable
-    return subprocess.run([python, "-c", code], cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          env={"PATH": path, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}, **user)
+    copy = scratch_folder("kiban-install-tools-")
+    try:
+        shutil.copy(ROOT / "tools" / "install_tools.py", copy / "install_tools.py")
+        code = "from install_tools import distro_binary; distro_binary('kiban-no-such-package', 'x', 'the tests need x')"
+        return subprocess.run([python, "-c", code], cwd=copy, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              env={"PATH": path, "PYTHONPATH": str(copy), "HOME": str(copy)}, **user)
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
 
 
 def test_without_root_or_sudo_the_one_command_is_said(tmp_path):
