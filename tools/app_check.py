@@ -10,7 +10,8 @@ entry for the application (`kiban:argocd.applications[]`):
 - Pod Security: every pod template against the level its namespace enforces, with the policy pack's own checker
   (policy/pod_security.py) at the cluster's Kubernetes version;
 - its Secrets: every Secret a pod reads is one kiban writes in its namespace, with the keys it reads;
-- its hosts: every Ingress passes the admission policy kiban binds to its namespace (the same CEL, evaluated);
+- its hosts: every Ingress passes the admission policy kiban binds to its namespace (the same CEL, evaluated), and
+  the pod port it routes to (through its Service) is one the ingress controller is admitted to (`ingress.ports`);
 - its followed images: each image Image Updater follows is one a container runs.
 
 Each finding names the file and line to change (for kustomize and Helm, the source document that rendered the
@@ -355,6 +356,43 @@ def check_followed_images(rendered: list[Rendered], app: ArgoApplication, checko
     ]
 
 
+def check_ingress_ports(rendered: list[Rendered], app: ArgoApplication, root: Path) -> list[Finding]:
+    """Every pod port an Ingress routes to (through its Service's `targetPort`) is one `ingress.ports` admits the
+    ingress controller to; otherwise the controller's connections are dropped by the namespace's default-deny."""
+    from policy import pod_security
+
+    services = {item.name: item.obj for item in rendered if item.kind == "Service"}
+    named: dict[str, int] = {}
+    for item in rendered:
+        if pod_security.is_pod_bearing(item.obj):
+            pod = pod_security.pod_template(item.obj).spec
+            for container in pod.get("containers") or []:
+                named |= {p["name"]: p["containerPort"] for p in container.get("ports") or [] if "name" in p}
+    admitted = list(app.ingress.ports) if app.ingress else []
+    findings = []
+    for item in (i for i in rendered if i.kind == "Ingress"):
+        for r, rule in enumerate((item.obj.get("spec") or {}).get("rules") or []):
+            for n, path in enumerate(((rule.get("http") or {}).get("paths")) or []):
+                backend = (path.get("backend") or {}).get("service") or {}
+                service = services.get(backend.get("name"))
+                if service is None:
+                    continue
+                wanted = backend.get("port") or {}
+                port = next((sp for sp in (service.get("spec") or {}).get("ports") or []
+                             if sp.get("port") == wanted.get("number") or sp.get("name") == wanted.get("name")), None)
+                if port is None:
+                    continue
+                target = port.get("targetPort", port.get("port"))
+                target = named.get(target, target) if isinstance(target, str) else target
+                if isinstance(target, int) and target not in admitted:
+                    findings.append(Finding(
+                        item.where(["spec", "rules", r, "http", "paths", n, "backend"], root), "ingress ports",
+                        f"Ingress {item.name!r} sends {rule.get('host')} to Service {backend.get('name')!r}, whose "
+                        f"pods listen on {target}, which the ingress controller may not reach (ingress.ports: "
+                        f"{admitted or 'none'}); add {target} to argocd.applications[].ingress.ports"))
+    return findings
+
+
 def check(config: StackConfig, app: ArgoApplication, checkout: Path) -> list[Finding]:
     """Every finding, in the order of the manifests."""
     rendered, findings = render(app, checkout)
@@ -365,6 +403,7 @@ def check(config: StackConfig, app: ArgoApplication, checkout: Path) -> list[Fin
     for item in rendered:
         for one in (check_kind, check_pod_security, check_secrets, check_hosts):
             findings += one(item, rules, root)
+    findings += check_ingress_ports(rendered, app, root)
     findings += check_followed_images(rendered, app, checkout)
     return findings
 

@@ -123,3 +123,13 @@ def test_an_application_that_cannot_be_checked_says_why(tmp_path, capsys):
     assert "k8s/yomu is not a directory" in capsys.readouterr().err
     assert app_check.main(["--app", str(tmp_path), "--name", "notes"]) == 2
     assert "kiban:argocd.applications has: yomu" in capsys.readouterr().err
+
+
+def test_a_pod_port_the_ingress_controller_may_not_reach_is_named(checkout, capsys):
+    edit(checkout, "service.yaml", "targetPort: 3000", "targetPort: http")
+    edit(checkout, "deployment.yaml", "- containerPort: 3000", "- containerPort: 8080")
+    status, out = run(checkout, capsys)
+    assert status == 1
+    assert out == ["k8s/yomu/ingress.yaml:12: [ingress ports] Ingress 'yomu' sends yomu.homelab.internal to Service "
+                   "'yomu-api', whose pods listen on 8080, which the ingress controller may not reach (ingress.ports: "
+                   "[3000]); add 8080 to argocd.applications[].ingress.ports"]
