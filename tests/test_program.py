@@ -9,7 +9,7 @@ from pulumi.runtime import rpc
 
 from tools.custom_workloads import with_stand_ins
 from tools.mock_engine import Deployment, available_stacks, run_program, stack_config
-from tools.render import manifests, pod_spec
+from tools.manifests import manifests, pod_spec
 
 STACKS = available_stacks()
 GPU_CPU_DEV = {"kiban:faceRecognition": {"gpu": False}}

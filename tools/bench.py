@@ -26,7 +26,7 @@ run_under_mocks(lambda: k8s.core.v1.Namespace("floor", opts=pulumi.ResourceOptio
 
 FULL = """
 from tools.mock_engine import run_program
-from tools.render import manifests
+from tools.manifests import manifests
 manifests(run_program("{stack}"))
 """
 

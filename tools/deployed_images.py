@@ -23,7 +23,7 @@ from policy.rules import WORKLOAD_TYPES, Resource, images
 from stack_config.cluster import ClusterConfig
 from tools.helm import template
 from tools.mock_engine import Deployment, Registration, available_stacks, run_program, stack_config
-from tools.render import restore_integers
+from tools.manifests import restore_integers
 from versions import PinnedChart, versions
 
 RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import tarfile
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -103,10 +104,34 @@ def template(
     return copy.deepcopy(rendered)
 
 
+def template_kinds(
+    archive: Path,
+    *,
+    release: str,
+    namespace: str,
+    values: dict[str, Any],
+    kube_version: str,
+    api_versions: tuple[str, ...] = (),
+) -> Counter[str]:
+    """How many objects of each kind `template` would return, read off helm's output without parsing it as YAML (a
+    chart's CRDs make that parse cost a second): each document's top-level `kind:` line is the only line of it that
+    starts with `kind:` (anything nested, block scalars included, is indented)."""
+    text = _template_text(str(archive), release, namespace, json.dumps(values, sort_keys=True), kube_version, api_versions)
+    return Counter(
+        kind.strip().strip("'\"")
+        for document in _DOCUMENT.split(text)
+        for kind in _KIND.findall(document)[:1]
+    )
+
+
+_DOCUMENT = re.compile(r"^---(?:[ \t].*)?$", re.MULTILINE)
+_KIND = re.compile(r"^kind:[ \t]*([^#\n]+?)[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
 @lru_cache(maxsize=64)
-def _template(
+def _template_text(
     archive: str, release: str, namespace: str, values: str, kube_version: str, api_versions: tuple[str, ...]
-) -> list[dict[str, Any]]:
+) -> str:
     archive_path = Path(archive)
     args = [
         "template", release, archive,
@@ -123,7 +148,15 @@ def _template(
     result = subprocess.run([str(binary), *args], input=values, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise HelmError(f"helm template {archive_path.name} failed:\n{result.stderr.strip()}")
-    return [doc for doc in yaml.load_all(result.stdout, Loader=_LOADER) if doc]
+    return result.stdout
+
+
+@lru_cache(maxsize=64)
+def _template(
+    archive: str, release: str, namespace: str, values: str, kube_version: str, api_versions: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    text = _template_text(archive, release, namespace, values, kube_version, api_versions)
+    return [doc for doc in yaml.load_all(text, Loader=_LOADER) if doc]
 
 
 def _values_prefix(chart: tarfile.TarFile, top: str, subcharts: list[str]) -> str:

@@ -63,6 +63,9 @@ class Deployment:
     stack: str
     registrations: list[Registration] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    stand_ins: dict[str, str] = field(default_factory=dict)
+    """Values the mock engine made up where the cloud or a registry reports the real one at `pulumi up` (digests,
+    addresses, project numbers), each with what it stands for: what a render shows of them is not real."""
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -172,7 +175,18 @@ def available_stacks() -> list[str]:
 class _Mocks(pulumi_mocks.Mocks):
     """Resources echo their inputs; generated secrets get stable, recognisable placeholder values."""
 
+    def __init__(self, stand_ins: dict[str, str] | None = None):
+        self.stand_ins = stand_ins if stand_ins is not None else {}
+
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
+        outputs = self._new_resource(args)
+        for key, what in _STAND_INS.get(args.typ, {}).items():
+            value = _dig(outputs, key)
+            if value:
+                self.stand_ins[value] = what
+        return f"{args.name}-id", outputs
+
+    def _new_resource(self, args: pulumi_mocks.MockResourceArgs) -> dict:
         outputs = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = rpc.wrap_rpc_secret(f"mock-password-{args.name}")
@@ -219,16 +233,39 @@ class _Mocks(pulumi_mocks.Mocks):
                 outputs["ref"] = args.inputs["tags"][0]
         if args.typ == "gcp:artifactregistry/repository:Repository":
             outputs["name"] = args.inputs["repositoryId"]
-        return f"{args.name}-id", outputs
+        return outputs
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
         if args.token == "gcp:artifactregistry/getDockerImage:getDockerImage":
             image = args.args["imageName"].split(":", 1)[0]
             host = f"{args.args['location']}-docker.pkg.dev/{args.args['project']}/{args.args['repositoryId']}"
-            return {"selfLink": f"{host}/{image}@{mock_digest(args.args['imageName'])}", "name": image}, []
+            digest = mock_digest(args.args["imageName"])
+            self.stand_ins[digest] = "digest"
+            return {"selfLink": f"{host}/{image}@{digest}", "name": image}, []
         if args.token == "docker:index/getRegistryImage:getRegistryImage":
-            return {"name": args.args["name"], "sha256Digest": mock_digest(args.args["name"].rsplit(":", 1)[0])}, []
+            digest = mock_digest(args.args["name"].rsplit(":", 1)[0])
+            self.stand_ins[digest] = "digest"
+            return {"name": args.args["name"], "sha256Digest": digest}, []
         return {}, None
+
+
+_STAND_INS: dict[str, dict[str, str]] = {
+    "gcp:container/cluster:Cluster": {
+        "endpoint": "address",
+        "controlPlaneEndpointsConfig.dnsEndpointConfig.endpoint": "endpoint",
+    },
+    "gcp:compute/globalAddress:GlobalAddress": {"address": "address"},
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": {"name": "project number"},
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": {"name": "project number"},
+    "docker-build:index:Image": {"digest": "digest"},
+}
+"""Outputs `_Mocks` makes up that a render shows (generated secrets are redacted anyway), by resource type."""
+
+
+def _dig(value: Any, dotted: str) -> str | None:
+    for key in dotted.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def mock_digest(name: str) -> str:
@@ -307,7 +344,7 @@ def run_under_mocks(
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            mocks = _Mocks()
+            mocks = _Mocks(deployment.stand_ins)
             pulumi.runtime.set_mocks(
                 mocks,
                 project=PROJECT,

@@ -14,51 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pulumi.runtime import rpc
 
-from tools.mock_engine import ROOT, Deployment, Registration, available_stacks, run_program
-
-REDACTED = "<redacted: secret>"
-WORKLOAD_KINDS = ("Deployment", "Rollout", "StatefulSet", "DaemonSet", "CronJob", "Job")
-
-
-def redact(value: Any) -> Any:
-    """Replace every secret value with a placeholder, keeping the shape (keys of a secret map stay visible)."""
-    if rpc.is_rpc_secret(value):
-        inner = rpc.unwrap_rpc_secret(value)
-        if isinstance(inner, dict):
-            return {k: REDACTED for k in inner}
-        if isinstance(inner, list):
-            return [REDACTED for _ in inner]
-        return REDACTED
-    if isinstance(value, dict):
-        return {k: redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
-def restore_integers(value: Any) -> Any:
-    """Protobuf carries every number as a double, so the mock monitor hands `10001` over as `10001.0`; the real
-    provider writes integers where the API schema has them, and so does the render."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: restore_integers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [restore_integers(v) for v in value]
-    return value
-
-
-def manifest(registration: Registration) -> dict[str, Any]:
-    """The Kubernetes object as the API server would receive it (apiVersion and kind first), secrets redacted."""
-    body = restore_integers(redact(registration.inputs))
-    head = {"apiVersion": body.pop("apiVersion"), "kind": body.pop("kind")}
-    return {**head, **body}
-
-
-def manifests(deployment: Deployment) -> list[dict[str, Any]]:
-    return [manifest(r) for r in deployment.kubernetes_objects()]
+from tools.manifests import manifests
+from tools.mock_engine import ROOT, available_stacks, run_program
+from tools.render_summary import summary
 
 
 def object_path(obj: dict[str, Any]) -> Path:
@@ -86,13 +45,6 @@ def write(objects: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     return [out_dir / object_path(obj) for obj in objects]
 
 
-def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
-    spec = obj.get("spec", {})
-    if obj["kind"] == "CronJob":
-        return spec["jobTemplate"]["spec"]["template"]["spec"]
-    return spec.get("template", {}).get("spec", {})
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help=f"stack to render ({', '.join(available_stacks())})")
@@ -111,8 +63,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     out_dir = args.out or ROOT / "rendered" / args.stack
-    from tools.render_summary import summary
-
     objects = manifests(deployment)
     write(objects, out_dir)
     print(summary(deployment, objects, out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir))

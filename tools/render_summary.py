@@ -10,9 +10,9 @@ from pydantic import TypeAdapter
 
 from stack_config.cluster import ClusterConfig
 from tools import capacity
-from tools.helm import HelmError, template
-from tools.mock_engine import Deployment, stack_config
-from tools.render import WORKLOAD_KINDS, pod_spec, redact, restore_integers
+from tools.helm import HelmError, template_kinds
+from tools.manifests import WORKLOAD_KINDS, pod_spec, redact, restore_integers
+from tools.mock_engine import Deployment, Registration, stack_config
 from versions import versions
 
 Objects = list[dict[str, Any]]
@@ -57,19 +57,20 @@ def workloads(deployment: Deployment, objects: Objects) -> list[str]:
             shape += f" x{replicas:g}"
         if _key(obj) in budgets:
             shape += f", PDB maxUnavailable {budgets[_key(obj)]['maxUnavailable']:g}"
+        containers = pod_spec(obj).get("initContainers", []) + pod_spec(obj).get("containers", [])
+        gpus = {c["name"]: c.get("resources", {}).get("limits", {}).get("nvidia.com/gpu") for c in containers}
         blue_green = obj["spec"].get("strategy", {}).get("blueGreen") if obj["kind"] == "Rollout" else None
         if blue_green:
             promotion = "promotes itself" if blue_green["autoPromotionEnabled"] else "a person promotes"
+            both = "both colours hold their GPUs" if any(gpus.values()) else "both colours run"
             shape += (
                 f", blue/green: preview {blue_green['previewService']}, checked, {promotion}, previous version kept "
-                f"{blue_green['scaleDownDelaySeconds']:g}s (both colours hold their GPUs during a switch)"
+                f"{blue_green['scaleDownDelaySeconds']:g}s ({both} during a switch)"
             )
         lines.append(f"  {_where(obj):<40} {shape}")
-        spec = pod_spec(obj)
-        for container in spec.get("initContainers", []) + spec.get("containers", []):
-            gpus = container.get("resources", {}).get("limits", {}).get("nvidia.com/gpu")
-            gpu = f"  GPU x{gpus}" if gpus else ""
-            lines.append(f"      {container['name']:<22} {container['image']}{gpu}")
+        for container in containers:
+            gpu = f"  GPU x{gpus[container['name']]}" if gpus[container["name"]] else ""
+            lines.append(f"      {container['name']:<22} {_marked(deployment, container['image'])}{gpu}")
     return lines
 
 
@@ -95,9 +96,21 @@ def storage(deployment: Deployment, objects: Objects) -> list[str]:
     return lines
 
 
+def _named(registration: Registration) -> str:
+    """A Kubernetes object by its kind and the name it has in the cluster; anything else by its type and Pulumi name."""
+    inputs = registration.inputs
+    if registration.package == "kubernetes" and "kind" in inputs and "name" in (inputs.get("metadata") or {}):
+        return f"{inputs['kind']} {_where(inputs)}"
+    kind = registration.type.split(":")[-1]
+    name = inputs.get("name") or inputs.get("repositoryId")
+    if isinstance(name, str) and name != registration.name:
+        return f"{kind} {name} (Pulumi name {registration.name})"
+    return f"{kind} {registration.name} (Pulumi name)"
+
+
 def protection(deployment: Deployment, objects: Objects) -> list[str]:
-    protected = sorted(f"{r.type.split(':')[-1]} {r.name}" for r in deployment.registrations if r.protect)
-    retained = sorted(f"{r.type.split(':')[-1]} {r.name}" for r in deployment.registrations if r.retain_on_delete)
+    protected = sorted(_named(r) for r in deployment.registrations if r.protect)
+    retained = sorted(_named(r) for r in deployment.registrations if r.retain_on_delete)
     lines = [f"Protected (no delete or replace until unprotected): {len(protected)}"]
     lines += [f"  {p}" for p in protected] or ["  (none)"]
     lines.append(f"Retained in the cluster when Pulumi deletes them: {len(retained)}")
@@ -111,8 +124,7 @@ def ingress(deployment: Deployment, objects: Objects) -> list[str]:
         spec = obj["spec"]
         annotations = obj["metadata"].get("annotations") or {}
         klass = spec.get("ingressClassName") or annotations.get("kubernetes.io/ingress.class", "(cluster default)")
-        tls = spec.get("tls")
-        tls_text = f"TLS from Secret {tls[0]['secretName']}" if tls else "no TLS (plain HTTP)"
+        tls_text = _tls(obj, objects)
         for rule in spec["rules"]:
             routes = ", ".join(
                 f"{p['path']} -> {p['backend']['service']['name']}:{p['backend']['service']['port']['number']:g}"
@@ -120,6 +132,29 @@ def ingress(deployment: Deployment, objects: Objects) -> list[str]:
             )
             lines.append(f"  {rule['host']} (class {klass}, {tls_text}): {routes}")
     return lines
+
+
+GKE_MANAGED_CERTIFICATES = "networking.gke.io/managed-certificates"
+GKE_ALLOW_HTTP = "kubernetes.io/ingress.allow-http"
+
+
+def _tls(obj: dict[str, Any], objects: Objects) -> str:
+    """Where the Ingress's certificate comes from: a Secret in `spec.tls`, or (GKE) the Google-managed certificates
+    its annotation names, with their domains; and whether plain HTTP is served beside it."""
+    annotations = obj["metadata"].get("annotations") or {}
+    sources = [f"Secret {t['secretName']}" for t in obj["spec"].get("tls") or [] if t.get("secretName")]
+    domains = {
+        o["metadata"]["name"]: ", ".join(o["spec"].get("domains", []))
+        for o in objects
+        if o["kind"] == "ManagedCertificate" and o["metadata"].get("namespace") == obj["metadata"].get("namespace")
+    }
+    for name in (m.strip() for m in annotations.get(GKE_MANAGED_CERTIFICATES, "").split(",")):
+        if name:
+            sources.append(f"Google-managed certificate {name} ({domains.get(name, 'not declared by this stack')})")
+    if not sources:
+        return "no TLS (plain HTTP)"
+    http = "plain HTTP refused" if str(annotations.get(GKE_ALLOW_HTTP, "")).lower() == "false" else "plain HTTP too"
+    return f"TLS from {', '.join(sources)}; {http}"
 
 
 def gpu_sharing(deployment: Deployment, objects: Objects) -> list[str]:
@@ -138,26 +173,23 @@ def helm_releases(deployment: Deployment, objects: Objects) -> list[str]:
     for release in releases:
         inputs = release.inputs
         repo = inputs.get("repositoryOpts", {}).get("repo", "")
-        lines.append(
-            f"  {inputs.get('namespace', '')}/{inputs.get('name', release.name):<30} "
-            f"{inputs['chart']} {inputs.get('version', '?')}  ({repo})"
-        )
+        where = f"{inputs.get('namespace', '')}/{inputs.get('name', release.name)}"
+        lines.append(f"  {where:<40} {inputs['chart']} {inputs.get('version', '?')}  ({repo})")
         chart = charts.get((inputs["chart"], inputs.get("version")))
+        if chart is None:
+            lines.append("      (chart not vendored: cannot show its objects)")
+            continue
         try:
-            rendered = template(
+            kinds = template_kinds(
                 chart.archive,
                 release=inputs.get("name", release.name),
                 namespace=inputs["namespace"],
                 values=restore_integers(inputs.get("values") or {}),
                 kube_version=stack_config(deployment.stack)["kiban:cluster"].get("kubernetesVersion", "1.35"),
-            ) if chart else None
+            )
         except HelmError as error:
             lines.append(f"      (helm template failed: {str(error).splitlines()[-1]})")
             continue
-        if rendered is None:
-            lines.append("      (chart not vendored: cannot show its objects)")
-            continue
-        kinds = Counter(o["kind"] for o in rendered)
         lines.append("      " + ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())))
     return lines if releases else [*lines, "  (none)"]
 
@@ -176,7 +208,15 @@ def capacity_section(deployment: Deployment, objects: Objects) -> list[str]:
 
 
 def outputs(deployment: Deployment, objects: Objects) -> list[str]:
-    return ["Stack outputs:", *(f"  {k}: {v}" for k, v in sorted(redact(deployment.outputs).items()))]
+    return ["Stack outputs:", *(f"  {k}: {_marked(deployment, v)}" for k, v in sorted(redact(deployment.outputs).items()))]
+
+
+def _marked(deployment: Deployment, value: Any) -> str:
+    """`value` as text, followed by `[mock digest]` (or address, ...) for each value in it the mock engine made up:
+    `pulumi up` deploys and reports the real ones."""
+    text = str(value)
+    found = sorted({what for stand_in, what in deployment.stand_ins.items() if stand_in in text})
+    return text + "".join(f"  [mock {what}]" for what in found)
 
 
 SECTIONS: tuple[Callable[[Deployment, Objects], list[str]], ...] = (
@@ -188,6 +228,8 @@ SECTIONS: tuple[Callable[[Deployment, Objects], list[str]], ...] = (
 def summary(deployment: Deployment, objects: Objects, out_dir: Path) -> str:
     objects = sorted(objects, key=_key)
     lines = [f"kiban stack '{deployment.stack}': {len(objects)} Kubernetes objects written to {out_dir}"]
+    if deployment.stand_ins:
+        lines.append("[mock ...] marks a value the mock engine made up; `pulumi up` uses what the cloud or registry reports")
     for section in SECTIONS:
         lines += ["", *section(deployment, objects)]
     return "\n".join(lines)

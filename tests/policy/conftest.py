@@ -15,7 +15,8 @@ from pydantic import TypeAdapter
 from stack_config.cluster import ClusterConfig
 from tools.mock_engine import ROOT, Deployment, available_stacks, run_program, stack_config
 from tools.custom_workloads import with_stand_ins
-from tools.render import manifests, write
+from tools.manifests import manifests
+from tools.render import write
 
 STACKS = available_stacks()
 CHECKOV = ROOT / "tools" / "scanners" / ".venv" / "bin" / "checkov"

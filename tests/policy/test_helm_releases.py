@@ -27,7 +27,7 @@ from stack_config.cluster import ClusterConfig, GkeCluster
 from tools.mock_engine import ROOT, Registration, stack_config
 from policy.pod_security import check, is_pod_bearing, pod_template
 from policy.rules import WORKLOAD_TYPES, Resource, Settings, immutable_images
-from tools.render import restore_integers
+from tools.manifests import restore_integers
 from versions import PinnedChart, versions
 
 RELEASE = "kubernetes:helm.sh/v3:Release"

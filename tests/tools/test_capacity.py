@@ -9,7 +9,7 @@ from stack_config.cluster import ClusterConfig
 from stack_config.loader import parse_stack_config
 from tools.capacity import demand, summary_lines
 from tools.mock_engine import available_stacks, run_program, stack_config
-from tools.render import manifests
+from tools.manifests import manifests
 
 
 def config_of(stack: str):

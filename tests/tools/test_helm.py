@@ -62,3 +62,28 @@ def test_maps_the_chart_iterates_over_admit_any_key():
     assert unknown_value_keys(archive, {"configs": {"secret": {"argocdServerAdminPasswrd": "x"}}}) == [
         "configs.secret.argocdServerAdminPasswrd"
     ]
+
+
+def test_kinds_are_counted_off_helms_output_as_its_parse_counts_them():
+    from collections import Counter
+
+    from tools.helm import template_kinds
+
+    arguments = dict(release="argo-rollouts", namespace="argo-rollouts", values={}, kube_version="1.35")
+    parsed = Counter(o["kind"] for o in template(CHARTS.argo_rollouts.archive, **arguments))
+    assert template_kinds(CHARTS.argo_rollouts.archive, **arguments) == parsed
+    assert parsed["CustomResourceDefinition"] == 5, "CRDs, whose schemas say `kind:` inside, count once each"
+
+
+def test_only_a_documents_own_kind_line_counts(monkeypatch):
+    import tools.helm as helm
+
+    text = (
+        "---\n# Source: x/crd.yaml\napiVersion: v1\nkind: CustomResourceDefinition\nspec:\n  names:\n    kind: Foo\n"
+        "  description: |\n    kind: NotThis\n---\n\n--- # Source: empty\n# only a comment\n"
+        "---\napiVersion: v1\nmetadata:\n  name: a\nkind: 'ConfigMap'  # quoted, commented\ndata:\n  k: |\n"
+        "    kind: Secret\n"
+    )
+    monkeypatch.setattr(helm, "_template_text", lambda *args: text)
+    kinds = helm.template_kinds(CHARTS.argo_rollouts.archive, release="r", namespace="n", values={}, kube_version="1")
+    assert kinds == {"CustomResourceDefinition": 1, "ConfigMap": 1}

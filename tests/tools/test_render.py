@@ -6,7 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from tools.render import REDACTED, main
+from tools.manifests import REDACTED
+from tools.render import main
 
 
 def test_render_writes_one_file_per_object_and_a_summary(tmp_path: Path, capsys):

@@ -9,7 +9,7 @@ from components.contracts.delivery import BlueGreenDelivery, PreviewCheck
 from components.kube.blue_green import blue_green_strategy, preview_check_labels, preview_check_template
 from tools.crd_schema import schema_errors
 from policy.pod_security import check as pod_security
-from tools.render import restore_integers
+from tools.manifests import restore_integers
 
 
 def delivery(auto_promote: bool, crds=()) -> BlueGreenDelivery:

@@ -164,7 +164,7 @@ def _delivery(auto_promote: bool = False):
 def test_blue_green_delivery_makes_a_rollout_with_a_preview_and_a_check(declare):
     from tools.crd_schema import schema_errors
     from policy.pod_security import check as pod_security
-    from tools.render import restore_integers
+    from tools.manifests import restore_integers
 
     args = web_args(replicas=2, autoscaling=Autoscaling(max_replicas=4), delivery=_delivery())
     deployment = declare(lambda opts: StatelessService("web", args, opts))

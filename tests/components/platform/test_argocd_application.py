@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from components.platform.argocd_application import DeliveredApplication, DeliveredApplicationArgs
 from stack_config.argocd import ArgoApplication, ArgoCdConfig
 from tools.crd_schema import schema_errors
-from tools.render import restore_integers
+from tools.manifests import restore_integers
 
 APP = ArgoApplication.model_validate(
     {"name": "yomu", "repoUrl": "https://github.com/example/yomu.git", "path": "k8s/yomu", "targetRevision": "v1.0.0",
