@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import hashlib
 import json
 import os
@@ -361,9 +362,12 @@ def run_under_mocks(
         finally:
             loop.close()
 
+    collecting = gc.isenabled()
     worker = threading.Thread(target=run, name=f"pulumi-mocks-{stack}")
     worker.start()
     worker.join()
+    if collecting:  # the program turns collection off for its one run (see __main__.py); a test process goes on
+        gc.enable()
     if failure:
         raise failure[0]
     return deployment

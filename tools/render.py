@@ -7,6 +7,11 @@ Runs under the Pulumi SDK's mock monitor: no CLI, no cluster, no cloud account, 
 
 from __future__ import annotations
 
+import gc
+
+if __name__ == "__main__":  # one run, then exit: see __main__.py (imports included, so before them)
+    gc.disable()
+
 import argparse
 import shutil
 import sys
@@ -70,4 +75,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    gc.freeze()  # the interpreter's collections at exit skip what the run left
+    sys.exit(code)

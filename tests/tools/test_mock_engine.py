@@ -53,3 +53,22 @@ def test_a_stack_as_its_files_stand_runs_once_and_each_caller_gets_its_own_copy(
     assert first is not second and first.registrations == second.registrations
     first.registrations.clear()
     assert run_program("dev").registrations == second.registrations, "one caller's change is not another's"
+
+
+def test_the_program_runs_without_garbage_collection_and_a_test_process_gets_it_back(monkeypatch):
+    import gc
+
+    import tools.mock_engine as engine
+
+    seen: list[bool] = []
+    register = engine._RecordingMonitor.RegisterResource
+
+    def recording(self, request):
+        seen.append(gc.isenabled())
+        return register(self, request)
+
+    monkeypatch.setattr(engine._RecordingMonitor, "RegisterResource", recording)
+    assert gc.isenabled()
+    engine.run_program("dev", {})  # overrides, even empty, make a real run (not the cached one)
+    assert seen and not any(seen), "__main__.py turns collection off before it declares anything"
+    assert gc.isenabled()
