@@ -238,22 +238,30 @@ for application in stack.argocd.applications:
                 application=application.name,
                 namespace=application.namespace,
                 postgres=(
-                    StoreAccess(shared_postgres.logins[application.name], shared_postgres.pods)
+                    StoreAccess(
+                        shared_postgres.logins[application.name],
+                        shared_postgres.pods,
+                        shared_postgres.access_after[application.name],
+                    )
                     if shared_postgres is not None and "postgres" in application.shared_data
                     else None
                 ),
                 valkey=(
-                    StoreAccess(shared_valkey.logins[application.name], shared_valkey.pods)
+                    StoreAccess(
+                        shared_valkey.logins[application.name], shared_valkey.pods, shared_valkey.access_after[application.name]
+                    )
                     if shared_valkey is not None and "valkey" in application.shared_data
                     else None
                 ),
                 connection_secrets=application.secret is None,
-                after=[delivered, *(store for store in (shared_postgres, shared_valkey) if store is not None)],
+                after=[delivered],
             ),
             opts=on_cluster,
         )
     if application.secret is not None:
         # The Secret in the shape the application's own manifests read (the config guarantees its stores).
+        uses_postgres = shared_postgres is not None and "postgres" in application.shared_data
+        uses_valkey = shared_valkey is not None and "valkey" in application.shared_data
         ApplicationSecret(
             f"{application.name}-secret",
             ApplicationSecretArgs(
@@ -268,7 +276,12 @@ for application in stack.argocd.applications:
             opts=pulumi.ResourceOptions.merge(
                 on_cluster,
                 pulumi.ResourceOptions(
-                    depends_on=[delivered, *(store for store in (shared_postgres, shared_valkey) if store is not None)]
+                    # What of the stores it uses, not the whole stores (every application's logins: N² edges).
+                    depends_on=[
+                        delivered,
+                        *(shared_postgres.access_after[application.name] if uses_postgres else ()),
+                        *(shared_valkey.access_after[application.name] if uses_valkey else ()),
+                    ]
                 ),
             ),
         )

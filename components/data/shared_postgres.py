@@ -84,6 +84,11 @@ class SharedPostgres(pulumi.ComponentResource):
     pods: PodGroup
     """The instances' pods, for the policies that let clients in."""
 
+    access_after: dict[str, tuple[pulumi.Resource, ...]]
+    """What an application's access (its Secret, its policies) waits for, by application name: the namespace, the
+    Cluster, its own login and its own database. Not the whole component, which holds every application's login and
+    database: each application would wait on all the others', N² dependencies the engine walks on every `up`."""
+
     def __init__(self, resource_name: str, args: SharedPostgresArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:data:SharedPostgres", resource_name, None, opts)
         keep = pulumi.ResourceOptions(parent=self, protect=args.durability.protect, retain_on_delete=args.durability.retain_volumes)
@@ -149,8 +154,8 @@ class SharedPostgres(pulumi.ComponentResource):
                 keep, pulumi.ResourceOptions(depends_on=[namespace, *args.operator.crds, *logins.values()])
             ),
         )
-        for app in args.applications:
-            k8s.apiextensions.CustomResource(
+        databases = {
+            app: k8s.apiextensions.CustomResource(
                 f"{resource_name}-{app}",
                 api_version=CNPG_API,
                 kind="Database",
@@ -164,6 +169,9 @@ class SharedPostgres(pulumi.ComponentResource):
                 },
                 opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[cluster])),
             )
+            for app in args.applications
+        }
+        self.access_after = {app: (namespace, cluster, logins[app], databases[app]) for app in args.applications}
         self.logins = {
             app: DatabaseEndpoint(HOST, PORT, store_login("postgres", app), store_login("postgres", app), secret.values["password"])
             for app, secret in logins.items()

@@ -121,6 +121,11 @@ class SharedValkey(pulumi.ComponentResource):
     pods: PodGroup
     """The server's pods, for the policies that let clients in."""
 
+    access_after: dict[str, tuple[pulumi.Resource, ...]]
+    """What an application's access (its Secret, its policies) waits for, by application name: the namespace and
+    the server (which waits for the users' Secret). Not the whole component, whose Secret generates every
+    application's password: each application would wait on all the others', N² dependencies."""
+
     def __init__(self, resource_name: str, args: SharedValkeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:data:SharedValkey", resource_name, None, opts)
         namespace = PlatformNamespace(
@@ -193,6 +198,7 @@ class SharedValkey(pulumi.ComponentResource):
             opts=in_namespace,
         )
         self.pods = server.pods
+        self.access_after = {app: (namespace, server) for app in args.applications}
         self.logins = {
             app: DatabaseEndpoint(server.host, PORT, f"{app}:", app, secret.values[password_key(app)])
             for app in args.applications

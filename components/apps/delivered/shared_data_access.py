@@ -66,6 +66,10 @@ class StoreAccess:
     pods: PodGroup
     """The store's pods, which the application's pods may reach on `login.port`."""
 
+    after: Sequence[pulumi.Resource] = ()
+    """What of the store the access waits for (its namespace, the server, the application's own login): the
+    store's `access_after[application]`. Default: nothing."""
+
 
 @dataclass(frozen=True)
 class SharedDataAccessArgs:
@@ -102,7 +106,6 @@ class SharedDataAccess(pulumi.ComponentResource):
         super().__init__("kiban:apps:SharedDataAccess", resource_name, None, opts)
         if args.postgres is None and args.valkey is None:
             raise ValueError(f"{resource_name}: {args.application} uses no shared store")
-        after = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
         clients = PodGroup(namespace=args.namespace, labels={})  # every pod of the application
         stores = [
             (store, name, access, environment)
@@ -114,6 +117,7 @@ class SharedDataAccess(pulumi.ComponentResource):
         ]
         self.secret_names = {}
         for store, name, access, environment in stores:
+            after = pulumi.ResourceOptions(parent=self, depends_on=[*args.after, *access.after])
             if args.connection_secrets:
                 secret = k8s.core.v1.Secret(
                     f"{resource_name}-{store}",

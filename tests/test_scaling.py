@@ -1,0 +1,41 @@
+"""The program's dependency graph grows linearly with the applications Argo CD delivers.
+
+The Pulumi SDK expands a dependency on a component into one on every resource under it (pulumi/runtime/rpc.py
+`_expand_dependencies`: "Local component resources act as aggregations of their descendents"), and the engine
+walks every edge on each `up`. An application's shared-data access that waited on the whole SharedPostgres and
+SharedValkey waited on every other application's login and database: 1,614 edges at 10 applications, 47,124 at 100.
+Time is measured by `make bench`, never here; the edge count is a fact of the graph.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from tools.mock_engine import Deployment, run_program, stack_config
+
+
+def edges(deployment: Deployment) -> int:
+    return sum(len(r.dependencies) for r in deployment.registrations)
+
+
+def with_applications(count: int) -> Deployment:
+    argocd = copy.deepcopy(stack_config("prod")["kiban:argocd"])
+    (model,) = argocd["applications"]  # the stack's one application, with both shared stores
+    assert set(model["sharedData"]) == {"postgres", "valkey"}
+    argocd["applications"] = [{**model, "name": f"app{i:03d}", "namespace": f"app{i:03d}"} for i in range(count)]
+    return run_program("prod", {"kiban:argocd": argocd})
+
+
+def test_dependency_edges_grow_linearly_with_the_applications():
+    one, ten, hundred = run_program("prod"), with_applications(10), with_applications(100)
+    per_application = (edges(ten) - edges(one)) / 9
+    assert per_application < 100, f"{per_application} edges per application"
+    assert edges(hundred) - edges(ten) == 90 * per_application, (edges(one), edges(ten), edges(hundred))
+
+
+def test_an_applications_access_waits_on_its_own_login_not_on_the_others():
+    deployment = with_applications(10)
+    (secret,) = [r for r in deployment.registrations if r.name == "app003-shared-data-postgres"]
+    waits_on = {urn.rsplit("::", 1)[1] for urn in secret.dependencies}
+    assert {"shared-postgres", "shared-postgres-app003", "shared-postgres-login-app003"} <= waits_on
+    assert not {name for name in waits_on if "app" in name and "app003" not in name}, waits_on
