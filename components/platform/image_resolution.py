@@ -11,14 +11,17 @@
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import pulumi
-import pulumi_docker as docker
 import pulumi_gcp as gcp
 
 from components.contracts.images import DeployedImage, ImageReference, OwnImages
-from components.platform.image_builds import BuiltImage
+
+if TYPE_CHECKING:  # the Docker SDKs serve the build PC's registry only: imported where it is used
+    import pulumi_docker as docker
+
+    from components.platform.image_builds import BuiltImage
 
 DigestOf = Callable[[str], pulumi.Output[str]]
 """For a configured reference (`repository:tag`), the `sha256:...` it points to now."""
@@ -59,6 +62,8 @@ def built_digests(built: Mapping[str, BuiltImage]) -> DigestOf:
 def registry_digests(reader: docker.Provider) -> DigestOf:
     """What the registry reports for the tag now (Docker's registry data source, through `reader`, a provider with
     the registry's credentials)."""
+
+    import pulumi_docker as docker
 
     def digest_of(configured: str) -> pulumi.Output[str]:
         found = docker.get_registry_image_output(name=configured, opts=pulumi.InvokeOutputOptions(provider=reader))

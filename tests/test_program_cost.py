@@ -1,17 +1,40 @@
-"""The program's dependency graph grows linearly with the applications Argo CD delivers.
+"""Structural facts that keep the program cheap to run (its time is measured by `make bench`, never here).
 
-The Pulumi SDK expands a dependency on a component into one on every resource under it (pulumi/runtime/rpc.py
+Importing what `__main__.py` imports loads no SDK module that only some stacks use: pulumi_gcp's compute and
+container packages (~0.6 s of CPU together) load only where a GKE cluster is declared, the Docker SDKs only for the
+build PC's registry.
+
+The dependency graph grows linearly with the applications Argo CD delivers. The Pulumi SDK expands a dependency on a component into one on every resource under it (pulumi/runtime/rpc.py
 `_expand_dependencies`: "Local component resources act as aggregations of their descendents"), and the engine
 walks every edge on each `up`. An application's shared-data access that waited on the whole SharedPostgres and
 SharedValkey waited on every other application's login and database: 1,614 edges at 10 applications, 47,124 at 100.
-Time is measured by `make bench`, never here; the edge count is a fact of the graph.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
+import subprocess
+import sys
 
-from tools.mock_engine import Deployment, run_program, stack_config
+from tools.mock_engine import ROOT, Deployment, run_program, stack_config
+
+LOADED_WHERE_USED = ("pulumi_gcp.compute", "pulumi_gcp.container", "pulumi_docker", "pulumi_docker_build")
+
+
+def test_the_programs_imports_load_no_sdk_that_only_some_stacks_use():
+    tree = ast.parse((ROOT / "__main__.py").read_text())
+    modules = sorted(
+        {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
+        | {alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
+    )
+    # pulumi_gcp loads its subpackages lazily: a subpackage is loaded once one of its modules is.
+    probe = (
+        f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+        f"print(sorted(m for m in {LOADED_WHERE_USED!r} if any(k.startswith(m + '.') for k in sys.modules)))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout
 
 
 def edges(deployment: Deployment) -> int:
