@@ -64,6 +64,8 @@ class Deployment:
     stack: str
     registrations: list[Registration] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    """The stack config the run had (as written in the stack files, secure values still `{"secure": ...}`)."""
     stand_ins: dict[str, str] = field(default_factory=dict)
     """Values the mock engine made up where the cloud or a registry reports the real one at `pulumi up` (digests,
     addresses, project numbers), each with what it stands for: what a render shows of them is not real."""
@@ -336,7 +338,7 @@ def run_under_mocks(
     if "kiban:applicationSecrets" not in config and (stand_ins := offline_application_secrets(config)):
         config["kiban:applicationSecrets"] = stand_ins
     values, secret_keys = _secret_keys_and_values(config)
-    deployment = Deployment(stack=stack)
+    deployment = Deployment(stack=stack, config=copy.deepcopy(config))
     failure: list[BaseException] = []
 
     def run() -> None:

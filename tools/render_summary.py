@@ -12,7 +12,7 @@ from stack_config.cluster import ClusterConfig
 from tools import capacity
 from tools.helm import HelmError, template_kinds
 from tools.manifests import WORKLOAD_KINDS, pod_spec, redact, restore_integers
-from tools.mock_engine import Deployment, Registration, stack_config
+from tools.mock_engine import Deployment, Registration
 from versions import versions
 
 Objects = list[dict[str, Any]]
@@ -158,7 +158,7 @@ def _tls(obj: dict[str, Any], objects: Objects) -> str:
 
 
 def gpu_sharing(deployment: Deployment, objects: Objects) -> list[str]:
-    cluster = TypeAdapter(ClusterConfig).validate_python(stack_config(deployment.stack)["kiban:cluster"])
+    cluster = TypeAdapter(ClusterConfig).validate_python(deployment.config["kiban:cluster"])
     if cluster.gpu is None:
         return ["GPUs: the cluster has none"]
     sharing = getattr(cluster.gpu, "time_slicing_replicas", 1)
@@ -185,7 +185,7 @@ def helm_releases(deployment: Deployment, objects: Objects) -> list[str]:
                 release=inputs.get("name", release.name),
                 namespace=inputs["namespace"],
                 values=restore_integers(inputs.get("values") or {}),
-                kube_version=stack_config(deployment.stack)["kiban:cluster"].get("kubernetesVersion", "1.35"),
+                kube_version=deployment.config["kiban:cluster"].get("kubernetesVersion", "1.35"),
             )
         except HelmError as error:
             lines.append(f"      (helm template failed: {str(error).splitlines()[-1]})")
@@ -202,7 +202,7 @@ def other_resources(deployment: Deployment, objects: Objects) -> list[str]:
 
 
 def capacity_section(deployment: Deployment, objects: Objects) -> list[str]:
-    cluster = TypeAdapter(ClusterConfig).validate_python(stack_config(deployment.stack)["kiban:cluster"])
+    cluster = TypeAdapter(ClusterConfig).validate_python(deployment.config["kiban:cluster"])
     head, *rest = capacity.summary_lines(objects, cluster)
     return [head.lstrip("\n"), *rest]
 
@@ -227,7 +227,11 @@ SECTIONS: tuple[Callable[[Deployment, Objects], list[str]], ...] = (
 
 def summary(deployment: Deployment, objects: Objects, out_dir: Path) -> str:
     objects = sorted(objects, key=_key)
-    lines = [f"kiban stack '{deployment.stack}': {len(objects)} Kubernetes objects written to {out_dir}"]
+    dependencies = sum(len(r.dependencies) for r in deployment.registrations)
+    lines = [
+        f"kiban stack '{deployment.stack}': {len(deployment.registrations)} resources with {dependencies} "
+        f"dependencies between them; {len(objects)} Kubernetes objects written to {out_dir}"
+    ]
     if deployment.stand_ins:
         lines.append("[mock ...] marks a value the mock engine made up; `pulumi up` uses what the cloud or registry reports")
     for section in SECTIONS:

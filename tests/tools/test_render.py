@@ -6,7 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from tools.manifests import REDACTED
+from tools.manifests import REDACTED, manifests
+from tools.mock_engine import run_program
 from tools.render import main
 
 
@@ -25,6 +26,10 @@ def test_render_writes_one_file_per_object_and_a_summary(tmp_path: Path, capsys)
     text = "".join(f.read_text() for f in files)
     assert "mock-password" not in text
     assert "runAsUser: 10001\n" in text and "10001.0" not in text, "integers stay integers"
+    expected = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in manifests(run_program("dev"))}
+    assert {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in objects} == expected, (
+        "each file reads back as the object declared"
+    )
 
     out = capsys.readouterr().out
     assert "face-recognition             restricted" in out
@@ -51,7 +56,7 @@ def test_a_failed_render_leaves_no_earlier_render_behind(tmp_path: Path, capsys,
     assert main(["--stack", "dev", "--out", str(tmp_path / "dev")]) == 0
     assert list((tmp_path / "dev").rglob("*.yaml"))
 
-    def bad(stack):
+    def bad(stack, **kwargs):
         from tools.mock_engine import run_program
 
         return run_program(stack, {"kiban:ingress": {"hots": "x"}})
@@ -65,7 +70,7 @@ def test_a_failed_render_leaves_no_earlier_render_behind(tmp_path: Path, capsys,
 def test_render_reports_bad_config_without_a_traceback(tmp_path: Path, capsys, monkeypatch):
     import tools.render as render
 
-    def bad(stack):
+    def bad(stack, **kwargs):
         from tools.mock_engine import run_program
 
         return run_program(stack, {"kiban:ingress": {"hots": "x"}})

@@ -75,6 +75,15 @@ def test_protected_and_retained_objects_go_by_their_kubernetes_names(prod):
     assert not any("shared-postgres-namespace" in line or "milvus-backup-volume" in line for line in lines)
 
 
+def test_the_summary_counts_the_resources_and_their_dependencies(prod):
+    from tools.bench import edges_reported
+
+    deployment, objects = prod
+    head = summary(deployment, objects, Path("out")).splitlines()[0]
+    assert head.startswith(f"kiban stack 'prod': {len(deployment.registrations)} resources with ")
+    assert edges_reported(head) == sum(len(r.dependencies) for r in deployment.registrations) > 100
+
+
 def test_render_and_its_summary_do_not_import_each_other():
     def imported(path: Path) -> set[str]:
         tree = ast.parse(path.read_text())
