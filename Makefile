@@ -3,7 +3,8 @@
 #   make test                 create the locked environments, lint, then run the whole test suite
 #   make test-startup         the application's own start-up from the rendered pods, with real servers (slow once)
 #   make render STACK=dev     run the program offline under Pulumi's mock monitor, write rendered/<stack>/
-#   make bench                the prod render against a floor program (medians, ratio), written to rendered/
+#   make bench                the prod render against a floor program, paired CPU/wall medians, and its cost per
+#                             delivered application (0, 10, 50, 100), written to rendered/bench.json
 #   make preview STACK=prod   `pulumi preview` with the real CLI and the policy pack (needs the CLI and a login)
 #   make up STACK=prod        `pulumi up` with the real CLI and the policy pack
 #   make lock-face-api APP=<checkout of lijunjie2232/faceapi>   re-resolve images/face-api/requirements.lock
