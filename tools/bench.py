@@ -195,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = machine()
 
-    with tempfile.TemporaryDirectory(prefix="kiban-bench-") as scratch:
+    (ROOT / "rendered").mkdir(exist_ok=True)
+    # Beside where `make render` writes (rendered/<stack>), on the same file system: file creation is part of it.
+    with tempfile.TemporaryDirectory(prefix=".bench-", dir=ROOT / "rendered") as scratch:
         work = Path(scratch)
         stack_sdks = sdks_of(args.stack)
         runs = paired(
