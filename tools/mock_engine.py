@@ -180,8 +180,13 @@ class _Mocks(pulumi_mocks.Mocks):
 
     def __init__(self, stand_ins: dict[str, str] | None = None):
         self.stand_ins = stand_ins if stand_ins is not None else {}
+        self.inputs = threading.local()
+        """The inputs of the resource this thread registers now, as the mock monitor deserialized them (the monitor
+        calls `new_resource` in the thread that serves the registration): the recording reads them from here
+        instead of deserializing the request a second time."""
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
+        self.inputs.last = args.inputs
         outputs = self._new_resource(args)
         for key, what in _STAND_INS.get(args.typ, {}).items():
             value = _dig(outputs, key)
@@ -277,12 +282,14 @@ def mock_digest(name: str) -> str:
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    def __init__(self, mocks: pulumi_mocks.Mocks, disabled_defaults: set[str], deployment: Deployment):
+    def __init__(self, mocks: _Mocks, disabled_defaults: set[str], deployment: Deployment):
         super().__init__(mocks)
+        self._mocks = mocks
         self._disabled = disabled_defaults
         self._deployment = deployment
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        self._mocks.inputs.last = None
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -298,7 +305,11 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 type=request.type,
                 name=request.name,
                 urn=response.urn,
-                inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                inputs=(
+                    self._mocks.inputs.last
+                    if self._mocks.inputs.last is not None
+                    else rpc.deserialize_properties(request.object, keep_unknowns=True)
+                ),
                 custom=bool(request.custom),
                 provider=request.provider,
                 parent=request.parent,

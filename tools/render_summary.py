@@ -168,7 +168,10 @@ def gpu_sharing(deployment: Deployment, objects: Objects) -> list[str]:
 
 def helm_releases(deployment: Deployment, objects: Objects) -> list[str]:
     charts = {(c.chart, c.version): c for c in (getattr(versions().charts, n) for n in type(versions().charts).model_fields)}
-    releases = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    releases = sorted(  # registrations arrive in the order the engine's threads serve them
+        deployment.of_type("kubernetes:helm.sh/v3:Release"),
+        key=lambda r: (r.inputs.get("namespace", ""), r.inputs.get("name", r.name)),
+    )
     lines = ["Helm releases (what each creates, from helm template of the pinned chart):"]
     for release in releases:
         inputs = release.inputs
