@@ -121,14 +121,25 @@ def sdks_of(stack: str) -> tuple[str, ...]:
     return tuple(m for m in loaded if m not in FLOOR_SDKS)
 
 
+def copies(model: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """`count` copies of the delivered application `model` (as a stack file writes it), each with a name, a namespace
+    and ingress hosts of its own (a host has one owner). Each is its own object: shared objects would be written as
+    YAML aliases, which the stack file reader limits."""
+    made = []
+    for index in range(count):
+        name = f"app{index:03d}"
+        application = {**copy.deepcopy(model), "name": name, "namespace": name}
+        if application.get("ingress", {}).get("hosts"):
+            application["ingress"]["hosts"] = [f"{name}.{host}" for host in application["ingress"]["hosts"]]
+        made.append(application)
+    return made
+
+
 def with_applications(stack: str, count: int, into: Path) -> Path:
     """A project folder whose stack file is `stack`'s with `count` copies of its first delivered application."""
     raw = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
     argocd = raw["config"]["kiban:argocd"]
-    model = copy.deepcopy(argocd["applications"][0])
-    argocd["applications"] = [
-        {**copy.deepcopy(model), "name": f"app{i:03d}", "namespace": f"app{i:03d}"} for i in range(count)
-    ]  # each its own copy: shared objects would be written as YAML aliases, which the stack file reader limits
+    argocd["applications"] = copies(argocd["applications"][0], count)
     folder = into / f"{stack}-{count}-applications"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
