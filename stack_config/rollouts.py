@@ -53,7 +53,8 @@ class RolloutsConfig(ConfigModel):
 
     scale_down_delay_seconds: int = Field(default=600, ge=30, le=86400)
     """Seconds the previous version keeps running after a switch, so `kubectl argo rollouts undo` returns to it
-    instantly. Default: `600` (10 minutes)."""
+    instantly. Only the version just replaced is kept: a second switch inside the delay scales the older one down
+    at once. Default: `600` (10 minutes)."""
 
     analysis: PreviewAnalysis = Field(default_factory=PreviewAnalysis)
     """The pre-promotion check. Default: 3 calls of the health endpoint, 10 s apart; one failure aborts."""

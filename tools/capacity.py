@@ -2,8 +2,8 @@
 `make render`.
 
 Demand comes from the rendered objects (what the API server would get): every long-running pod's requests times
-its replicas (an autoscaler's maximum where there is one; a blue/green Rollout twice over for its GPUs, since both
-versions run during a switch), plus the volumes claimed. Supply comes from the stack's cluster config: the listed
+its replicas (an autoscaler's maximum where there is one; a blue/green Rollout's GPUs once per version it runs at
+once: the new one and the previous ones its `scaleDownDelayRevisionLimit` keeps through the delay), plus the volumes claimed. Supply comes from the stack's cluster config: the listed
 K3s nodes, or the GKE GPU pool's maximum. The program itself refuses a stack whose GPUs cannot fit
 (`StackConfig.gpu_demand`); this section shows the numbers.
 """
@@ -38,6 +38,23 @@ def _replicas(obj: dict[str, Any], autoscalers: dict[tuple[str, str], dict[str, 
     return int(obj["spec"].get("replicas") or 1)
 
 
+class UnboundedVersions(ValueError):
+    """A blue/green Rollout that keeps every previous version up through its scale-down delay."""
+
+
+def _versions_at_once(rollout: dict[str, Any]) -> int:
+    """How many versions of a blue/green Rollout run at once: the new one and the previous ones kept through the
+    scale-down delay (`scaleDownDelayRevisionLimit`). Without that limit each switch inside the delay adds one more,
+    so there is no bound to count."""
+    limit = rollout["spec"]["strategy"]["blueGreen"].get("scaleDownDelayRevisionLimit")
+    if limit is None:
+        raise UnboundedVersions(
+            f"Rollout {rollout['metadata']['name']}: no scaleDownDelayRevisionLimit, so every switch inside the "
+            "scale-down delay keeps one more version (and its GPUs) running"
+        )
+    return 1 + int(limit)
+
+
 def demand(objects: list[dict[str, Any]]) -> Demand:
     """The most the long-running workloads request at once, and the storage they claim."""
     autoscalers = {
@@ -46,7 +63,7 @@ def demand(objects: list[dict[str, Any]]) -> Demand:
         if o["kind"] == "HorizontalPodAutoscaler"
     }
     blue_green = {
-        (o["metadata"].get("namespace", ""), o["metadata"]["name"])
+        (o["metadata"].get("namespace", ""), o["metadata"]["name"]): _versions_at_once(o)
         for o in objects
         if o["kind"] == "Rollout" and (o.get("spec") or {}).get("strategy", {}).get("blueGreen")
     }
@@ -60,7 +77,7 @@ def demand(objects: list[dict[str, Any]]) -> Demand:
         cpu = sum(cpu_millicores(str(c["resources"]["requests"]["cpu"])) for c in pod["containers"])
         memory = sum(memory_bytes(str(c["resources"]["requests"]["memory"])) for c in pod["containers"])
         gpus = sum(int(c["resources"].get("limits", {}).get(GPU, 0)) for c in pod["containers"])
-        colours = 2 if key in blue_green else 1
+        colours = blue_green.get(key, 1)
         total.cpu_millicores += cpu * replicas
         total.memory_bytes += memory * replicas
         total.gpus += gpus * replicas * colours

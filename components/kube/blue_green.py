@@ -21,6 +21,9 @@ from components.contracts.workloads import compute
 ROLLOUTS_API = "argoproj.io/v1alpha1"
 CHECK_METRIC = "preview-health"
 CHECK_COMPONENT = "preview-check"
+PREVIOUS_VERSIONS_KEPT = 1
+"""Old ReplicaSets kept scaled up during the scale-down delay: a switch runs at most two versions (capacity counts
+both colours' GPUs, and the config refuses a stack whose GPUs cannot hold them)."""
 """`app.kubernetes.io/component` of the check's pods, which the network policies select."""
 
 
@@ -87,13 +90,19 @@ def blue_green_strategy(
     *, active_service: pulumi.Input[str], preview_service: pulumi.Input[str], check_template: pulumi.Input[str],
     delivery: BlueGreenDelivery,
 ) -> dict[str, Any]:
-    """`spec.strategy` of a blue/green Rollout: promotion as `delivery` says, the check before every promotion."""
+    """`spec.strategy` of a blue/green Rollout: promotion as `delivery` says, the check before every promotion.
+
+    At most one previous version stays up through the scale-down delay (`scaleDownDelayRevisionLimit: 1`, which
+    Argo Rollouts has had since v0.5, #129): without it a second switch inside the delay keeps a third ReplicaSet,
+    whose GPUs the cluster does not have (dev time-slices one GPU three ways for Milvus and two colours), so it
+    stays Pending and the Rollout Degraded. Roll-back stays instant to the version just replaced."""
     return {
         "blueGreen": {
             "activeService": active_service,
             "previewService": preview_service,
             "autoPromotionEnabled": delivery.auto_promote,
             "scaleDownDelaySeconds": delivery.scale_down_delay_seconds,
+            "scaleDownDelayRevisionLimit": PREVIOUS_VERSIONS_KEPT,
             "prePromotionAnalysis": {"templates": [{"templateName": check_template}]},
         }
     }

@@ -7,7 +7,7 @@ from pydantic import TypeAdapter
 
 from stack_config.cluster import ClusterConfig
 from stack_config.loader import parse_stack_config
-from tools.capacity import demand, summary_lines
+from tools.capacity import UnboundedVersions, demand, summary_lines
 from tools.mock_engine import available_stacks, run_program, stack_config
 from tools.manifests import manifests
 
@@ -57,3 +57,13 @@ def test_the_operators_postgres_instances_count_like_pods():
     assert more == instances * int(requests["cpu"].removesuffix("m"))
     assert demand(prod).storage_bytes - demand(without).storage_bytes == instances * 10 * 2**30
     assert any("shared-postgres/shared-postgres (CloudNativePG): x3" in line for line in demand(prod).lines)
+
+
+def test_a_switch_runs_two_versions_and_no_more():
+    dev = manifests(run_program("dev"))
+    (api,) = [o for o in dev if o["kind"] == "Rollout" and o["metadata"]["name"] == "face-api"]
+    assert any("face-recognition/face-api: x1" in line and "GPU 2" in line for line in demand(dev).lines)
+    # Without the revision limit, each switch inside the scale-down delay keeps one more version up: no bound.
+    del api["spec"]["strategy"]["blueGreen"]["scaleDownDelayRevisionLimit"]
+    with pytest.raises(UnboundedVersions, match="face-api: no scaleDownDelayRevisionLimit"):
+        demand(dev)

@@ -77,6 +77,8 @@ def test_strategy_promotes_as_the_contract_says_and_always_checks_first(auto_pro
     )["blueGreen"]
     assert strategy["autoPromotionEnabled"] is auto_promote
     assert strategy["scaleDownDelaySeconds"] == 600
+    # A switch inside the delay scales the oldest version down at once: never a third colour holding GPUs.
+    assert strategy["scaleDownDelayRevisionLimit"] == 1
     assert strategy["prePromotionAnalysis"] == {"templates": [{"templateName": "web-preview-check"}]}
     rollout = {
         "apiVersion": "argoproj.io/v1alpha1",
