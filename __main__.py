@@ -316,6 +316,7 @@ if registry.build_pc is not None:
     pulumi.export("k3sRegistriesYaml", registry.build_pc.k3s_registries)  # secret: /etc/rancher/k3s/registries.yaml
     if registry.build_pc.push_credentials:  # secret: each application CI's own user (registry.pushers)
         pulumi.export("registryPushCredentials", pulumi.Output.secret(registry.build_pc.push_credentials))
+    pulumi.export("buildkitdConfig", registry.build_pc.buildkitd_config)  # the builder's BuildKit trusts the CA
 pulumi.export("clusterKind", cluster.facts.kind)
 if preview_access is not None:
     pulumi.export("previewTokenSecret", preview_access.token_secret)  # HOMELAB_PREVIEW_KUBECONFIG's token and CA

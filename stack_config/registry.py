@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, ValidationInfo, field_validator
-
 import ipaddress
 import re
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from components.contracts.settings import ConfigModel, ProjectPath, worded
 
@@ -93,6 +91,22 @@ def _check_ssh_options(options: list[str]) -> list[str]:
     return options
 
 
+def _named_builder(value: str) -> str:
+    if value == "default":
+        raise ValueError(
+            "'default' is the engine's own builder (buildx's docker driver), which pulumi-docker-build does not "
+            "support; name a docker-container builder created for the build PC, e.g. kiban"
+        )
+    return value
+
+
+BuilderName = Annotated[
+    str,
+    worded(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", "a buildx builder name (letters, digits, '_', '.', '-')"),
+    AfterValidator(_named_builder),
+]
+
+
 class RegistryCleanup(ConfigModel):
     """The build PC registry's scheduled clean-up: old version tags deleted, then their blobs reclaimed by the
     registry's garbage collection while it is stopped (no push can be in flight)."""
@@ -119,10 +133,10 @@ class ImageBuilds(ConfigModel):
     """The version tag the builds are pushed with (beside `latest`), e.g. `sha-<commit>`: the deploy-dev workflow
     sets it per run with `pulumi config set --path kiban:registry.builds.version sha-...`. Required."""
 
-    builder: Annotated[
-        str, worded(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", "a buildx builder name (letters, digits, '_', '.', '-')")
-    ] = "default"
-    """The buildx builder on the build PC (named build contexts need buildx). Default: `default`."""
+    source_date_epoch: int = Field(default=0, ge=0)
+    """`SOURCE_DATE_EPOCH` of the builds (seconds since 1970): the time BuildKit writes into the images instead of
+    the build's, so a rebuild of the same sources is the same image config. The deploy-dev workflow sets the
+    application commit's time. Default: `0`."""
 
 
 class BuildPcRegistry(ConfigModel):
@@ -175,6 +189,14 @@ class BuildPcRegistry(ConfigModel):
 
     cleanup: RegistryCleanup = Field(default_factory=RegistryCleanup)
     """Default: keep `latest` and the 5 newest version tags of each repository, daily at 04:00 UTC."""
+
+    builder: BuilderName = "kiban"
+    """The buildx builder that builds kiban's images (the registry's own, and `builds`) on the build PC: a builder
+    of the `docker-container` driver in the buildx store of the machine that runs `pulumi up`, created there with
+    the build PC's engine as its endpoint and, once the registry exists, the `buildkitdConfig` output, which makes
+    its BuildKit trust the registry's CA (docs/operations.md says how). Never the engine's own `default` builder:
+    pulumi-docker-build does not support buildx's `docker` driver, and without a name it picks or creates another
+    builder whose BuildKit does not read `/etc/docker/certs.d`. Default: `kiban`."""
 
     builds: ImageBuilds | None = None
     """Build and push kiban's images on the build PC. Default: unset, the images are pushed by other means."""

@@ -330,6 +330,8 @@ def test_dev_exports_the_registry_ca_for_docker_clients_and_k3s_nodes(deployment
     outputs = deployments["dev"].outputs
     assert outputs["registryCaCertificate"].startswith("-----BEGIN CERTIFICATE-----")
     assert "registryCaCertificate" not in deployments["prod"].outputs, "Artifact Registry is publicly trusted"
+    # ...and for the BuildKit of the builder that pushes there (its buildkitd.toml).
+    assert '[registry."registry.homelab.internal:5000"]' in outputs["buildkitdConfig"]
 
 
 def test_dev_image_updater_follows_what_yomu_runs_from_its_public_registry(deployments):

@@ -23,6 +23,7 @@ import pulumi_tls as tls
 import yaml
 
 from components.contracts.registry import PullCredentials, RegistryFacts
+from components.platform.image_builds import project_path, quiet_build
 from stack_config.registry import BuildPcRegistry as BuildPcRegistryConfig
 
 HERE = Path(__file__).resolve().parent
@@ -84,6 +85,24 @@ def k3s_registries_yaml(endpoint: str, username: str, password: str) -> str:
     )
 
 
+BUILDKIT_CA_FILE = "kiban-registry-ca.crt"
+"""The CA file `buildkitd_config` names, beside it where `docker buildx create` runs (buildx reads the path as
+given and copies the file into the builder's container, under /etc/buildkit/certs: docker/buildx #787)."""
+
+
+def buildkitd_config(endpoint: str) -> str:
+    """`buildkitd.toml` for the builder (`kiban:registry.builder`): its BuildKit trusts kiban's CA for the
+    registry. A `docker-container` builder reads no `/etc/docker/certs.d`, so without this its pushes fail with
+    x509 (docker/buildx docs/guides/custom-registry-config.md)."""
+    return (
+        f"# buildkitd.toml of the buildx builder that pushes to {endpoint}: trust kiban's registry CA.\n"
+        f"# Save the registryCaCertificate output as {BUILDKIT_CA_FILE} beside this file and run\n"
+        "# `docker buildx create --buildkitd-config buildkitd.toml ...` in that directory.\n"
+        f'[registry."{endpoint}"]\n'
+        f'  ca = ["{BUILDKIT_CA_FILE}"]\n'
+    )
+
+
 def registry_image_tag(build_args: Mapping[str, str]) -> str:
     """`kiban/registry:<hash>`: a tag per Dockerfile and pins, so a change to either is a new image to run."""
     recipe = (IMAGE_CONTEXT / "Dockerfile").read_text() + json.dumps(dict(build_args), sort_keys=True)
@@ -123,6 +142,8 @@ class BuildPcRegistry(pulumi.ComponentResource):
 
     push_credentials: dict[str, pulumi.Output[str]]
     """The generated password of each of `config.pushers`, by user (secret)."""
+    buildkitd_config: str
+    """`buildkitd.toml` for the builder that pushes to this registry (see `buildkitd_config`)."""
 
     k3s_registries: pulumi.Output[str]
     """The content of `/etc/rancher/k3s/registries.yaml` for every K3s node (secret: it holds the password)."""
@@ -207,12 +228,13 @@ class BuildPcRegistry(pulumi.ComponentResource):
         image_tag = registry_image_tag(args.build_args)
         image = docker_build.Image(
             f"{resource_name}-image",
-            context=docker_build.BuildContextArgs(location=str(IMAGE_CONTEXT)),
-            build_args=dict(args.build_args),
+            context=docker_build.BuildContextArgs(location=project_path(IMAGE_CONTEXT)),
             tags=[image_tag],
             load=True,
             push=False,
             build_on_preview=False,  # a preview builds nothing (docs/ci-and-delivery.md)
+            # The named builder loads the image into the build PC's engine (its node's endpoint), which runs it.
+            **quiet_build(config.builder, args.build_args, source_date_epoch=0),
             opts=pulumi.ResourceOptions(parent=self, provider=self.build_provider),
         )
         runs_image = pulumi.ResourceOptions.merge(on_build_pc, pulumi.ResourceOptions(depends_on=[image]))
@@ -281,6 +303,7 @@ class BuildPcRegistry(pulumi.ComponentResource):
             if config.builds is None
             else None
         )
+        self.buildkitd_config = buildkitd_config(endpoint)
         self.k3s_registries = pulumi.Output.secret(
             password.result.apply(lambda p: k3s_registries_yaml(endpoint, config.username, p))
         )

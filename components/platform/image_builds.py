@@ -24,6 +24,33 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 IMAGES = ROOT / "images"
 """kiban's Dockerfiles, one folder per image (`images/<image>/Dockerfile`), each also the named context `kiban`."""
 
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+"""The build argument BuildKit (0.11+) takes as the time to write into the image instead of the build's."""
+
+
+def project_path(path: Path) -> str:
+    """`path` as the builds are given it: relative to the project (the directory `pulumi up` runs the program and
+    its providers in), so another checkout of the same commit declares the same string. pulumi-docker-build
+    compares `context.location` and the Dockerfile's path as strings (`Image.Diff`, provider/internal/image.go): an
+    absolute path would rebuild and redeploy on every `up` from another machine."""
+    return path.relative_to(ROOT).as_posix()
+
+
+def quiet_build(builder: str, build_args: Mapping[str, str], source_date_epoch: int) -> dict:
+    """What every kiban build passes besides its context, so an `up` that changes nothing builds nothing:
+    - the named builder (`kiban:registry.builder`): pulumi-docker-build does not support buildx's `docker` driver,
+      and with no name it picks a builder from the local buildx store or creates a `docker-container` one
+      (provider/internal/host.go), whose BuildKit does not read the engine's `/etc/docker/certs.d`;
+    - no `pull`: with `push` or `load` it makes every `up` an update (`Image.Diff`: "pull=true indicates that we
+      want to keep base layers up-to-date. In this case we'll always perform the build"); the base images are
+      pinned in versions.json instead;
+    - `SOURCE_DATE_EPOCH`: a rebuild of the same sources writes the same times into the image config."""
+    return {
+        "builder": docker_build.BuilderConfigArgs(name=builder),
+        "pull": False,
+        "build_args": {**build_args, SOURCE_DATE_EPOCH: str(source_date_epoch)},
+    }
+
 PLATFORM = docker_build.Platform.LINUX_AMD64
 """What the cluster's nodes run (the homelab's and GKE's nodes are x86-64)."""
 
@@ -52,6 +79,9 @@ class ImageBuildsArgs:
     """Image references to build, by name (required): `{"face-api": "registry:5000/face-api:latest"}`; the name is
     the folder of its Dockerfile under `images/`."""
 
+    builder: str = "kiban"
+    """The buildx builder (`kiban:registry.builder`). Default: `kiban`."""
+
     build_args: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Build arguments by image name: the pinned base images and tools (versions.json `imageBuilds`). Default:
     none, which only suits a Dockerfile that declares no `ARG`."""
@@ -72,8 +102,7 @@ class ImageBuilds(pulumi.ComponentResource):
         login = docker_build.RegistryArgs(
             address=args.registry.push_endpoint, username=credentials.username, password=credentials.password
         )
-        context = Path(args.config.context)
-        context = context if context.is_absolute() else ROOT / context
+        context = args.config.context  # relative to the project: the config refuses an absolute path
         version = args.config.version
         self.built = {}
         for name, reference in args.images.items():
@@ -86,23 +115,17 @@ class ImageBuilds(pulumi.ComponentResource):
             image = docker_build.Image(
                 f"{resource_name}-{name}",
                 context=docker_build.BuildContextArgs(
-                    location=str(context), named={"kiban": docker_build.ContextArgs(location=str(kiban_context))}
+                    location=context,
+                    named={"kiban": docker_build.ContextArgs(location=project_path(kiban_context))},
                 ),
-                dockerfile=docker_build.DockerfileArgs(location=str(kiban_context / "Dockerfile")),
-                build_args=dict(args.build_args.get(name, {})),
+                dockerfile=docker_build.DockerfileArgs(location=project_path(kiban_context / "Dockerfile")),
                 platforms=[PLATFORM],
-                pull=True,
                 push=True,
                 # A preview builds nothing: it runs where no build PC may be reached (docs/ci-and-delivery.md).
                 build_on_preview=False,
                 tags=[f"{repository}:{version}", f"{repository}:latest"],
                 registries=[login],
-                # `default` is the engine's own BuildKit: left unnamed, as buildx resolves it on the provider's host.
-                builder=(
-                    docker_build.BuilderConfigArgs(name=args.config.builder)
-                    if args.config.builder != "default"
-                    else None
-                ),
+                **quiet_build(args.builder, args.build_args.get(name, {}), args.config.source_date_epoch),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.built[name] = BuiltImage(repository=repository, version_tag=version, digest=image.digest)

@@ -88,6 +88,7 @@ def stack_registry(
                     ImageBuildsArgs(
                         config=registry.builds,
                         registry=build_pc.facts,
+                        builder=registry.builder,
                         images={"face-api": face_api, "face-frontend": frontend},
                         build_args=build_args,
                     ),

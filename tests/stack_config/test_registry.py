@@ -32,6 +32,13 @@ def dev_registry(**changes: Any) -> dict[str, Any]:
         ({"cleanup": {"keepVersions": 0}}, "kiban:registry.cleanup.keepVersions", "greater than or equal to 1"),
         ({"builds": {"context": "app", "version": "sha 1"}}, "kiban:registry.builds.version", "an image tag"),
         ({"insecure": True}, "kiban:registry.insecure", "unknown key"),
+        # pulumi-docker-build does not support buildx's docker driver (provider/internal/builder.go).
+        ({"builder": "default"}, "kiban:registry.builder", "pulumi-docker-build does not support"),
+        ({"builder": "my builder"}, "kiban:registry.builder", "a buildx builder name"),
+        # Compared as written by the builds: an absolute path differs between a laptop and CI.
+        ({"builds": {"context": "/home/me/faceapi", "version": "v1"}}, "kiban:registry.builds.context", "is absolute"),
+        ({"builds": {"context": "app", "version": "v1", "sourceDateEpoch": -1}},
+         "kiban:registry.builds.sourceDateEpoch", "greater than or equal to 0"),
     ],
 )
 def test_bad_build_pc_settings_name_their_key(changes, key, why):

@@ -5,6 +5,7 @@ and the K3s node configuration as a secret that parses as K3s expects."""
 from __future__ import annotations
 
 import json
+import tomllib
 
 import pulumi
 import pulumi_random
@@ -23,6 +24,7 @@ from components.platform.build_pc_registry import (
     KEY_FILE,
     BuildPcRegistry,
     BuildPcRegistryArgs,
+    buildkitd_config,
     registry_configuration,
     registry_image_tag,
 )
@@ -93,8 +95,9 @@ def test_everything_docker_goes_to_the_build_pc_engine_over_ssh(registry):
 
 def test_the_registry_runs_the_pinned_registry_binary_restarts_and_keeps_its_data_on_a_named_volume(registry):
     (image,) = registry.of_type("docker-build:index:Image")
-    assert image.inputs["buildArgs"] == versions().image_builds.registry
-    assert image.inputs["context"]["location"].endswith("images/registry")
+    assert image.inputs["buildArgs"] == {**versions().image_builds.registry, "SOURCE_DATE_EPOCH": "0"}
+    assert image.inputs["context"]["location"] == "images/registry"
+    assert image.inputs["builder"] == {"name": "kiban"} and image.inputs["pull"] is False
     assert image.inputs["load"] is True and image.inputs["push"] is False, "into the build PC's engine, nowhere else"
     container = the_container(registry)
     assert container.inputs["image"] == image.inputs["tags"][0] == registry_image_tag(versions().image_builds.registry)
@@ -217,3 +220,10 @@ def test_each_application_ci_pushes_as_its_own_user():
 def test_a_pusher_is_a_user_of_its_own(pushers, message):
     with pytest.raises(ValueError, match=message):
         BuildPcRegistryConfig.model_validate({**SETTINGS, "pushers": pushers})
+
+
+def test_the_builders_buildkit_trusts_the_registry_ca_as_buildx_copies_it(tmp_path):
+    # A docker-container builder reads no /etc/docker/certs.d: its buildkitd.toml names the CA, and buildx copies
+    # the file it names (read as given, from where `docker buildx create` runs) into the builder's container.
+    config = tomllib.loads(buildkitd_config("registry.lan:5443"))
+    assert config == {"registry": {"registry.lan:5443": {"ca": ["kiban-registry-ca.crt"]}}}
