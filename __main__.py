@@ -37,6 +37,7 @@ from components.platform.cloudnative_pg import CloudNativePg, CloudNativePgArgs
 from components.clusters.gke_target import NODE_ROLES, GkeTarget
 from components.platform.image_updater import ImageUpdater, ImageUpdaterArgs
 from components.platform.registries import GcpAccess, stack_registry
+from components.platform.stack_phase import PHASE_OUTPUT, checked_phase
 from stack_config import load_stack_config
 from versions import versions
 
@@ -53,29 +54,6 @@ cluster = cluster_target(
 # Generated secrets use an explicit `random` provider too: every stack disables all default providers.
 generator = pulumi_random.Provider("random")
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider, generator])
-
-durability = StoreDurability(
-    storage_class=(
-        RetainedStorageClass("retained-storage", RetainedStorageClassArgs(cluster=cluster.facts), opts=on_cluster).name
-        if stack.data_safety.retain_volumes
-        else cluster.facts.storage_class
-    ),
-    protect=stack.data_safety.protect,
-    retain_volumes=stack.data_safety.retain_volumes,
-    ready_timeout_minutes=stack.timeouts.workload_ready_minutes,
-)
-
-rollouts = ArgoRollouts(
-    "argo-rollouts",
-    ArgoRolloutsArgs(
-        config=stack.rollouts,
-        cluster=cluster.facts,
-        chart=pinned.charts.argo_rollouts,
-        check_image=pinned.images.busybox,
-        timeout_seconds=stack.timeouts.helm_release_seconds,
-    ),
-    opts=on_cluster,
-)
 
 # The homelab is previewed from pull requests (after a maintainer's approval) with a read-only account; prod only by
 # the job that applies it (docs/ci-and-delivery.md).
@@ -128,179 +106,11 @@ registry = stack_registry(
     ),
     gcp_access=gcp_access,
     external_password=config.registry_password,
+    with_images=stack.phase == "workloads",  # the foundation reads no digest: the images are pushed after it
 )
 
-# The config guarantees GPU nodes wherever the system asks for GPUs: one per GPU workload.
-gpu = GpuRequest(count=1, scheduling=cluster.facts.gpu) if stack.face_recognition.gpu and cluster.facts.gpu else None
-face_recognition = FaceRecognitionSystem(
-    "face-recognition",
-    FaceRecognitionSystemArgs(
-        settings=stack.face_recognition,
-        images=FaceRecognitionImages(
-            face_api=registry.images.face_api,
-            frontend=registry.images.frontend,
-            postgres=pinned.images.postgres,
-            milvus=MilvusImages(
-                milvus=pinned.images.milvus_gpu if gpu else pinned.images.milvus,
-                etcd=pinned.images.etcd,
-                minio=pinned.images.minio,
-                minio_client=pinned.images.minio_client,
-                shell=pinned.images.busybox,
-            ),
-            shell=pinned.images.busybox,
-        ),
-        host=stack.ingress.host,
-        durability=durability,
-        cluster=cluster.facts,
-        gpu=gpu,
-        gpu_ready_timeout_minutes=stack.timeouts.workload_ready_minutes,
-        environment_name=pulumi.get_stack(),
-        tls=config.ingress_tls,
-        delivery=rollouts.delivery,
-        registry=registry.facts,
-    ),
-    opts=on_cluster,
-)
-
-argocd = ArgoCd(
-    "argocd",
-    ArgoCdArgs(
-        config=stack.argocd,
-        cluster=cluster.facts,
-        chart=pinned.charts.argo_cd,
-        environment=pulumi.get_stack(),
-        repository_password=config.argocd_repository_password,
-        timeout_seconds=stack.timeouts.helm_release_seconds,
-    ),
-    opts=on_cluster,
-)
-# The PostgreSQL and Valkey the delivered applications share (seed 002's homelab `shared/`), each only when set.
-shared_data = stack.shared_data
-users_of = {
-    store: [app.name for app in stack.argocd.applications if store in app.shared_data] for store in ("postgres", "valkey")
-}
-shared_postgres: SharedPostgres | None = None
-if shared_data.postgres is not None:
-    postgres_operator = CloudNativePg(
-        "cloudnative-pg",
-        CloudNativePgArgs(
-            cluster=cluster.facts,
-            chart=pinned.charts.cloudnative_pg,
-            timeout_seconds=stack.timeouts.helm_release_seconds,
-        ),
-        opts=on_cluster,
-    )
-    shared_postgres = SharedPostgres(
-        "shared-postgres",
-        SharedPostgresArgs(
-            config=shared_data.postgres,
-            applications=users_of["postgres"],
-            operator=postgres_operator.operator,
-            cluster=cluster.facts,
-            image=pinned.images.cnpg_postgres,
-            shell_image=pinned.images.busybox,
-            durability=durability,
-        ),
-        opts=on_cluster,
-    )
-shared_valkey: SharedValkey | None = None
-if shared_data.valkey is not None:
-    shared_valkey = SharedValkey(
-        "shared-valkey",
-        SharedValkeyArgs(
-            config=shared_data.valkey,
-            applications=users_of["valkey"],
-            cluster=cluster.facts,
-            image=pinned.images.valkey,
-            durability=durability,
-        ),
-        opts=on_cluster,
-    )
-
-updater = stack.argocd.image_updater
-for application in stack.argocd.applications:
-    delivered = DeliveredApplication(
-        application.name,
-        DeliveredApplicationArgs(
-            application=application,
-            cluster=cluster.facts,
-            auto_sync=stack.argocd.auto_sync,
-            crds=[argocd.release],
-            image_updater_writes_back=updater is not None and updater.write_back == "argocd" and bool(application.images),
-        ),
-        opts=on_cluster,
-    )
-    if application.shared_data:
-        # The config guarantees each store an application names is set.
-        SharedDataAccess(
-            f"{application.name}-shared-data",
-            SharedDataAccessArgs(
-                application=application.name,
-                namespace=application.namespace,
-                postgres=(
-                    StoreAccess(
-                        shared_postgres.logins[application.name],
-                        shared_postgres.pods,
-                        shared_postgres.access_after[application.name],
-                    )
-                    if shared_postgres is not None and "postgres" in application.shared_data
-                    else None
-                ),
-                valkey=(
-                    StoreAccess(
-                        shared_valkey.logins[application.name], shared_valkey.pods, shared_valkey.access_after[application.name]
-                    )
-                    if shared_valkey is not None and "valkey" in application.shared_data
-                    else None
-                ),
-                connection_secrets=application.secret is None,
-                after=[delivered],
-            ),
-            opts=on_cluster,
-        )
-    if application.secret is not None:
-        # The Secret in the shape the application's own manifests read (the config guarantees its stores).
-        uses_postgres = shared_postgres is not None and "postgres" in application.shared_data
-        uses_valkey = shared_valkey is not None and "valkey" in application.shared_data
-        ApplicationSecret(
-            f"{application.name}-secret",
-            ApplicationSecretArgs(
-                application=application.name,
-                namespace=application.namespace,
-                name=application.secret.name,
-                keys=application.secret.keys,
-                postgres=shared_postgres.logins[application.name] if "postgres" in application.shared_data and shared_postgres else None,
-                valkey=shared_valkey.logins[application.name] if "valkey" in application.shared_data and shared_valkey else None,
-                settings=config.application_secrets.get(application.name, {}),
-            ),
-            opts=pulumi.ResourceOptions.merge(
-                on_cluster,
-                pulumi.ResourceOptions(
-                    # What of the stores it uses, not the whole stores (every application's logins: N² edges).
-                    depends_on=[
-                        delivered,
-                        *(shared_postgres.access_after[application.name] if uses_postgres else ()),
-                        *(shared_valkey.access_after[application.name] if uses_valkey else ()),
-                    ]
-                ),
-            ),
-        )
-if updater is not None:
-    ImageUpdater(
-        "image-updater",
-        ImageUpdaterArgs(
-            config=updater,
-            applications=stack.argocd.applications,
-            cluster=cluster.facts,
-            chart=pinned.charts.argocd_image_updater,
-            argocd=argocd.release,
-            timeout_seconds=stack.timeouts.helm_release_seconds,
-            registry_password=config.image_updater_registry_password,
-            registry=registry.facts,
-        ),
-        opts=on_cluster,
-    )
-
+# What the steps after the foundation need (the nodes' registry configuration, the builder's trust, CI's identity,
+# the DNS record), exported by every phase.
 if isinstance(cluster, GkeTarget):
     pulumi.export("ingressAddress", cluster.ingress_address.address)
     pulumi.export("dnsRecord", cluster.ingress_address.address.apply(lambda a: f"{stack.ingress.host}. A {a}"))
@@ -308,9 +118,7 @@ if isinstance(cluster, GkeTarget):
     if identity is not None:
         pulumi.export("ciWorkloadIdentityProvider", identity.provider_name)
         pulumi.export("ciServiceAccounts", identity.emails)
-
 pulumi.export("registryEndpoint", registry.facts.push_endpoint)
-pulumi.export("images", {"faceApi": registry.images.face_api.reference, "frontend": registry.images.frontend.reference})
 if registry.build_pc is not None:
     pulumi.export("registryCaCertificate", registry.build_pc.facts.ca_certificate)  # Docker clients: certs.d/<host:port>/ca.crt
     pulumi.export("k3sRegistriesYaml", registry.build_pc.k3s_registries)  # secret: /etc/rancher/k3s/registries.yaml
@@ -320,8 +128,215 @@ if registry.build_pc is not None:
 pulumi.export("clusterKind", cluster.facts.kind)
 if preview_access is not None:
     pulumi.export("previewTokenSecret", preview_access.token_secret)  # HOMELAB_PREVIEW_KUBECONFIG's token and CA
-pulumi.export("url", face_recognition.url)
-pulumi.export("namespaces", face_recognition.namespaces)
-pulumi.export("gpu", stack.face_recognition.gpu)
-pulumi.export("argocdUrl", argocd.url)
-pulumi.export("argocdAdminPassword", argocd.admin_password)  # an Output.secret: shown only with --show-secrets
+# The phase, once the stack's last up shows it may run: never a foundation over running workloads (it would delete
+# them), never workloads before a foundation that a person or the release workflow has to follow up.
+pulumi.export(
+    PHASE_OUTPUT,
+    checked_phase(stack.phase, needs_foundation=registry_config.kind in ("build-pc", "artifact-registry")),
+)
+
+if stack.phase == "workloads":
+    # Everything that runs on the foundation: the stores, the delivery tools, the application, Argo CD.
+    assert registry.images is not None  # resolved with the workloads
+    durability = StoreDurability(
+        storage_class=(
+            RetainedStorageClass("retained-storage", RetainedStorageClassArgs(cluster=cluster.facts), opts=on_cluster).name
+            if stack.data_safety.retain_volumes
+            else cluster.facts.storage_class
+        ),
+        protect=stack.data_safety.protect,
+        retain_volumes=stack.data_safety.retain_volumes,
+        ready_timeout_minutes=stack.timeouts.workload_ready_minutes,
+    )
+
+    rollouts = ArgoRollouts(
+        "argo-rollouts",
+        ArgoRolloutsArgs(
+            config=stack.rollouts,
+            cluster=cluster.facts,
+            chart=pinned.charts.argo_rollouts,
+            check_image=pinned.images.busybox,
+            timeout_seconds=stack.timeouts.helm_release_seconds,
+        ),
+        opts=on_cluster,
+    )
+
+    # The config guarantees GPU nodes wherever the system asks for GPUs: one per GPU workload.
+    gpu = GpuRequest(count=1, scheduling=cluster.facts.gpu) if stack.face_recognition.gpu and cluster.facts.gpu else None
+    face_recognition = FaceRecognitionSystem(
+        "face-recognition",
+        FaceRecognitionSystemArgs(
+            settings=stack.face_recognition,
+            images=FaceRecognitionImages(
+                face_api=registry.images.face_api,
+                frontend=registry.images.frontend,
+                postgres=pinned.images.postgres,
+                milvus=MilvusImages(
+                    milvus=pinned.images.milvus_gpu if gpu else pinned.images.milvus,
+                    etcd=pinned.images.etcd,
+                    minio=pinned.images.minio,
+                    minio_client=pinned.images.minio_client,
+                    shell=pinned.images.busybox,
+                ),
+                shell=pinned.images.busybox,
+            ),
+            host=stack.ingress.host,
+            durability=durability,
+            cluster=cluster.facts,
+            gpu=gpu,
+            gpu_ready_timeout_minutes=stack.timeouts.workload_ready_minutes,
+            environment_name=pulumi.get_stack(),
+            tls=config.ingress_tls,
+            delivery=rollouts.delivery,
+            registry=registry.facts,
+        ),
+        opts=on_cluster,
+    )
+
+    argocd = ArgoCd(
+        "argocd",
+        ArgoCdArgs(
+            config=stack.argocd,
+            cluster=cluster.facts,
+            chart=pinned.charts.argo_cd,
+            environment=pulumi.get_stack(),
+            repository_password=config.argocd_repository_password,
+            timeout_seconds=stack.timeouts.helm_release_seconds,
+        ),
+        opts=on_cluster,
+    )
+    # The PostgreSQL and Valkey the delivered applications share (seed 002's homelab `shared/`), each only when set.
+    shared_data = stack.shared_data
+    users_of = {
+        store: [app.name for app in stack.argocd.applications if store in app.shared_data] for store in ("postgres", "valkey")
+    }
+    shared_postgres: SharedPostgres | None = None
+    if shared_data.postgres is not None:
+        postgres_operator = CloudNativePg(
+            "cloudnative-pg",
+            CloudNativePgArgs(
+                cluster=cluster.facts,
+                chart=pinned.charts.cloudnative_pg,
+                timeout_seconds=stack.timeouts.helm_release_seconds,
+            ),
+            opts=on_cluster,
+        )
+        shared_postgres = SharedPostgres(
+            "shared-postgres",
+            SharedPostgresArgs(
+                config=shared_data.postgres,
+                applications=users_of["postgres"],
+                operator=postgres_operator.operator,
+                cluster=cluster.facts,
+                image=pinned.images.cnpg_postgres,
+                shell_image=pinned.images.busybox,
+                durability=durability,
+            ),
+            opts=on_cluster,
+        )
+    shared_valkey: SharedValkey | None = None
+    if shared_data.valkey is not None:
+        shared_valkey = SharedValkey(
+            "shared-valkey",
+            SharedValkeyArgs(
+                config=shared_data.valkey,
+                applications=users_of["valkey"],
+                cluster=cluster.facts,
+                image=pinned.images.valkey,
+                durability=durability,
+            ),
+            opts=on_cluster,
+        )
+
+    updater = stack.argocd.image_updater
+    for application in stack.argocd.applications:
+        delivered = DeliveredApplication(
+            application.name,
+            DeliveredApplicationArgs(
+                application=application,
+                cluster=cluster.facts,
+                auto_sync=stack.argocd.auto_sync,
+                crds=[argocd.release],
+                image_updater_writes_back=updater is not None and updater.write_back == "argocd" and bool(application.images),
+            ),
+            opts=on_cluster,
+        )
+        if application.shared_data:
+            # The config guarantees each store an application names is set.
+            SharedDataAccess(
+                f"{application.name}-shared-data",
+                SharedDataAccessArgs(
+                    application=application.name,
+                    namespace=application.namespace,
+                    postgres=(
+                        StoreAccess(
+                            shared_postgres.logins[application.name],
+                            shared_postgres.pods,
+                            shared_postgres.access_after[application.name],
+                        )
+                        if shared_postgres is not None and "postgres" in application.shared_data
+                        else None
+                    ),
+                    valkey=(
+                        StoreAccess(
+                            shared_valkey.logins[application.name],
+                            shared_valkey.pods,
+                            shared_valkey.access_after[application.name],
+                        )
+                        if shared_valkey is not None and "valkey" in application.shared_data
+                        else None
+                    ),
+                    connection_secrets=application.secret is None,
+                    after=[delivered],
+                ),
+                opts=on_cluster,
+            )
+        if application.secret is not None:
+            # The Secret in the shape the application's own manifests read (the config guarantees its stores).
+            uses_postgres = shared_postgres is not None and "postgres" in application.shared_data
+            uses_valkey = shared_valkey is not None and "valkey" in application.shared_data
+            ApplicationSecret(
+                f"{application.name}-secret",
+                ApplicationSecretArgs(
+                    application=application.name,
+                    namespace=application.namespace,
+                    name=application.secret.name,
+                    keys=application.secret.keys,
+                    postgres=shared_postgres.logins[application.name] if "postgres" in application.shared_data and shared_postgres else None,
+                    valkey=shared_valkey.logins[application.name] if "valkey" in application.shared_data and shared_valkey else None,
+                    settings=config.application_secrets.get(application.name, {}),
+                ),
+                opts=pulumi.ResourceOptions.merge(
+                    on_cluster,
+                    pulumi.ResourceOptions(
+                        # What of the stores it uses, not the whole stores (every application's logins: N² edges).
+                        depends_on=[
+                            delivered,
+                            *(shared_postgres.access_after[application.name] if uses_postgres else ()),
+                            *(shared_valkey.access_after[application.name] if uses_valkey else ()),
+                        ]
+                    ),
+                ),
+            )
+    if updater is not None:
+        ImageUpdater(
+            "image-updater",
+            ImageUpdaterArgs(
+                config=updater,
+                applications=stack.argocd.applications,
+                cluster=cluster.facts,
+                chart=pinned.charts.argocd_image_updater,
+                argocd=argocd.release,
+                timeout_seconds=stack.timeouts.helm_release_seconds,
+                registry_password=config.image_updater_registry_password,
+                registry=registry.facts,
+            ),
+            opts=on_cluster,
+        )
+
+    pulumi.export("images", {"faceApi": registry.images.face_api.reference, "frontend": registry.images.frontend.reference})
+    pulumi.export("url", face_recognition.url)
+    pulumi.export("namespaces", face_recognition.namespaces)
+    pulumi.export("gpu", stack.face_recognition.gpu)
+    pulumi.export("argocdUrl", argocd.url)
+    pulumi.export("argocdAdminPassword", argocd.admin_password)  # an Output.secret: shown only with --show-secrets

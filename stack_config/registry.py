@@ -234,7 +234,9 @@ class ArtifactRegistry(ConfigModel):
 
     pin_digests: bool = True
     """Deploy each release tag pinned to the digest Artifact Registry holds for it when `up` runs (the tag must have
-    been pushed). Default: `true`; turn off only to bootstrap a repository that holds no images yet."""
+    been pushed). Default: `true`. A new repository needs no change here: its first `up` is the foundation phase
+    (`kiban:phase: foundation`), which reads no digest; turned off, pods would pull the tag as written, which
+    fails just the same while nothing has been pushed."""
 
     def endpoint(self, project: str, location: str) -> str:
         """`<location>-docker.pkg.dev/<project>/<repository>`, the prefix of every image in the repository."""

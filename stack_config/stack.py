@@ -109,6 +109,15 @@ class StackConfig(ConfigModel):
     stores protected with their volumes retained. `development` (the homelab) may do each of those. Default:
     `production`, so a stack that does not say what it is gets the strict rules."""
 
+    phase: Literal["foundation", "workloads"] = "workloads"
+    """What this `up` declares. `foundation`: a new stack's first `up`: the cluster and what it needs to run, the
+    registry with its CA and credentials, and CI's identity; nothing that pulls kiban's images or reads their
+    digests, which exist only after the steps that follow it (dev: each K3s node's `registries.yaml` and the
+    builder's trust; prod: the release workflow's push). `workloads`: everything. A `foundation` up of a stack that
+    runs its workloads is refused (it would delete them), and so is a `workloads` up of a stack with a build PC
+    registry or Artifact Registry that has no foundation yet. docs/operations.md walks through both stacks.
+    Default: `workloads`."""
+
     cluster: ClusterConfig
     """Where to deploy: `kind: k3s`, `kind: existing-gke`, or `kind: gke` (kiban creates it). Required."""
 

@@ -69,6 +69,8 @@ class Deployment:
     stand_ins: dict[str, str] = field(default_factory=dict)
     """Values the mock engine made up where the cloud or a registry reports the real one at `pulumi up` (digests,
     addresses, project numbers), each with what it stands for: what a render shows of them is not real."""
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Every data-source call the program made (`token`, arguments), in order: what an `up` reads."""
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -175,11 +177,20 @@ def available_stacks() -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
 
 
-class _Mocks(pulumi_mocks.Mocks):
-    """Resources echo their inputs; generated secrets get stable, recognisable placeholder values."""
+ORGANIZATION = "organization"
+"""The organization a DIY backend (`pulumi login --local`, `s3://`, `gs://`) always reports."""
 
-    def __init__(self, stand_ins: dict[str, str] | None = None):
+RUNNING = {"phase": "workloads"}
+"""The outputs of a stack whose last `up` declared its workloads: what an ordinary `up` finds."""
+
+
+class _Mocks(pulumi_mocks.Mocks):
+    """Resources echo their inputs; generated secrets get stable, recognisable placeholder values; a
+    `StackReference` to the stack itself reads `previous_outputs` (the outputs of the stack's last `up`)."""
+
+    def __init__(self, stand_ins: dict[str, str] | None = None, previous_outputs: dict[str, Any] | None = None):
         self.stand_ins = stand_ins if stand_ins is not None else {}
+        self.previous_outputs = dict(previous_outputs or {})
         self.inputs = threading.local()
         """The inputs of the resource this thread registers now, as the mock monitor deserialized them (the monitor
         calls `new_resource` in the thread that serves the registration): the recording reads them from here
@@ -187,6 +198,11 @@ class _Mocks(pulumi_mocks.Mocks):
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
         self.inputs.last = args.inputs
+        if args.typ == "pulumi:pulumi:StackReference":
+            ours = f"{ORGANIZATION}/{PROJECT}/{pulumi.get_stack()}"
+            if args.resource_id != ours:
+                raise LookupError(f"no stack {args.resource_id!r} in this backend (only {ours!r})")
+            return args.resource_id, {"name": ours, "outputs": self.previous_outputs, "secretOutputNames": []}
         outputs = self._new_resource(args)
         for key, what in _STAND_INS.get(args.typ, {}).items():
             value = _dig(outputs, key)
@@ -326,6 +342,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         return response
 
+    def Invoke(self, request):  # noqa: N802 (gRPC method name)
+        self._deployment.invokes.append((request.tok, rpc.deserialize_properties(request.args, keep_unknowns=True)))
+        return super().Invoke(request)
+
     def RegisterResourceOutputs(self, request):  # noqa: N802
         if request.urn.split("::")[-2] == "pulumi:pulumi:Stack":
             self._deployment.outputs.update(rpc.deserialize_properties(request.outputs, keep_unknowns=True))
@@ -338,12 +358,15 @@ def run_under_mocks(
     stack: str = "test",
     config: dict[str, Any] | None = None,
     disabled_default_providers: Sequence[str] = ("kubernetes", "gcp", "docker", "docker-build", "random"),
+    previous_outputs: dict[str, Any] | None = None,
 ) -> Deployment:
     """Run `program` (anything that declares resources) under the mock monitor and return what it declared.
 
     `config` is Pulumi config as written in a stack file (`{"kiban:cluster": {...}}`, secure values as
-    `{"secure": ...}`); `offline_application_secrets` stand in for the secret settings a deployer sets. Raises what
-    the program raises, and `DefaultProviderError`.
+    `{"secure": ...}`); `offline_application_secrets` stand in for the secret settings a deployer sets.
+    `previous_outputs` are the stack's outputs as its last `up` left them (what a `StackReference` to the stack
+    itself reads; default: none, a stack never deployed). Raises what the program raises, and
+    `DefaultProviderError`.
     """
     config = dict(config or {})
     if "kiban:applicationSecrets" not in config and (stand_ins := offline_application_secrets(config)):
@@ -358,13 +381,14 @@ def run_under_mocks(
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            mocks = _Mocks(deployment.stand_ins)
+            mocks = _Mocks(deployment.stand_ins, RUNNING if previous_outputs is None else previous_outputs)
             pulumi.runtime.set_mocks(
                 mocks,
                 project=PROJECT,
                 stack=stack,
                 preview=False,
                 monitor=_RecordingMonitor(mocks, set(disabled_default_providers), deployment),
+                organization=ORGANIZATION,
             )
             settings.ROOT.set(None)  # set_mocks made a finished root stack; run_in_stack makes the real one
             settings.SETTINGS.outputs.clear()  # tasks a failed earlier run left behind, bound to its closed loop
@@ -386,28 +410,37 @@ def run_under_mocks(
     return deployment
 
 
-def run_program(stack: str, overrides: dict[str, Any] | None = None, project_dir: Path = ROOT) -> Deployment:
+def run_program(
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    project_dir: Path = ROOT,
+    previous_outputs: dict[str, Any] = RUNNING,
+) -> Deployment:
     """Run `__main__.py` for `stack` (Pulumi.yaml + Pulumi.<stack>.yaml of `project_dir`) under mocks, with
     `project_dir` as the working directory, as the Pulumi CLI runs a program in its project directory.
 
     `overrides` replaces (or, with `None`, removes) whole config keys such as `kiban:cluster`, for tests.
+    `previous_outputs` are the outputs the stack's last `up` left (default: a stack that runs its workloads, as
+    every `up` but a stack's first ones finds it).
 
     A stack run as its files stand is run once per process and handed out as a copy: the program is
     deterministic under mocks, and many tests read the same two stacks.
     """
     stack_file = ROOT / f"Pulumi.{stack}.yaml"
-    if overrides is None and project_dir == ROOT and stack_file.is_file():
+    if overrides is None and project_dir == ROOT and stack_file.is_file() and previous_outputs is RUNNING:
         key = (stack, hashlib.sha256(stack_file.read_bytes()).hexdigest())
         if key not in _RUNS:
-            _RUNS[key] = _run_program(stack, None, project_dir)
+            _RUNS[key] = _run_program(stack, None, project_dir, previous_outputs)
         return copy.deepcopy(_RUNS[key])
-    return _run_program(stack, overrides, project_dir)
+    return _run_program(stack, overrides, project_dir, previous_outputs)
 
 
 _RUNS: dict[tuple[str, str], Deployment] = {}
 
 
-def _run_program(stack: str, overrides: dict[str, Any] | None, project_dir: Path) -> Deployment:
+def _run_program(
+    stack: str, overrides: dict[str, Any] | None, project_dir: Path, previous_outputs: dict[str, Any]
+) -> Deployment:
     config = stack_config(stack, overrides, project_dir)
     disabled = config.pop("pulumi:disable-default-providers", [])
     if str(ROOT) not in sys.path:
@@ -419,6 +452,8 @@ def _run_program(stack: str, overrides: dict[str, Any] | None, project_dir: Path
     previous = Path.cwd()
     os.chdir(project_dir)
     try:
-        return run_under_mocks(program, stack=stack, config=config, disabled_default_providers=disabled)
+        return run_under_mocks(
+            program, stack=stack, config=config, disabled_default_providers=disabled, previous_outputs=previous_outputs
+        )
     finally:
         os.chdir(previous)

@@ -49,7 +49,8 @@ class StackRegistry:
     """The stack's registry and kiban's images resolved against it."""
 
     facts: RegistryFacts
-    images: OwnImages
+    images: OwnImages | None
+    """kiban's images as the workloads run them; `None` for the registry alone (`with_images=False`)."""
     build_pc: BuildPcRegistry | None = None
     """The build PC's registry (dev), for its outputs."""
 
@@ -64,12 +65,15 @@ def stack_registry(
     opts: pulumi.ResourceOptions,
     gcp_access: GcpAccess | None = None,
     external_password: pulumi.Output[str] | None = None,
+    with_images: bool = True,
 ) -> StackRegistry:
     """The registry `registry` (`kiban:registry`) describes, and the configured references of kiban's two images
     (`face_api`, `frontend`) resolved against it. `build_args` are the pinned build arguments of kiban's images by
     name (versions.json `imageBuilds`); `protect` guards the registry's data; `opts` carries the `random` and
     `tls` providers the build PC's registry generates its credentials and certificates with; `gcp_access` is
-    needed for Artifact Registry; `external_password` is an external registry's password or token."""
+    needed for Artifact Registry; `external_password` is an external registry's password or token.
+    `with_images=False` declares the registry alone (a stack's foundation): no build, no digest read, since the
+    images do not exist before the registry does."""
     match registry:
         case BuildPcRegistryConfig():
             # Imported here: the Docker SDKs they load (~0.05 s of CPU) serve the build PC's registry only.
@@ -82,6 +86,8 @@ def stack_registry(
                 BuildPcRegistryArgs(config=registry, build_args=build_args["registry"], protect=protect),
                 opts=opts,
             )
+            if not with_images:
+                return StackRegistry(build_pc.facts, None, build_pc)
             if registry.builds is not None:
                 builds = ImageBuilds(
                     "images",
@@ -115,6 +121,8 @@ def stack_registry(
                 ),
                 opts=pulumi.ResourceOptions(provider=gcp_access.provider),
             )
+            if not with_images:
+                return StackRegistry(repository.facts, None)
             digest_of = (
                 artifact_registry_digests(repository.facts.pull_endpoint, repository.repository, gcp_access.provider)
                 if registry.pin_digests
@@ -122,7 +130,8 @@ def stack_registry(
             )
             return StackRegistry(repository.facts, resolve_images(face_api, frontend, digest_of))
         case ExternalRegistry():
-            return StackRegistry(external_registry(registry, face_api, external_password), resolve_images(face_api, frontend, None))
+            facts = external_registry(registry, face_api, external_password)
+            return StackRegistry(facts, resolve_images(face_api, frontend, None) if with_images else None)
     raise TypeError(f"no registry for kind {registry.kind!r}")
 
 
