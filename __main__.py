@@ -94,16 +94,15 @@ if registry_config.kind == "artifact-registry":
         gcp_access = GcpAccess(
             provider=pulumi_gcp.Provider("registry-gcp", project=project, region=region), project=project, location=region
         )
+# kiban's CA (the build PC registry's) and the certificates it signs come from an explicit `tls` provider.
+certificates = [pulumi_tls.Provider("tls")] if registry_config.kind == "build-pc" else []
 registry = stack_registry(
     registry_config,
     face_api=stack.images.face_api,
     frontend=stack.images.frontend,
     build_args=pinned.image_builds.by_image(),
     protect=stack.data_safety.protect,
-    # The build PC's registry generates its CA and certificate through an explicit `tls` provider.
-    opts=pulumi.ResourceOptions(
-        providers=[generator, pulumi_tls.Provider("tls")] if registry_config.kind == "build-pc" else [generator]
-    ),
+    opts=pulumi.ResourceOptions(providers=[generator, *certificates]),
     gcp_access=gcp_access,
     external_password=config.registry_password,
     with_images=stack.phase == "workloads",  # the foundation reads no digest: the images are pushed after it
@@ -200,10 +199,12 @@ if stack.phase == "workloads":
             cluster=cluster.facts,
             chart=pinned.charts.argo_cd,
             environment=pulumi.get_stack(),
+            registry_endpoint=registry.facts.pull_endpoint,
+            certificate_authority=registry.build_pc.certificate_authority if registry.build_pc else None,
             repository_password=config.argocd_repository_password,
             timeout_seconds=stack.timeouts.helm_release_seconds,
         ),
-        opts=on_cluster,
+        opts=pulumi.ResourceOptions(providers=[cluster.provider, generator, *certificates]),
     )
     # The PostgreSQL and Valkey the delivered applications share (seed 002's homelab `shared/`), each only when set.
     shared_data = stack.shared_data

@@ -297,8 +297,13 @@ class ArgoCdConfig(ConfigModel):
     """Argo CD, installed from its official chart."""
 
     host: Hostname | None = None
-    """Host name of the Argo CD UI through the cluster's ingress (its own, not the face-recognition system's).
-    Default: unset, no Ingress (use port-forward)."""
+    """Host name of the Argo CD UI through the cluster's ingress (its own, not the face-recognition system's), served over HTTPS only: with a certificate
+    kiban's CA signs (a stack with `registry.kind: build-pc`; give that CA, the `registryCaCertificate` output, to
+    the browsers that open it) or the one in `tlsSecretName`. Default: unset, no Ingress (use port-forward)."""
+
+    tls_secret_name: KubernetesName | None = None
+    """A `kubernetes.io/tls` Secret in the `argocd` namespace that something else keeps (e.g. cert-manager), for
+    `host`. Default: unset: kiban's CA signs one, where the stack has it."""
 
     high_availability: bool = False
     """Run the HA-relevant parts replicated (server, repo server, ApplicationSet controller, redis-ha). The

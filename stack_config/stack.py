@@ -215,6 +215,12 @@ class StackConfig(ConfigModel):
         self._images_in_registry()
         self._shared_stores_exist()
         self._hosts_not_kibans()
+        if self.argocd.host and self.argocd.tls_secret_name is None and not isinstance(self.registry, BuildPcRegistry):
+            raise ValueError(
+                "argocd.host is set but nothing gives its UI a certificate, and kiban serves it over HTTPS only; set "
+                "argocd.tlsSecretName to a kubernetes.io/tls Secret in the argocd namespace (e.g. from cert-manager), "
+                "or use registry kind: build-pc, whose CA signs one"
+            )
         demand = self.gpu_demand()
         supply = self.cluster.gpu_slots()
         if supply is not None and sum(demand.values()) > supply:

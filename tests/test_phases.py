@@ -101,7 +101,7 @@ def test_workloads_before_a_foundation_are_refused(stack):
 def test_a_stack_that_needs_no_foundation_deploys_in_one_up():
     # An external registry that kiban does not run: the images exist before any up, nothing to follow up.
     external = {"kiban:registry": {"kind": "external"}}
-    deployment = run_program("dev", {**external, "kiban:images": {
+    deployment = run_program("prod", {**external, "kiban:images": {
         "faceApi": "ghcr.io/example/face-api:1.0.0", "frontend": "ghcr.io/example/face-frontend:1.0.0"}},
         previous_outputs={})
     assert deployment.outputs["phase"] == "workloads" and deployment.of_type("kiban:app:FaceRecognitionSystem")

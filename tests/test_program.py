@@ -349,3 +349,17 @@ def test_an_application_ci_gets_its_own_push_credential_as_a_secret_output():
     assert rpc.is_rpc_secret(output), "shown only with --show-secrets"
     assert rpc.unwrap_rpc_secret(output) == {"yomu-ci": "mock-password-registry-pusher-yomu-ci"}
     assert "registryPushCredentials" not in run_program("dev").outputs, "none without pushers"
+
+
+def test_argocd_knows_the_registry_and_serves_dev_over_https(deployments):
+    # ArgoCdArgs.registry_endpoint reaches the gitops-bridge cluster Secret, where applications read it.
+    for stack, endpoint in (("dev", "registry.homelab.internal:5000"), ("prod", "asia-northeast2-docker.pkg.dev/kiban-prod/kiban")):
+        annotations = deployments[stack].object("Secret", "in-cluster")["metadata"]["annotations"]
+        assert annotations["kiban.dev/registry"] == endpoint, stack
+    # dev's UI is on the LAN: a certificate from kiban's CA (the registry's, which the runbook trusts), HTTPS only.
+    assert deployments["dev"].outputs["argocdUrl"] == "https://argocd.homelab.internal"
+    (certificate,) = [r for r in deployments["dev"].of_type("tls:index/locallySignedCert:LocallySignedCert")
+                      if r.name == "argocd-ingress-certificate"]
+    (ca,) = deployments["dev"].of_type("tls:index/selfSignedCert:SelfSignedCert")
+    assert certificate.inputs["caCertPem"] == deployments["dev"].outputs["registryCaCertificate"]
+    assert ca.inputs["isCaCertificate"] is True

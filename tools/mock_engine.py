@@ -49,6 +49,8 @@ class Registration:
     retain_on_delete: bool
     dependencies: tuple[str, ...]
     ignore_changes: tuple[str, ...]
+    replace_on_changes: tuple[str, ...] = ()
+    delete_before_replace: bool = False
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     """`create`, `update`, `delete` where the program set them."""
 
@@ -180,6 +182,9 @@ def available_stacks() -> list[str]:
 ORGANIZATION = "organization"
 """The organization a DIY backend (`pulumi login --local`, `s3://`, `gs://`) always reports."""
 
+CREATED = "2026-01-02T03:04:05Z"
+"""The `metadata.creationTimestamp` every mock Kubernetes object reports."""
+
 RUNNING = {"phase": "workloads"}
 """The outputs of a stack whose last `up` declared its workloads: what an ordinary `up` finds."""
 
@@ -215,6 +220,9 @@ class _Mocks(pulumi_mocks.Mocks):
         if args.typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = rpc.wrap_rpc_secret(f"mock-password-{args.name}")
             outputs["bcryptHash"] = rpc.wrap_rpc_secret(f"$2a$10$mock.bcrypt.{args.name}")
+        if args.typ.startswith("kubernetes:") and isinstance(outputs.get("metadata"), dict):
+            # What the API server stamps on every object it creates.
+            outputs["metadata"] = {**outputs["metadata"], "creationTimestamp": CREATED}
         if args.typ == "kubernetes:helm.sh/v3:Release":
             outputs["status"] = {"name": args.inputs.get("name", args.name), "namespace": args.inputs.get("namespace")}
         if args.typ == "gcp:container/cluster:Cluster":
@@ -333,6 +341,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 dependencies=tuple(request.dependencies),
                 ignore_changes=tuple(request.ignoreChanges),
+                replace_on_changes=tuple(request.replaceOnChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
                 custom_timeouts={
                     name: value
                     for name in ("create", "update", "delete")
@@ -365,8 +375,8 @@ def run_under_mocks(
     `config` is Pulumi config as written in a stack file (`{"kiban:cluster": {...}}`, secure values as
     `{"secure": ...}`); `offline_application_secrets` stand in for the secret settings a deployer sets.
     `previous_outputs` are the stack's outputs as its last `up` left them (what a `StackReference` to the stack
-    itself reads; default: none, a stack never deployed). Raises what the program raises, and
-    `DefaultProviderError`.
+    itself reads; default: a stack that runs its workloads, `RUNNING`; `{}` for a stack never deployed). Raises
+    what the program raises, and `DefaultProviderError`.
     """
     config = dict(config or {})
     if "kiban:applicationSecrets" not in config and (stand_ins := offline_application_secrets(config)):

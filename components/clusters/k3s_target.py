@@ -48,6 +48,9 @@ def k3s_facts(config: K3sCluster) -> ClusterFacts:
                 namespace_labels={"kubernetes.io/metadata.name": "kube-system"},
                 pod_labels={"app.kubernetes.io/name": "traefik"},
             ),
+            # K3s's Traefik routes an Ingress on its `web` (HTTP) and `websecure` (HTTPS) entry points alike; one
+            # with TLS is routed on `websecure` only (Traefik's router.entrypoints annotation).
+            https_only_annotations={"traefik.ingress.kubernetes.io/router.entrypoints": "websecure"},
         ),
         dns_source=KUBE_DNS,
         gpu=gpu,

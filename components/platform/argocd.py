@@ -10,10 +10,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.contracts.certificates import CertificateAuthority
 from components.contracts.cluster import ClusterFacts
 from components.contracts.labels import platform_labels
 from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs, OwnNamespace
 from components.contracts import namespaces
+from components.platform.server_certificate import issue_server_certificate
 from stack_config.argocd import ArgoCdConfig
 from versions import PinnedChart
 
@@ -41,8 +43,22 @@ def redis_ha_values(release: str = RELEASE) -> dict:
     }
 
 
-def chart_values(config: ArgoCdConfig, cluster: ClusterFacts, admin_password_hash: pulumi.Input[str]) -> dict:
-    """The values kiban passes to the `argo-cd` chart (every key exists in the pinned chart: a test checks)."""
+INGRESS_TLS_SECRET = "argocd-ingress-tls"
+"""The certificate kiban's CA signs for `host` (not `argocd-server-tls`, which the server itself would serve)."""
+
+
+def chart_values(
+    config: ArgoCdConfig,
+    cluster: ClusterFacts,
+    admin_password_hash: pulumi.Input[str],
+    admin_password_mtime: pulumi.Input[str] = "",
+    tls_secret: str | None = None,
+) -> dict:
+    """The values kiban passes to the `argo-cd` chart (every key exists in the pinned chart: a test checks).
+
+    `admin_password_mtime` is when the admin password was set: the chart otherwise writes the time of each render
+    (`admin.passwordMtime: default (now)` in its argocd-secret), and Argo CD ends every session older than it, so
+    each chart upgrade would log the admin out. `tls_secret` serves `host` over HTTPS only."""
     replicas = 2 if config.high_availability else 1
     values: dict = {
         "global": {"networkPolicy": {"create": True}},
@@ -50,7 +66,10 @@ def chart_values(config: ArgoCdConfig, cluster: ClusterFacts, admin_password_has
         "notifications": {"enabled": False},
         "configs": {
             "params": {"server.insecure": True},  # TLS ends at the cluster's ingress
-            "secret": {"argocdServerAdminPassword": admin_password_hash},
+            "secret": {
+                "argocdServerAdminPassword": admin_password_hash,
+                "argocdServerAdminPasswordMtime": admin_password_mtime,
+            },
         },
         "server": {"replicas": replicas},
         "repoServer": {"replicas": replicas},
@@ -63,7 +82,8 @@ def chart_values(config: ArgoCdConfig, cluster: ClusterFacts, admin_password_has
             "enabled": True,
             "hostname": config.host,
             "ingressClassName": cluster.ingress.ingress_class_name() or "",
-            "annotations": cluster.ingress.annotations(tls=False),
+            "annotations": cluster.ingress.annotations(tls=tls_secret is not None),
+            "extraTls": [{"hosts": [config.host], "secretName": tls_secret}] if tls_secret else [],
         }
     return values
 
@@ -86,6 +106,10 @@ class ArgoCdArgs:
 
     registry_endpoint: str | None = None
     """Where the cluster pulls kiban's images from, written on the cluster Secret. Default: unset."""
+
+    certificate_authority: CertificateAuthority | None = None
+    """kiban's CA, which signs the UI's certificate for `config.host` unless `config.tls_secret_name` names one
+    (`opts` must then carry the `tls` provider). Default: none."""
 
     repository_password: pulumi.Output[str] | None = None
     """Password of `config.repository_username` for the applications' repositories (secret). Default: none."""
@@ -129,6 +153,19 @@ class ArgoCd(pulumi.ComponentResource):
         admin = random.RandomPassword(f"{resource_name}-admin-password", length=32, special=False, opts=child)
         self.admin_password = pulumi.Output.secret(admin.result)
         labels = platform_labels("argocd")
+        # When the password was set: the creation time of a record replaced with the password (its hash changes).
+        password_record = k8s.core.v1.Secret(
+            f"{resource_name}-admin-password-record",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="argocd-admin-password-record", namespace=NAMESPACE, labels=labels,
+                annotations={"kiban.dev/purpose": "its creation time is admin.passwordMtime: when the password was set"},
+            ),
+            string_data={"bcryptHash": pulumi.Output.secret(admin.bcrypt_hash)},
+            opts=pulumi.ResourceOptions.merge(
+                in_namespace, pulumi.ResourceOptions(replace_on_changes=["stringData"], delete_before_replace=True)
+            ),
+        )
+        tls_secret = self._ingress_tls(resource_name, args, labels, in_namespace)
 
         # Argo CD reads repository credentials from Secrets labelled as such (its declarative setup).
         repository_secrets = []
@@ -175,7 +212,14 @@ class ArgoCd(pulumi.ComponentResource):
             opts=in_namespace,
         )
         self.release = operator.install(
-            chart_values(args.config, args.cluster, pulumi.Output.secret(admin.bcrypt_hash)), after=repository_secrets
+            chart_values(
+                args.config,
+                args.cluster,
+                pulumi.Output.secret(admin.bcrypt_hash),
+                password_record.metadata.creation_timestamp,
+                tls_secret,
+            ),
+            after=[*repository_secrets, password_record],
         )
         everyone = operator.pods
         k8s.networking.v1.NetworkPolicy(
@@ -211,5 +255,29 @@ class ArgoCd(pulumi.ComponentResource):
             ),
             opts=in_namespace,
         )
-        self.url = f"http://{args.config.host}" if args.config.host else None
+        self.url = f"https://{args.config.host}" if args.config.host else None
         self.register_outputs({"url": self.url})
+
+    def _ingress_tls(
+        self, resource_name: str, args: ArgoCdArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
+    ) -> str | None:
+        """The TLS Secret the UI's Ingress serves `host` with: the configured one, or one kiban's CA signs."""
+        host = args.config.host
+        if host is None:
+            return None
+        if args.config.tls_secret_name is not None:
+            return args.config.tls_secret_name
+        if args.certificate_authority is None:
+            raise ValueError(f"{resource_name}: argocd.host needs argocd.tlsSecretName or kiban's CA to sign one")
+        issued = issue_server_certificate(
+            f"{resource_name}-ingress", args.certificate_authority, common_name=host, dns_names=[host],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        k8s.core.v1.Secret(
+            f"{resource_name}-ingress-tls",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=INGRESS_TLS_SECRET, namespace=NAMESPACE, labels=labels),
+            type="kubernetes.io/tls",
+            string_data={"tls.crt": issued.certificate, "tls.key": issued.private_key},
+            opts=opts,
+        )
+        return INGRESS_TLS_SECRET

@@ -22,8 +22,10 @@ import pulumi_random as random
 import pulumi_tls as tls
 import yaml
 
+from components.contracts.certificates import CertificateAuthority
 from components.contracts.registry import PullCredentials, RegistryFacts
 from components.platform.image_builds import project_path, quiet_build
+from components.platform.server_certificate import issue_server_certificate
 from stack_config.registry import BuildPcRegistry as BuildPcRegistryConfig
 
 HERE = Path(__file__).resolve().parent
@@ -44,9 +46,6 @@ K3S_CA_FILE = "/etc/rancher/k3s/kiban-registry-ca.crt"
 """Where every K3s node keeps the registry's CA (named by `registries.yaml`)."""
 
 CA_VALIDITY_HOURS = 10 * 365 * 24
-CERT_VALIDITY_HOURS = 2 * 365 * 24
-CERT_RENEWAL_HOURS = 30 * 24
-"""An `up` within 30 days of the certificate's expiry issues a new one."""
 
 
 def registry_configuration(port: int = INTERNAL_PORT) -> str:
@@ -137,6 +136,9 @@ class BuildPcRegistry(pulumi.ComponentResource):
     facts: RegistryFacts
     """Endpoints, CA and pull credentials, for the builds and the namespaces that pull."""
 
+    certificate_authority: CertificateAuthority
+    """kiban's CA, which signed the registry's certificate: for other LAN services' certificates (Argo CD's UI)."""
+
     password: pulumi.Output[str]
     """The generated password of `config.username` (secret)."""
 
@@ -182,23 +184,15 @@ class BuildPcRegistry(pulumi.ComponentResource):
             allowed_uses=["cert_signing", "crl_signing"],
             opts=child,
         )
-        key = tls.PrivateKey(f"{resource_name}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
-        request = tls.CertRequest(
-            f"{resource_name}-csr",
-            private_key_pem=key.private_key_pem,
+        self.certificate_authority = CertificateAuthority(
+            certificate=ca.cert_pem, private_key=pulumi.Output.secret(ca_key.private_key_pem)
+        )
+        served = issue_server_certificate(
+            resource_name,
+            self.certificate_authority,
+            common_name=config.host,
             dns_names=[config.host, "localhost"],
             ip_addresses=[*config.ip_addresses, "127.0.0.1"],
-            subject=tls.CertRequestSubjectArgs(common_name=config.host, organization="kiban"),
-            opts=child,
-        )
-        certificate = tls.LocallySignedCert(
-            f"{resource_name}-certificate",
-            cert_request_pem=request.cert_request_pem,
-            ca_private_key_pem=ca_key.private_key_pem,
-            ca_cert_pem=ca.cert_pem,
-            validity_period_hours=CERT_VALIDITY_HOURS,
-            early_renewal_hours=CERT_RENEWAL_HOURS,
-            allowed_uses=["digital_signature", "key_encipherment", "server_auth"],
             opts=child,
         )
 
@@ -241,8 +235,8 @@ class BuildPcRegistry(pulumi.ComponentResource):
         uploads = [
             docker.ContainerUploadArgs(file=CONFIG_FILE, content=registry_configuration()),
             docker.ContainerUploadArgs(file=CA_FILE, content=ca.cert_pem),
-            docker.ContainerUploadArgs(file=CERT_FILE, content=certificate.cert_pem),
-            docker.ContainerUploadArgs(file=KEY_FILE, content=pulumi.Output.secret(key.private_key_pem), permissions="0400"),
+            docker.ContainerUploadArgs(file=CERT_FILE, content=served.certificate),
+            docker.ContainerUploadArgs(file=KEY_FILE, content=served.private_key, permissions="0400"),
             docker.ContainerUploadArgs(file=HTPASSWD_FILE, content=htpasswd, permissions="0400"),
             docker.ContainerUploadArgs(file=CREDENTIALS_FILE, content=credentials, permissions="0400"),
             *(

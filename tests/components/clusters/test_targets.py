@@ -25,7 +25,9 @@ def test_k3s_with_gpus_installs_the_device_plugin_under_the_target():
     assert release.provider.startswith(provider.urn)
     facts = target.facts
     assert facts.gpu.runtime_class_name == "nvidia"
-    assert facts.ingress.ingress_class_name() == "traefik" and facts.ingress.annotations(tls=True) == {}
+    assert facts.ingress.ingress_class_name() == "traefik" and facts.ingress.annotations(tls=False) == {}
+    # With TLS, Traefik routes the Ingress on its HTTPS entry point only: no plain HTTP beside it.
+    assert facts.ingress.annotations(tls=True) == {"traefik.ingress.kubernetes.io/router.entrypoints": "websecure"}
     assert facts.storage_provisioner.provisioner == "rancher.io/local-path"
     assert facts.api_server.port == 6443
 

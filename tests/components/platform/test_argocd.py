@@ -9,24 +9,42 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
+import base64
+
+import pulumi_tls
+
+from components.contracts.certificates import CertificateAuthority
 from components.platform.argocd import NAMESPACE, RELEASE, ArgoCd, ArgoCdArgs, chart_values
 from stack_config.argocd import ArgoCdConfig
 from tests.network_reach import Pod, ingress_admits, pods_of
 from tools.helm import template, unknown_value_keys
+from tools.mock_engine import CREATED
 from versions import versions
 
 CHART = versions().charts.argo_cd
 APP = {"name": "yomu", "repoUrl": "https://github.com/example/yomu.git", "targetRevision": "v1.0.0", "namespace": "yomu"}
 
 
-def declare_argocd(declare, facts, config: ArgoCdConfig, password=None):
+def kiban_ca() -> CertificateAuthority:
+    """kiban's CA as the build PC's registry hands it on (made inside the program under test)."""
+    return CertificateAuthority(
+        certificate=pulumi.Output.from_input("-----BEGIN CERTIFICATE-----\nkiban CA\n-----END CERTIFICATE-----\n"),
+        private_key=pulumi.Output.secret("-----BEGIN PRIVATE KEY-----\nkiban CA key\n-----END PRIVATE KEY-----\n"),
+    )
+
+
+def declare_argocd(declare, facts, config: ArgoCdConfig, password=None, with_ca=False):
     captured = {}
 
     def build(opts):
+        authority = kiban_ca() if with_ca else None
+        if authority is not None:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[pulumi_tls.Provider("tls")]))
         captured["argocd"] = ArgoCd(
             "argocd",
             ArgoCdArgs(
                 config=config, cluster=facts, chart=CHART, environment="prod", registry_endpoint="r.example",
+                certificate_authority=authority,
                 repository_password=pulumi.Output.secret(password) if password else None,
             ),
             opts,
@@ -37,7 +55,9 @@ def declare_argocd(declare, facts, config: ArgoCdConfig, password=None):
 
 
 def test_install_with_a_generated_admin_password_only_as_a_secret(declare, gke_gpu_facts):
-    config = ArgoCdConfig.model_validate({"host": "argocd.example.com", "highAvailability": True}, by_name=False)
+    config = ArgoCdConfig.model_validate(
+        {"host": "argocd.example.com", "tlsSecretName": "argocd-example-com", "highAvailability": True}, by_name=False
+    )
     deployment, captured = declare_argocd(declare, gke_gpu_facts, config)
     (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
     assert (release.inputs["chart"], release.inputs["version"], release.inputs["namespace"]) == (CHART.chart, CHART.version, "argocd")
@@ -49,8 +69,11 @@ def test_install_with_a_generated_admin_password_only_as_a_secret(declare, gke_g
     assert rpc.is_rpc_secret(deployment.outputs["admin"])
     assert values["server"]["replicas"] == 2 and values["redis-ha"]["enabled"] is True
     assert values["server"]["ingress"]["hostname"] == "argocd.example.com"
-    assert values["server"]["ingress"]["annotations"] == {"kubernetes.io/ingress.class": "gce"}
-    assert captured["argocd"].url == "http://argocd.example.com"
+    assert values["server"]["ingress"]["annotations"] == {
+        "kubernetes.io/ingress.class": "gce", "kubernetes.io/ingress.allow-http": "false"
+    }
+    assert values["server"]["ingress"]["extraTls"] == [{"hosts": ["argocd.example.com"], "secretName": "argocd-example-com"}]
+    assert captured["argocd"].url == "https://argocd.example.com"
     namespace = deployment.object("Namespace", "argocd")["metadata"]["labels"]
     assert namespace["pod-security.kubernetes.io/enforce"] == "restricted"
 
@@ -117,3 +140,41 @@ def test_every_redis_client_reaches_redis_through_the_default_deny(declare, gke_
         redis = pods["argocd-redis"]
         blocked = [f"{c.labels['app.kubernetes.io/name']} -> redis" for c in clients if not ingress_admits(policies, c, redis, 6379)]
     assert not blocked, blocked
+
+
+def test_the_admin_password_time_is_when_it_was_set_not_each_render(declare, k3s_gpu_facts):
+    # The chart writes `admin.passwordMtime: default (now)`: a time per render, so every upgrade would end the
+    # admin's session. kiban passes the creation time of a record that is replaced with the password.
+    deployment, _ = declare_argocd(declare, k3s_gpu_facts, ArgoCdConfig())
+    record = deployment.registration("Secret", "argocd-admin-password-record")
+    assert record.replace_on_changes == ("stringData",) and record.delete_before_replace
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    assert record.urn in release.dependencies
+    values = rpc.unwrap_rpc_secret(release.inputs["values"])
+    assert values["configs"]["secret"]["argocdServerAdminPasswordMtime"] == CREATED
+    (argocd_secret,) = [
+        o for o in template(CHART.archive, release="argocd", namespace="argocd", values=values, kube_version="1.35")
+        if o["kind"] == "Secret" and o["metadata"]["name"] == "argocd-secret"
+    ]
+    assert base64.b64decode(argocd_secret["data"]["admin.passwordMtime"]).decode() == CREATED
+
+
+def test_the_ui_on_the_lan_gets_a_certificate_from_kibans_ca_and_https_only(declare, k3s_gpu_facts):
+    config = ArgoCdConfig.model_validate({"host": "argocd.homelab.internal"}, by_name=False)
+    deployment, captured = declare_argocd(declare, k3s_gpu_facts, config, with_ca=True)
+    (certificate,) = deployment.of_type("tls:index/locallySignedCert:LocallySignedCert")
+    assert certificate.inputs["caCertPem"] == "-----BEGIN CERTIFICATE-----\nkiban CA\n-----END CERTIFICATE-----\n"
+    (request,) = deployment.of_type("tls:index/certRequest:CertRequest")
+    assert request.inputs["dnsNames"] == ["argocd.homelab.internal"]
+    secret = deployment.object("Secret", "argocd-ingress-tls")
+    assert secret["type"] == "kubernetes.io/tls" and rpc.is_rpc_secret(secret["stringData"])
+    assert set(rpc.unwrap_rpc_secret(secret["stringData"])) == {"tls.crt", "tls.key"}
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    ingress = rpc.unwrap_rpc_secret(release.inputs["values"])["server"]["ingress"]
+    assert ingress["extraTls"] == [{"hosts": ["argocd.homelab.internal"], "secretName": "argocd-ingress-tls"}]
+    assert ingress["annotations"] == {"traefik.ingress.kubernetes.io/router.entrypoints": "websecure"}
+    assert captured["argocd"].url == "https://argocd.homelab.internal"
+    rendered = template(CHART.archive, release="argocd", namespace="argocd",
+                        values=rpc.unwrap_rpc_secret(release.inputs["values"]), kube_version="1.35")
+    (ui,) = [o for o in rendered if o["kind"] == "Ingress"]
+    assert ui["spec"]["tls"] == [{"hosts": ["argocd.homelab.internal"], "secretName": "argocd-ingress-tls"}]
