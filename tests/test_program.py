@@ -353,7 +353,8 @@ def test_an_application_ci_gets_its_own_push_credential_as_a_secret_output():
 
 def test_argocd_knows_the_registry_and_serves_dev_over_https(deployments):
     # ArgoCdArgs.registry_endpoint reaches the gitops-bridge cluster Secret, where applications read it.
-    for stack, endpoint in (("dev", "registry.homelab.internal:5000"), ("prod", "asia-northeast2-docker.pkg.dev/kiban-prod/kiban")):
+    for stack in ("dev", "prod"):
+        endpoint = stack_config(stack)["kiban:images"]["faceApi"].rsplit("/", 1)[0]
         annotations = deployments[stack].object("Secret", "in-cluster")["metadata"]["annotations"]
         assert annotations["kiban.dev/registry"] == endpoint, stack
     # dev's UI is on the LAN: a certificate from kiban's CA (the registry's, which the runbook trusts), HTTPS only.
