@@ -14,7 +14,7 @@ import pytest
 from components.platform.stack_phase import PhaseRefused
 from tools.custom_workloads import with_stand_ins
 from tools.mock_engine import Deployment, run_program, stack_config
-from tools.render import pod_spec
+from tools.manifests import pod_spec
 
 FOUNDATION = {"kiban:phase": "foundation"}
 DIGEST_READS = ("gcp:artifactregistry/getDockerImage:getDockerImage", "docker:index/getRegistryImage:getRegistryImage")
