@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tools.mock_engine import Deployment, run_program  # noqa: E402
-from tools.render import pod_spec  # noqa: E402
+from tools.manifests import pod_spec  # noqa: E402
 # The suite's real servers, one per session (tests/servers.py), and the header that says which ran.
 from tests.conftest import nginx_server, postgresql_server, pytest_report_header  # noqa: E402, F401
 
