@@ -104,7 +104,7 @@ registry = stack_registry(
     protect=stack.data_safety.protect,
     opts=pulumi.ResourceOptions(providers=[generator, *certificates]),
     gcp_access=gcp_access,
-    external_password=config.registry_password,
+    external_password=config.secret("registryPassword"),
     with_images=stack.phase == "workloads",  # the foundation reads no digest: the images are pushed after it
 )
 
@@ -201,7 +201,7 @@ if stack.phase == "workloads":
             environment=pulumi.get_stack(),
             registry_endpoint=registry.facts.pull_endpoint,
             certificate_authority=registry.build_pc.certificate_authority if registry.build_pc else None,
-            repository_password=config.argocd_repository_password,
+            repository_password=config.secret("argocdRepositoryPassword"),
             timeout_seconds=stack.timeouts.helm_release_seconds,
         ),
         opts=pulumi.ResourceOptions(providers=[cluster.provider, generator, *certificates]),
@@ -329,7 +329,7 @@ if stack.phase == "workloads":
                 chart=pinned.charts.argocd_image_updater,
                 argocd=argocd.release,
                 timeout_seconds=stack.timeouts.helm_release_seconds,
-                registry_password=config.image_updater_registry_password,
+                registry_password=config.secret("imageUpdaterRegistryPassword"),
                 registry=registry.facts,
             ),
             opts=on_cluster,

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import json
 import re
-import types
 from pathlib import Path
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Union
+from typing import Any, Iterator, Mapping
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
+from components.contracts.settings import union_members
 from components.contracts.tls import ExistingTlsSecret, IngressTls, TlsCertificate
 from stack_config.stack_file import StackFileError, read_stack_file
 from stack_config.stack import SECRET_SETTINGS, StackConfig, TlsFromConfig, TlsFromSecret
@@ -38,14 +38,15 @@ class LoadedConfig:
     ingress_tls: IngressTls | None
     """`ingress.tls` resolved: a certificate paired with its secret key, an existing Secret, or none."""
 
-    argocd_repository_password: pulumi.Output[str] | None = None
-    """`kiban:argocdRepositoryPassword`, present exactly when `argocd.repositoryUsername` is."""
+    secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    """The secret settings of `SECRET_SETTINGS` this stack needs, by key (each present exactly when the setting it
+    belongs to is set)."""
 
-    image_updater_registry_password: pulumi.Output[str] | None = None
-    """`kiban:imageUpdaterRegistryPassword`, present exactly when `argocd.imageUpdater.registryUsername` is."""
-
-    registry_password: pulumi.Output[str] | None = None
-    """`kiban:registryPassword`, present exactly when an external `registry.username` is."""
+    def secret(self, key: str) -> pulumi.Output[str] | None:
+        """The secret setting `kiban:<key>`, or None where the stack does not need it."""
+        if key not in {s.key for s in SECRET_SETTINGS}:
+            raise KeyError(f"{key!r} is not one of the secret settings in SECRET_SETTINGS")
+        return self.secrets.get(key)
 
     application_secrets: dict[str, dict[str, pulumi.Output[str]]] = field(default_factory=dict)
     """`kiban:applicationSecrets`: by application and Secret key, each value an `Output.secret`; exactly the keys the
@@ -74,18 +75,9 @@ def _decode(raw: Any) -> Any:
     return decoded if isinstance(decoded, (dict, list)) else raw
 
 
-def _union_members(annotation: Any) -> list[Any]:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _union_members(typing.get_args(annotation)[0])
-    if origin is Union or isinstance(annotation, types.UnionType):
-        return [member for arg in typing.get_args(annotation) for member in _union_members(arg)]
-    return [annotation]
-
-
 def _model_for(annotation: Any, data: Any) -> type[BaseModel] | None:
     """The model a value is validated as: for unions, the member its `kind` (or its keys) select."""
-    models = [m for m in _union_members(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+    models = [m for m in union_members(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
     if not models:
         return None
     if len(models) == 1 or not isinstance(data, dict):
@@ -182,7 +174,7 @@ def _union_forms(path: tuple[Any, ...]) -> list[type[BaseModel]]:
         field = next((f for n, f in (model.model_fields.items() if model else []) if (f.alias or n) == part), None)
         if field is None:
             return []
-        members = [m for m in _union_members(field.annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+        members = [m for m in union_members(field.annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
         model = members[0] if len(members) == 1 else None
     return members
 
@@ -322,22 +314,11 @@ def load_stack_config() -> LoadedConfig:
     pairing += _application_secret_problems(config, keys)
     if pairing:
         raise _invalid(stack, pairing)
-    repository_password = (
-        pulumi.Config(NAMESPACE).require_secret("argocdRepositoryPassword")
-        if config.argocd.repository_username is not None
-        else None
-    )
-    updater = config.argocd.image_updater
-    registry_password = (
-        pulumi.Config(NAMESPACE).require_secret("imageUpdaterRegistryPassword")
-        if updater is not None and updater.registry_username is not None
-        else None
-    )
-    external_registry_password = (
-        pulumi.Config(NAMESPACE).require_secret("registryPassword")
-        if any(s.key == "registryPassword" and s.needed(config) for s in SECRET_SETTINGS)
-        else None
-    )
+    secrets = {
+        s.key: pulumi.Config(NAMESPACE).require_secret(s.key)
+        for s in SECRET_SETTINGS
+        if s.needed(config) and s.key != APPLICATION_SECRETS  # an object of values, read below
+    }
     application_secrets: dict[str, dict[str, pulumi.Output[str]]] = {}
     if any(app.setting_keys() for app in config.argocd.applications):
         stored = pulumi.Config(NAMESPACE).require_secret_object(APPLICATION_SECRETS)
@@ -349,12 +330,7 @@ def load_stack_config() -> LoadedConfig:
             if app.setting_keys()
         }
     return LoadedConfig(
-        stack=config,
-        application_secrets=application_secrets,
-        registry_password=external_registry_password,
-        ingress_tls=resolve_tls(config),
-        argocd_repository_password=repository_password,
-        image_updater_registry_password=registry_password,
+        stack=config, ingress_tls=resolve_tls(config, secrets), secrets=secrets, application_secrets=application_secrets
     )
 
 
@@ -388,11 +364,15 @@ def _application_secret_problems(config: StackConfig, keys: dict[str, str]) -> l
     return problems
 
 
-def resolve_tls(config: StackConfig) -> IngressTls | None:
-    """`ingress.tls` as the entry point takes it; the key of a certificate from config is read only here."""
+    secrets = {s.key: pulumi.Config(NAMESPACE).require_secret(s.key) for s in SECRET_SETTINGS if s.needed(config)}
+    return LoadedConfig(stack=config, ingress_tls=resolve_tls(config, secrets), secrets=secrets)
+
+
+def resolve_tls(config: StackConfig, secrets: Mapping[str, pulumi.Output[str]]) -> IngressTls | None:
+    """`ingress.tls` as the entry point takes it: a certificate from config paired with its key from `secrets`."""
     tls = config.ingress.tls
     if isinstance(tls, TlsFromConfig):
-        return TlsCertificate(tls.certificate, pulumi.Config(NAMESPACE).require_secret("tlsPrivateKey"))
+        return TlsCertificate(tls.certificate, secrets["tlsPrivateKey"])
     if isinstance(tls, TlsFromSecret):
         return ExistingTlsSecret(tls.secret_name)
     return None

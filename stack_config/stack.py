@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable, Literal
 
@@ -10,7 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from components.contracts import namespaces
 from components.contracts.images import ImageReference as ContractImageReference
-from components.contracts.images import image_digest, image_tag
+from components.contracts.images import VERSION_TAG, image_digest, image_tag
 from stack_config.argocd import ArgoCdConfig
 from components.contracts.settings import ConfigModel, Hostname, ImageReference, KubernetesName, PemCertificates
 from stack_config.cluster import ClusterConfig, GkeCluster
@@ -47,8 +46,6 @@ class ImagesConfig(ConfigModel):
         return reference
 
 
-VERSION_TAG = re.compile(r"v?\d+(\.\d+){0,2}([-+][0-9A-Za-z][0-9A-Za-z.-]*)?")
-"""A release tag: semver, optionally `v`-prefixed, with a pre-release or build suffix (`1.4.2`, `v2.0.0-rc.1`)."""
 
 
 class TlsFromConfig(ConfigModel):

@@ -17,17 +17,17 @@ import inspect
 import json
 import sys
 import textwrap
-import types
 import typing
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterator, Literal, Sequence, Union
+from typing import Any, Iterator, Literal, Sequence
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
+from components.contracts.settings import union_members
 from stack_config import stack as stack_module
 from components.contracts.settings import CpuQuantity, KubernetesName, LabelKey, LabelValue, MemoryQuantity, StorageQuantity
 from stack_config.cluster import Cidr, KubernetesVersion
@@ -182,19 +182,13 @@ def _class_doc(cls: type) -> str:
 # --- types --------------------------------------------------------------------------------------------------
 
 
-def _union_members(annotation: Any) -> list[Any]:
-    if typing.get_origin(annotation) is Union or isinstance(annotation, types.UnionType):
-        return list(typing.get_args(annotation))
-    return [annotation]
-
-
 def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def _models(annotation: Any) -> list[type[BaseModel]]:
     """The models a field holds directly (one, or the forms of a union); `None` and scalars are not models."""
-    return [member for member in _union_members(annotation) if _is_model(member)]
+    return [member for member in union_members(annotation) if _is_model(member)]
 
 
 def _yaml(value: Any) -> str:
@@ -254,7 +248,7 @@ def _describe(annotation: Any, metadata: Sequence[Any], discriminator: str | Non
         named = FieldInfo.from_annotation(alias)
         if annotation == named.annotation and list(metadata) == named.metadata:
             return label
-    members = _union_members(annotation)
+    members = union_members(annotation, keep_annotated=True)
     if len(members) > 1:
         present = [member for member in members if member is not type(None)]
         if len(present) == 1:  # Optional: "unset" shows in the default column

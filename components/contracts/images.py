@@ -13,6 +13,10 @@ _IMAGE = re.compile(
     r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@(?P<digest>sha256:[a-f0-9]{64}))?"
 )
 
+VERSION_TAG = re.compile(r"v?\d+(\.\d+){0,2}([-+][0-9A-Za-z][0-9A-Za-z.-]*)?")
+"""A release tag: semver, optionally `v`-prefixed, with a pre-release or build suffix (`1.4.2`, `v2.0.0-rc.1`).
+The stack config deploys only these unless mutable tags are allowed, and the policy pack counts them as pinned."""
+
 
 @dataclass(frozen=True)
 class ImageReference:

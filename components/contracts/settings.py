@@ -10,7 +10,9 @@ import base64
 import binascii
 import ipaddress
 import re
-from typing import Annotated, Any
+import types
+import typing
+from typing import Annotated, Any, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
@@ -61,6 +63,18 @@ def _deep_merge(base: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]
             _deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
         )
     return merged
+
+
+def union_members(annotation: Any, *, keep_annotated: bool = False) -> list[Any]:
+    """The forms a field's annotation allows: the members of a union (nested unions flattened), or the annotation
+    itself. `Annotated[...]` is looked through unless `keep_annotated`, which keeps each member's constraints for
+    a reader (the configuration reference); the loader only needs the models."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated and not keep_annotated:
+        return union_members(typing.get_args(annotation)[0])
+    if origin is Union or isinstance(annotation, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in union_members(arg, keep_annotated=keep_annotated)]
+    return [annotation]
 
 
 _CPU = re.compile(r"(?P<n>\d+(\.\d+)?)(?P<unit>m?)")

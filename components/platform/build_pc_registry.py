@@ -28,8 +28,8 @@ from components.platform.image_builds import project_path, quiet_build
 from components.platform.server_certificate import issue_server_certificate
 from stack_config.registry import BuildPcRegistry as BuildPcRegistryConfig
 
-HERE = Path(__file__).resolve().parent
-IMAGE_CONTEXT = HERE.parent.parent / "images" / "registry"
+IMAGE_CONTEXT = Path(__file__).resolve().parents[2] / "images" / "registry"
+"""The registry image's build context: its Dockerfile and the supervisor's two scripts."""
 """kiban's registry image: registry:2's binary beside a Python (`images/registry/Dockerfile`)."""
 
 INTERNAL_PORT = 5000
@@ -240,7 +240,7 @@ class BuildPcRegistry(pulumi.ComponentResource):
             docker.ContainerUploadArgs(file=HTPASSWD_FILE, content=htpasswd, permissions="0400"),
             docker.ContainerUploadArgs(file=CREDENTIALS_FILE, content=credentials, permissions="0400"),
             *(
-                docker.ContainerUploadArgs(file=f"{SCRIPTS}/{script}", content=(HERE / script).read_text())
+                docker.ContainerUploadArgs(file=f"{SCRIPTS}/{script}", content=(IMAGE_CONTEXT / script).read_text())
                 for script in ("registry_cleanup.py", "registry_maintenance.py")
             ),
         ]

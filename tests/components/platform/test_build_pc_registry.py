@@ -28,7 +28,7 @@ from components.platform.build_pc_registry import (
     registry_configuration,
     registry_image_tag,
 )
-from components.platform.registry_maintenance import arguments
+from images.registry.registry_maintenance import arguments
 from stack_config.registry import BuildPcRegistry as BuildPcRegistryConfig
 from tools.mock_engine import run_under_mocks
 from versions import versions

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 try:
-    from components.platform.registry_cleanup import Registry, clean
+    from images.registry.registry_cleanup import Registry, clean
 except ImportError:  # in the registry's container the two files sit side by side
     from registry_cleanup import Registry, clean
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from components.platform.registry_cleanup import Registry
-from components.platform.registry_maintenance import RegistryServer, maintain, seconds_until
-from tests.components.platform.test_registry_cleanup import blob_files, push_image
+from images.registry.registry_cleanup import Registry
+from images.registry.registry_maintenance import RegistryServer, maintain, seconds_until
+from tests.images.registry.test_registry_cleanup import blob_files, push_image
 from tests.servers import RegistryBinary
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from components.platform.registry_cleanup import Registry, Tag, clean, plan
+from images.registry.registry_cleanup import Registry, Tag, clean, plan
 from tests.servers import RegistryBinary
 from tools.install_tools import image_major
 from versions import versions
