@@ -250,3 +250,25 @@ def test_a_region_typo_names_the_region_setting():
     # With its GPU pool, the region is checked against the zones that offer the pool's GPUs, naming those regions.
     refused({"kiban:cluster": {**PROD["kiban:cluster"], "region": "asia-northeast9"}}, "no zone of asia-northeast9 offers",
             "asia-northeast1 (a, b, c)", stack="prod")
+
+
+# --- the smaller sections: timeouts, data safety, shared data, the phase ------------------------------------
+
+SMALL_SECTIONS = [
+    ({"kiban:timeouts": {"workloadReadyMinutes": 0}}, "dev", "kiban:timeouts.workloadReadyMinutes", "greater than or equal to 5"),
+    ({"kiban:timeouts": {"helmReleaseSeconds": 99999}}, "dev", "kiban:timeouts.helmReleaseSeconds", "less than or equal to 7200"),
+    ({"kiban:timeouts": {"helmReleaseSeconds": "soon"}}, "dev", "kiban:timeouts.helmReleaseSeconds", "valid integer"),
+    ({"kiban:dataSafety": {"protect": "maybe"}}, "dev", "kiban:dataSafety.protect", "valid boolean"),
+    ({"kiban:dataSafety": {"retainVolumes": False}}, "prod", "dataSafety.retainVolumes is false"),
+    ({"kiban:sharedData": {"postgres": {"instances": 0}, "valkey": {}}}, "dev", "kiban:sharedData.postgres.instances", "greater than or equal to 1"),
+    ({"kiban:sharedData": {"postgres": {}, "valkey": {"maxMemory": "1Gi"}}}, "dev", "kiban:sharedData.valkey", "more than half of resources.limits.memory"),
+    ({"kiban:sharedData": {"postgres": {}, "valkey": {}, "mysql": {}}}, "dev", "kiban:sharedData.mysql: unknown key"),
+    ({"kiban:phase": "everything"}, "dev", "kiban:phase", "'foundation' or 'workloads'"),
+    ({"kiban:environment": "staging"}, "dev", "kiban:environment", "'production' or 'development'"),
+]
+
+
+@pytest.mark.parametrize("row", SMALL_SECTIONS, ids=[f"{i}" for i in range(len(SMALL_SECTIONS))])
+def test_the_smaller_sections_refuse_what_they_cannot_take(row):
+    overrides, stack, *expected = row
+    refused(overrides, *expected, stack=stack)
