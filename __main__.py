@@ -262,40 +262,28 @@ if stack.phase == "workloads":
             ),
             opts=on_cluster,
         )
+        # The config guarantees each store an application names is set.
+        stores = {"postgres": shared_postgres, "valkey": shared_valkey}
+        access = {
+            name: StoreAccess(store.logins[application.name], store.pods, store.access_after[application.name])
+            for name, store in stores.items()
+            if store is not None and name in application.shared_data
+        }
         if application.shared_data:
-            # The config guarantees each store an application names is set.
             SharedDataAccess(
                 f"{application.name}-shared-data",
                 SharedDataAccessArgs(
                     application=application.name,
                     namespace=application.namespace,
-                    postgres=(
-                        StoreAccess(
-                            shared_postgres.logins[application.name],
-                            shared_postgres.pods,
-                            shared_postgres.access_after[application.name],
-                        )
-                        if shared_postgres is not None and "postgres" in application.shared_data
-                        else None
-                    ),
-                    valkey=(
-                        StoreAccess(
-                            shared_valkey.logins[application.name],
-                            shared_valkey.pods,
-                            shared_valkey.access_after[application.name],
-                        )
-                        if shared_valkey is not None and "valkey" in application.shared_data
-                        else None
-                    ),
+                    postgres=access.get("postgres"),
+                    valkey=access.get("valkey"),
                     connection_secrets=application.secret is None,
                     after=[delivered],
                 ),
                 opts=on_cluster,
             )
         if application.secret is not None:
-            # The Secret in the shape the application's own manifests read (the config guarantees its stores).
-            uses_postgres = shared_postgres is not None and "postgres" in application.shared_data
-            uses_valkey = shared_valkey is not None and "valkey" in application.shared_data
+            # The Secret in the shape the application's own manifests read.
             ApplicationSecret(
                 f"{application.name}-secret",
                 ApplicationSecretArgs(
@@ -303,19 +291,15 @@ if stack.phase == "workloads":
                     namespace=application.namespace,
                     name=application.secret.name,
                     keys=application.secret.keys,
-                    postgres=shared_postgres.logins[application.name] if "postgres" in application.shared_data and shared_postgres else None,
-                    valkey=shared_valkey.logins[application.name] if "valkey" in application.shared_data and shared_valkey else None,
+                    postgres=access["postgres"].login if "postgres" in access else None,
+                    valkey=access["valkey"].login if "valkey" in access else None,
                     settings=config.application_secrets.get(application.name, {}),
                 ),
                 opts=pulumi.ResourceOptions.merge(
                     on_cluster,
                     pulumi.ResourceOptions(
                         # What of the stores it uses, not the whole stores (every application's logins: N² edges).
-                        depends_on=[
-                            delivered,
-                            *(shared_postgres.access_after[application.name] if uses_postgres else ()),
-                            *(shared_valkey.access_after[application.name] if uses_valkey else ()),
-                        ]
+                        depends_on=[delivered, *(waited for used in access.values() for waited in used.after)]
                     ),
                 ),
             )
