@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal, Mapping, Sequence
 
+from components.apps.face_recognition.settings import GPU_WORKLOADS
 from components.contracts.exemptions import exemptions_of
 from components.contracts.images import ImageReference
 from policy import pod_security
@@ -59,8 +60,8 @@ class Settings:
     """Accept moving image tags such as `latest`. Default: `false`; both stacks keep it: dev follows `latest`, but
     its pods run the digest `latest` pointed to at `up`, which is immutable."""
 
-    gpu_workloads: Sequence[str] = ("face-api", "milvus")
-    """The workloads that may reserve GPUs. Default: the backend and Milvus."""
+    gpu_workloads: Sequence[str] = GPU_WORKLOADS
+    """The workloads that may reserve GPUs. Default: those the app declares (its backend and Milvus)."""
 
     public_load_balancers: Sequence[str] = ()
     """`namespace/name` of Services that may be public LoadBalancers. Default: none."""

@@ -5,48 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from components.contracts import namespaces
 from components.contracts.images import ImageReference as ContractImageReference
-from components.contracts.images import VERSION_TAG, image_digest, image_tag
-from stack_config.argocd import ArgoCdConfig
-from components.contracts.settings import ConfigModel, Hostname, ImageReference, KubernetesName, PemCertificates
-from stack_config.cluster import ClusterConfig, GkeCluster
-from stack_config.face_recognition import SENSITIVE_LOG_LEVELS, FaceRecognitionConfig
-from stack_config.registry import ArtifactRegistry, BuildPcRegistry, ExternalRegistry, RegistryConfig
-from stack_config.rollouts import RolloutsConfig
+from components.contracts.images import VERSION_TAG
+from components.platform.argocd_settings import ArgoCdConfig
+from components.contracts.settings import ConfigModel, Hostname, KubernetesName, PemCertificates
+from components.clusters.settings import ClusterConfig, GkeCluster
+from components.apps.face_recognition.settings import SENSITIVE_LOG_LEVELS, AppImages, FaceRecognitionConfig
+from components.platform.registry_settings import ArtifactRegistry, BuildPcRegistry, ExternalRegistry, RegistryConfig
+from components.platform.rollouts_settings import RolloutsConfig
 from components.contracts.stores import RESERVED_LOGINS, store_login
 from stack_config.shared_data import SharedDataConfig
-
-class ImagesConfig(ConfigModel):
-    """The images kiban builds itself (third-party images are pinned in versions.json)."""
-
-    allow_mutable_tags: bool = False
-    """Accept tags that move (`latest`, `main`, ...; dev follows `latest` by digest). Default: `false`: each image
-    must carry a release version tag (`1.4.2`, `v1.4.2-rc.1`) or a digest, as prod deploys releases."""
-
-    face_api: ImageReference
-    """The face-recognition backend image. Required."""
-
-    frontend: ImageReference
-    """The frontend image. Required."""
-
-    @field_validator("face_api", "frontend")
-    @classmethod
-    def _a_version_unless_mutable_allowed(cls, reference: str, info: ValidationInfo) -> str:
-        if info.data.get("allow_mutable_tags"):
-            return reference
-        tag, digest = image_tag(reference), image_digest(reference)
-        if digest is None and not VERSION_TAG.fullmatch(tag or ""):
-            raise ValueError(
-                f"{reference!r} has the tag {tag!r}, which is not a version: deploy a release tag (1.4.2, v1.4.2, "
-                "1.4.2-rc.1) or a digest (@sha256:...), or set allowMutableTags: true for a development stack"
-            )
-        return reference
-
-
-
 
 class TlsFromConfig(ConfigModel):
     """A certificate kept in stack config; its private key is the secret setting `kiban:tlsPrivateKey`."""
@@ -121,7 +92,7 @@ class StackConfig(ConfigModel):
     ingress: IngressConfig
     """The public entry point. Required."""
 
-    images: ImagesConfig
+    images: AppImages
     """kiban's own images. Required."""
 
     face_recognition: FaceRecognitionConfig = Field(default_factory=FaceRecognitionConfig)
@@ -251,7 +222,7 @@ class StackConfig(ConfigModel):
             endpoint = registry.endpoint()
             where = f"the build PC's registry ({endpoint})"
             builds = registry.builds
-            for key, reference in (("faceApi", self.images.face_api), ("frontend", self.images.frontend)):
+            for key, reference in self._image_references():
                 tag = ContractImageReference.parse(reference).tag
                 if builds is not None and tag not in ("latest", builds.version):
                     raise ValueError(
@@ -278,13 +249,18 @@ class StackConfig(ConfigModel):
             )
         else:
             return
-        for key, reference in (("faceApi", self.images.face_api), ("frontend", self.images.frontend)):
+        for key, reference in self._image_references():
             repository = ContractImageReference.parse(reference).repository
             if not repository.startswith(endpoint + "/"):
                 raise ValueError(
                     f"images.{key}: {reference!r} is not in {where}; write {endpoint}/<image>:<tag>, or change "
                     "kiban:registry"
                 )
+
+    def _image_references(self) -> list[tuple[str, str]]:
+        """Each of the app's images as `(its key under images, its reference)`."""
+        fields = AppImages.model_fields
+        return [(fields[name].alias or name, reference) for name, reference in self.images.references().items()]
 
     def _shared_stores_exist(self) -> None:
         enabled = self.shared_data.enabled()
@@ -314,13 +290,8 @@ class StackConfig(ConfigModel):
                 )
 
     def gpu_demand(self) -> dict[str, int]:
-        """The most GPUs each GPU workload holds at once: the backend at its largest, twice during a blue/green
-        switch (both versions run), and Milvus."""
-        if not self.face_recognition.gpu:
-            return {}
-        backend = self.face_recognition.backend
-        most = backend.autoscaling.max_replicas if backend.autoscaling else backend.replicas
-        return {"face-api (both colours of a switch)": 2 * most, "milvus": 1}
+        """The most GPUs each of the app's GPU workloads holds at once (`FaceRecognitionConfig.gpu_demand`)."""
+        return self.face_recognition.gpu_demand()
 
 
 RESERVED_APPLICATION_NAMES: dict[str, str] = {

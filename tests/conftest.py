@@ -21,7 +21,7 @@ from components.contracts.cluster import ClusterFacts  # noqa: E402
 from components.clusters.gke_facts import gke_facts  # noqa: E402
 from components.clusters.k3s_target import k3s_facts  # noqa: E402
 from components.contracts.cluster import ApiServerEndpoint  # noqa: E402
-from stack_config.cluster import (  # noqa: E402
+from components.clusters.settings import (  # noqa: E402
     GkeApiServer,
     HomelabNode,
     K3sApiServer,

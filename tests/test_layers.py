@@ -4,9 +4,10 @@
 `__main__.py` passes between them, never by importing each other. Parsed, not imported: a module that is never
 imported by a test is still checked.
 
-The stack config (`stack_config/`) is a layer above every component: it is written in the components' settings
-(`components.contracts.settings`, `.workloads`, `.stores`), and a component never imports it; the code that reads
-the config turns it into contract values and plain Args.
+Above the components sit the stack config (`stack_config/`: the whole `kiban:` namespace, written in the settings
+models the components declare, such as `components/contracts/stores.py` or `components/clusters/settings.py`) and
+the composition (`capabilities/`), which reads the config and composes components from it. A component imports
+neither; only `capabilities/` and `__main__.py` read the config.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 COMPONENTS = ROOT / "components"
 LAYERS = {"contracts": 0, "kube": 1, "clusters": 2, "data": 2, "platform": 2, "apps": 3}
-CONFIG = "stack_config"
-CONFIG_FREE = {"contracts", "kube", "data"}
-"""The layers whose modules take no config model: their Args are contract values and plain fields."""
+ABOVE_COMPONENTS = {"stack_config": "config", "capabilities": "composition"}
+"""What a component never imports: the stack config and the composition that reads it."""
+READS_CONFIG = ("capabilities/", "__main__.py")
+"""The only program code that imports `stack_config`."""
 
 
 def module_name(path: Path) -> str:
@@ -61,8 +63,8 @@ def violations(path: Path) -> list[str]:
     assert own is not None, f"{path.relative_to(ROOT)} is not in one of the layers {sorted(LAYERS)}"
     found = []
     for line, target in imported_modules(path):
-        if target.split(".")[0] == CONFIG and own[0] in CONFIG_FREE:
-            found.append(f"{path.relative_to(ROOT)}:{line} imports {target} (config)")
+        if target.split(".")[0] in ABOVE_COMPONENTS:
+            found.append(f"{path.relative_to(ROOT)}:{line} imports {target} ({ABOVE_COMPONENTS[target.split('.')[0]]})")
             continue
         other = room(target)
         if other is None or other[: len(own)] == own or own[: len(other)] == other:
@@ -90,7 +92,7 @@ def test_the_check_catches_upward_and_sideways_imports(tmp_path, monkeypatch):
     fake = tmp_path / "components"
     for folder, text in {
         "kube": "from components.apps.face_recognition.face_api import FaceApi\nimport stack_config.stack\n",
-        "data": "import components.platform.registry\nfrom ..clusters import existing_cluster\n",
+        "data": "import components.platform.registry\nfrom ..clusters import existing_cluster\nimport capabilities.data\n",
         "apps/face_recognition": "from components.data.postgres_database import PostgresDatabase\nfrom . import frontend\n",
     }.items():
         (fake / folder).mkdir(parents=True)
@@ -105,5 +107,34 @@ def test_the_check_catches_upward_and_sideways_imports(tmp_path, monkeypatch):
         "components.platform.registry (sideways)",
         "components.clusters (sideways)",
         "components.clusters.existing_cluster (sideways)",
+        "capabilities.data (composition)",
     ]
     assert violations(fake / "apps" / "face_recognition" / "mod.py") == []
+
+
+def config_readers(root: Path) -> list[str]:
+    """The program's modules (not its tests, tools or the config itself) that import `stack_config`."""
+    program = [p for folder in ("components", "capabilities", "policy", "images") for p in (root / folder).rglob("*.py")]
+    program.append(root / "__main__.py")
+    return sorted(
+        str(p.relative_to(root))
+        for p in program
+        if p.is_file() and any(target.split(".")[0] == "stack_config" for _, target in imported_modules(p))
+    )
+
+
+def test_only_the_composition_and_main_read_the_config():
+    readers = config_readers(ROOT)
+    assert "__main__.py" in readers
+    assert [r for r in readers if not r.startswith(READS_CONFIG)] == []
+
+
+def test_the_config_check_sees_a_policy_reading_the_config(tmp_path, monkeypatch):
+    for folder, text in {"policy": "from stack_config.stack import VERSION_TAG\n", "capabilities": "import stack_config\n"}.items():
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "mod.py").write_text(text)
+    (tmp_path / "__main__.py").write_text("from stack_config import load_stack_config\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    readers = config_readers(tmp_path)
+    assert readers == ["__main__.py", "capabilities/mod.py", "policy/mod.py"]
+    assert [r for r in readers if not r.startswith(READS_CONFIG)] == ["policy/mod.py"]

@@ -31,7 +31,7 @@ from typing import Any, Iterator
 import yaml
 
 from components.contracts.images import ImageReference
-from stack_config.argocd import APPLICATION_KINDS, ArgoApplication, forbidden_reason
+from components.platform.argocd_settings import APPLICATION_KINDS, ArgoApplication, forbidden_reason
 from stack_config.loader import parse_stack_config
 from stack_config.stack import SECRET_SETTINGS, StackConfig
 from tools.install_tools import tool_path

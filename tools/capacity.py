@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.contracts.settings import cpu_millicores, memory_bytes
-from stack_config.cluster import ExistingGkeCluster, GkeCluster, K3sCluster
+from components.clusters.settings import ExistingGkeCluster, GkeCluster, K3sCluster
 from tools.custom_workloads import with_stand_ins
 
 GPU = "nvidia.com/gpu"

@@ -1,4 +1,5 @@
-"""The configuration reference (docs/configuration.md), generated from the pydantic models in stack_config/.
+"""The configuration reference (docs/configuration.md), generated from `StackConfig` (stack_config/stack.py) and
+the settings models its sections are written in.
 
     python -m tools.config_reference                   print the reference (Markdown)
     python -m tools.config_reference --check docs/configuration.md   exit 1 when its reference section is stale
@@ -30,9 +31,10 @@ from pydantic_core import to_jsonable_python
 from components.contracts.settings import union_members
 from stack_config import stack as stack_module
 from components.contracts.settings import CpuQuantity, KubernetesName, LabelKey, LabelValue, MemoryQuantity, StorageQuantity
-from stack_config.cluster import Cidr, KubernetesVersion
+from components.clusters.settings import Cidr, KubernetesVersion
 from components.contracts.stores import PostgresIdentifier
-from stack_config.stack import SECRET_SETTINGS, Hostname, ImageReference, StackConfig
+from components.contracts.settings import Hostname, ImageReference
+from stack_config.stack import SECRET_SETTINGS, StackConfig
 from components.contracts.workloads import CronSchedule, TimeZone
 
 START_MARKER = "<!-- config-reference:start -->"
@@ -405,7 +407,7 @@ def sections(root: type[BaseModel] = StackConfig) -> list[Section]:
 # --- Markdown -----------------------------------------------------------------------------------------------
 
 _PREAMBLE = f"""\
-<!-- Generated from stack_config/ by `python -m tools.config_reference --write docs/configuration.md`; edit the models, not this. -->
+<!-- Generated from StackConfig (stack_config/stack.py and the components' settings models) by `python -m tools.config_reference --write docs/configuration.md`; edit the models, not this. -->
 
 Keys are paths below `{NAMESPACE}:` in camelCase, as written in `Pulumi.<stack>.yaml`. Unknown keys are errors at
 every depth. An object you write is merged onto its default: keys you leave out keep the defaults shown (so

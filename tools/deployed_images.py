@@ -18,9 +18,10 @@ from typing import Any, Iterator
 from pulumi.runtime import rpc
 from pydantic import TypeAdapter
 
+from components.apps.face_recognition.settings import AppImages
 from components.contracts.images import ImageReference
 from policy.rules import WORKLOAD_TYPES, Resource, images
-from stack_config.cluster import ClusterConfig
+from components.clusters.settings import ClusterConfig
 from tools.helm import template
 from tools.mock_engine import Deployment, Registration, available_stacks, run_program, stack_config
 from tools.manifests import restore_integers
@@ -81,7 +82,8 @@ def stack_images(stack: str, deployment: Deployment) -> Iterator[str]:
             if obj.get("kind") in types
         ]
     registry = stack_config(stack).get("kiban:registry") or {}
-    own = {ImageReference.parse(stack_config(stack)["kiban:images"][key]).repository for key in ("faceApi", "frontend")}
+    configured = AppImages.model_validate(stack_config(stack)["kiban:images"]).references()
+    own = {ImageReference.parse(reference).repository for reference in configured.values()}
     for resource in resources:
         for _, reference in images(resource):
             image = ImageReference.parse(reference)

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from pydantic import TypeAdapter
 
-from stack_config.cluster import ClusterConfig
+from components.clusters.settings import ClusterConfig
 from tools import capacity
 from tools.helm import HelmError, template_kinds
 from tools.manifests import WORKLOAD_KINDS, pod_spec, redact, restore_integers

@@ -8,7 +8,7 @@ import pulumi_kubernetes as k8s
 from components.clusters.gke_facts import gke_facts
 from components.clusters.kubernetes_access import kubernetes_provider
 from components.contracts.cluster import ApiServerEndpoint, ClusterFacts
-from stack_config.cluster import ExistingGkeCluster
+from components.clusters.settings import ExistingGkeCluster
 
 TYPE = "kiban:cluster:ExistingCluster"
 """The type token every existing-cluster target has had: it is part of every URN below it, so it stays."""

@@ -9,7 +9,7 @@ from typing import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from stack_config.cluster import GkeNetwork as GkeNetworkConfig
+from components.clusters.settings import GkeNetwork as GkeNetworkConfig
 
 WEBHOOK_PORTS = ("443", "8443", "9443", "10250")
 """What the control plane calls on the nodes: admission webhooks (8443, 9443: CloudNativePG's and most charts'),

@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 from components.clusters.gke_facts import gke_facts
 from components.clusters.gke_network import GkeNetwork, GkeNetworkArgs
 from components.contracts.cluster import ApiServerEndpoint, ClusterFacts
-from stack_config.cluster import GkeCluster, GkePool
+from components.clusters.settings import GkeCluster, GkePool
 
 APIS = (
     "container.googleapis.com", "compute.googleapis.com", "iam.googleapis.com", "iamcredentials.googleapis.com",

@@ -18,7 +18,7 @@ from components.contracts.cluster import (
     Toleration,
     TrafficSource,
 )
-from stack_config.cluster import GPU_NODE_LABEL, K3sCluster
+from components.clusters.settings import GPU_NODE_LABEL, K3sCluster
 from versions import PinnedChart
 
 TYPE = "kiban:cluster:ExistingCluster"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stack_config.cluster import ExistingClusterAccess
+from components.clusters.settings import ExistingClusterAccess
 
 
 class KubeconfigNotFound(ValueError):

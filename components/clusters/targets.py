@@ -8,7 +8,7 @@ from components.clusters.existing_gke_target import ExistingGkeTarget
 from components.clusters.gke_target import GkeTarget
 from components.clusters.k3s_target import K3sTarget
 from components.contracts.cluster import ClusterTarget
-from stack_config.cluster import ClusterConfig, ExistingGkeCluster, GkeCluster, K3sCluster
+from components.clusters.settings import ClusterConfig, ExistingGkeCluster, GkeCluster, K3sCluster
 from versions import PinnedChart
 
 

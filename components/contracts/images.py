@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
+from typing import Mapping, Union
 
 import pulumi
 
@@ -98,9 +98,6 @@ def configured_tag(image: Image) -> str | None:
     return image_tag(image.configured if isinstance(image, DeployedImage) else image)
 
 
-@dataclass(frozen=True)
-class OwnImages:
-    """kiban's own images of a stack, each resolved once from the stack's registry."""
-
-    face_api: DeployedImage
-    frontend: DeployedImage
+OwnImages = Mapping[str, DeployedImage]
+"""kiban's own images of a stack, each resolved once from the stack's registry, by the name the application that
+runs them gives them (its settings declare them)."""

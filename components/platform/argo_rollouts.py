@@ -10,7 +10,7 @@ from components.contracts.cluster import ClusterFacts
 from components.contracts.delivery import BlueGreenDelivery, PreviewCheck
 from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs, OwnNamespace
 from components.contracts import namespaces
-from stack_config.rollouts import RolloutsConfig
+from components.platform.rollouts_settings import RolloutsConfig
 from versions import PinnedChart
 
 NAMESPACE = namespaces.ARGO_ROLLOUTS

@@ -16,7 +16,7 @@ from components.contracts.labels import platform_labels
 from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs, OwnNamespace
 from components.contracts import namespaces
 from components.platform.server_certificate import issue_server_certificate
-from stack_config.argocd import ArgoCdConfig
+from components.platform.argocd_settings import ArgoCdConfig
 from versions import PinnedChart
 
 NAMESPACE = namespaces.ARGOCD
@@ -132,7 +132,6 @@ class ArgoCd(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: ArgoCdArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:platform:ArgoCd", resource_name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         operator = ChartOperator(
             resource_name,
             ChartOperatorArgs(
@@ -149,56 +148,82 @@ class ArgoCd(pulumi.ComponentResource):
             ),
             parent=self,
         )
-        in_namespace = operator.inside
-        admin = random.RandomPassword(f"{resource_name}-admin-password", length=32, special=False, opts=child)
+        admin = random.RandomPassword(
+            f"{resource_name}-admin-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
         self.admin_password = pulumi.Output.secret(admin.result)
-        labels = platform_labels("argocd")
-        # When the password was set: the creation time of a record replaced with the password (its hash changes).
-        password_record = k8s.core.v1.Secret(
+        password_record = self._password_record(resource_name, admin, operator.inside)
+        tls_secret = self._ingress_tls(resource_name, args, operator.inside)
+        repositories = self._repository_secrets(resource_name, args, operator.inside)
+        self._cluster_secret(resource_name, args, operator.inside)
+        self.release = operator.install(
+            chart_values(
+                args.config,
+                args.cluster,
+                pulumi.Output.secret(admin.bcrypt_hash),
+                password_record.metadata.creation_timestamp,
+                tls_secret,
+            ),
+            after=[*repositories, password_record],
+        )
+        self._network_policies(resource_name, operator)
+        self.url = f"https://{args.config.host}" if args.config.host else None
+        self.register_outputs({"url": self.url})
+
+    def _password_record(
+        self, resource_name: str, admin: random.RandomPassword, inside: pulumi.ResourceOptions
+    ) -> k8s.core.v1.Secret:
+        """When the admin password was set: the creation time of a record replaced with the password (its hash
+        changes), which the chart writes as `admin.passwordMtime`."""
+        return k8s.core.v1.Secret(
             f"{resource_name}-admin-password-record",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name="argocd-admin-password-record", namespace=NAMESPACE, labels=labels,
+                name="argocd-admin-password-record", namespace=NAMESPACE, labels=platform_labels("argocd"),
                 annotations={"kiban.dev/purpose": "its creation time is admin.passwordMtime: when the password was set"},
             ),
             string_data={"bcryptHash": pulumi.Output.secret(admin.bcrypt_hash)},
             opts=pulumi.ResourceOptions.merge(
-                in_namespace, pulumi.ResourceOptions(replace_on_changes=["stringData"], delete_before_replace=True)
+                inside, pulumi.ResourceOptions(replace_on_changes=["stringData"], delete_before_replace=True)
             ),
         )
-        tls_secret = self._ingress_tls(resource_name, args, labels, in_namespace)
 
-        # Argo CD reads repository credentials from Secrets labelled as such (its declarative setup).
-        repository_secrets = []
-        if args.config.repository_username and args.repository_password is not None:
-            for url in sorted({a.repo_url for a in args.config.applications}):
-                repository_secrets.append(
-                    k8s.core.v1.Secret(
-                        f"{resource_name}-repository-{len(repository_secrets)}",
-                        metadata=k8s.meta.v1.ObjectMetaArgs(
-                            name=f"repository-{len(repository_secrets)}",
-                            namespace=NAMESPACE,
-                            labels={**labels, "argocd.argoproj.io/secret-type": "repository"},
-                        ),
-                        string_data=pulumi.Output.secret(
-                            args.repository_password.apply(
-                                lambda password, url=url: {
-                                    "type": "git", "url": url, "username": args.config.repository_username,
-                                    "password": password,
-                                }
-                            )
-                        ),
-                        opts=in_namespace,
-                    )
-                )
-        # The cluster Argo CD runs in, registered the gitops-bridge way: what kiban knows of it, as annotations an
-        # application's ApplicationSet or Helm values can read.
+    def _repository_secrets(
+        self, resource_name: str, args: ArgoCdArgs, inside: pulumi.ResourceOptions
+    ) -> list[k8s.core.v1.Secret]:
+        """The applications' repository credentials, one Secret per repository, labelled as Argo CD's declarative
+        setup reads them; none unless `repositoryUsername` (and its secret password) is set."""
+        if not args.config.repository_username or args.repository_password is None:
+            return []
+        password, username = args.repository_password, args.config.repository_username
+        return [
+            k8s.core.v1.Secret(
+                f"{resource_name}-repository-{index}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"repository-{index}",
+                    namespace=NAMESPACE,
+                    labels={**platform_labels("argocd"), "argocd.argoproj.io/secret-type": "repository"},
+                ),
+                string_data=pulumi.Output.secret(
+                    password.apply(lambda p, url=url: {"type": "git", "url": url, "username": username, "password": p})
+                ),
+                opts=inside,
+            )
+            for index, url in enumerate(sorted({a.repo_url for a in args.config.applications}))
+        ]
+
+    def _cluster_secret(self, resource_name: str, args: ArgoCdArgs, inside: pulumi.ResourceOptions) -> None:
+        """The cluster Argo CD runs in, registered the gitops-bridge way: what kiban knows of it, as annotations an
+        application's ApplicationSet or Helm values can read."""
         gpu = args.cluster.gpu
         k8s.core.v1.Secret(
             f"{resource_name}-in-cluster",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name="in-cluster",
                 namespace=NAMESPACE,
-                labels={**labels, "argocd.argoproj.io/secret-type": "cluster", "environment": args.environment},
+                labels={
+                    **platform_labels("argocd"), "argocd.argoproj.io/secret-type": "cluster",
+                    "environment": args.environment,
+                },
                 annotations={
                     "kiban.dev/environment": args.environment,
                     "kiban.dev/cluster-kind": args.cluster.kind,
@@ -209,19 +234,13 @@ class ArgoCd(pulumi.ComponentResource):
                 },
             ),
             string_data=pulumi.Output.secret({"name": "in-cluster", "server": IN_CLUSTER}),
-            opts=in_namespace,
+            opts=inside,
         )
-        self.release = operator.install(
-            chart_values(
-                args.config,
-                args.cluster,
-                pulumi.Output.secret(admin.bcrypt_hash),
-                password_record.metadata.creation_timestamp,
-                tls_secret,
-            ),
-            after=[*repository_secrets, password_record],
-        )
-        everyone = operator.pods
+
+    def _network_policies(self, resource_name: str, operator: ChartOperator) -> None:
+        """Beyond the namespace's default-deny and the API server: Argo CD's parts reach each other, and the repo
+        server clones the applications' repositories from outside the private ranges."""
+        labels = platform_labels("argocd")
         k8s.networking.v1.NetworkPolicy(
             f"{resource_name}-within",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -231,9 +250,9 @@ class ArgoCd(pulumi.ComponentResource):
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(),
                 policy_types=["Egress"],
-                egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[everyone.peer()])],
+                egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[operator.pods.peer()])],
             ),
-            opts=in_namespace,
+            opts=operator.inside,
         )
         k8s.networking.v1.NetworkPolicy(
             f"{resource_name}-repo-server-to-git",
@@ -253,14 +272,10 @@ class ArgoCd(pulumi.ComponentResource):
                     )
                 ],
             ),
-            opts=in_namespace,
+            opts=operator.inside,
         )
-        self.url = f"https://{args.config.host}" if args.config.host else None
-        self.register_outputs({"url": self.url})
 
-    def _ingress_tls(
-        self, resource_name: str, args: ArgoCdArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
-    ) -> str | None:
+    def _ingress_tls(self, resource_name: str, args: ArgoCdArgs, inside: pulumi.ResourceOptions) -> str | None:
         """The TLS Secret the UI's Ingress serves `host` with: the configured one, or one kiban's CA signs."""
         host = args.config.host
         if host is None:
@@ -275,9 +290,11 @@ class ArgoCd(pulumi.ComponentResource):
         )
         k8s.core.v1.Secret(
             f"{resource_name}-ingress-tls",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=INGRESS_TLS_SECRET, namespace=NAMESPACE, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=INGRESS_TLS_SECRET, namespace=NAMESPACE, labels=platform_labels("argocd")
+            ),
             type="kubernetes.io/tls",
             string_data={"tls.crt": issued.certificate, "tls.key": issued.private_key},
-            opts=opts,
+            opts=inside,
         )
         return INGRESS_TLS_SECRET

@@ -15,7 +15,7 @@ from components.contracts.labels import MANAGED_BY
 from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.contracts import namespaces
 from components.kube.network_access import AllowTraffic, AllowTrafficArgs, PodGroup
-from stack_config.argocd import ArgoApplication, EgressDestination
+from components.platform.argocd_settings import ArgoApplication, EgressDestination
 
 ARGO_API = "argoproj.io/v1alpha1"
 ARGOCD_NAMESPACE = namespaces.ARGOCD

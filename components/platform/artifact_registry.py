@@ -11,7 +11,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.contracts.registry import RegistryFacts
-from stack_config.registry import ArtifactRegistry as ArtifactRegistryConfig
+from components.platform.registry_settings import ArtifactRegistry as ArtifactRegistryConfig
 
 SECONDS_PER_DAY = 24 * 60 * 60
 

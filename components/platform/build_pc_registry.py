@@ -26,7 +26,7 @@ from components.contracts.certificates import CertificateAuthority
 from components.contracts.registry import PullCredentials, RegistryFacts
 from components.platform.image_builds import project_path, quiet_build
 from components.platform.server_certificate import issue_server_certificate
-from stack_config.registry import BuildPcRegistry as BuildPcRegistryConfig
+from components.platform.registry_settings import BuildPcRegistry as BuildPcRegistryConfig
 
 IMAGE_CONTEXT = Path(__file__).resolve().parents[2] / "images" / "registry"
 """The registry image's build context: its Dockerfile and the supervisor's two scripts."""

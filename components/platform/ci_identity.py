@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from stack_config.cluster import GithubIdentity
+from components.contracts.ci import GithubIdentity
 
 ISSUER = "https://token.actions.githubusercontent.com"
 OTHER = "other"

@@ -18,7 +18,7 @@ import pulumi_docker_build as docker_build
 
 from components.contracts.images import ImageReference
 from components.contracts.registry import RegistryFacts
-from stack_config.registry import ImageBuilds as ImageBuildsConfig
+from components.platform.registry_settings import ImageBuilds as ImageBuildsConfig
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 IMAGES = ROOT / "images"

@@ -27,9 +27,9 @@ DigestOf = Callable[[str], pulumi.Output[str]]
 """For a configured reference (`repository:tag`), the `sha256:...` it points to now."""
 
 
-def resolve_images(face_api: str, frontend: str, digest_of: DigestOf | None) -> OwnImages:
-    """The references the workloads run: each pinned to `digest_of(reference)` unless it has a digest already or
-    there is no way to read one (`digest_of` is `None`)."""
+def resolve_images(configured: Mapping[str, str], digest_of: DigestOf | None) -> OwnImages:
+    """The references the workloads run, by image name: each configured reference pinned to `digest_of(reference)`
+    unless it has a digest already or there is no way to read one (`digest_of` is `None`)."""
 
     def resolve(configured: str) -> DeployedImage:
         parsed = ImageReference.parse(configured)
@@ -42,7 +42,7 @@ def resolve_images(face_api: str, frontend: str, digest_of: DigestOf | None) -> 
             pinned=True,
         )
 
-    return OwnImages(face_api=resolve(face_api), frontend=resolve(frontend))
+    return {name: resolve(reference) for name, reference in configured.items()}
 
 
 def built_digests(built: Mapping[str, BuiltImage]) -> DigestOf:

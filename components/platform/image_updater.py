@@ -14,7 +14,7 @@ from components.contracts.images import ImageReference
 from components.contracts.registry import RegistryFacts
 from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs
 from components.contracts import namespaces
-from stack_config.argocd import ArgoApplication, ImageUpdaterConfig
+from components.platform.argocd_settings import ArgoApplication, ImageUpdaterConfig
 from versions import PinnedChart
 
 NAMESPACE = namespaces.ARGOCD

@@ -13,9 +13,9 @@ from components.contracts.images import ImageReference, OwnImages
 from components.contracts.registry import PullCredentials, RegistryFacts
 from components.platform.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.platform.image_resolution import artifact_registry_digests, resolve_images
-from stack_config.registry import ArtifactRegistry as ArtifactRegistryConfig
-from stack_config.registry import BuildPcRegistry as BuildPcRegistryConfig
-from stack_config.registry import ExternalRegistry, RegistryConfig
+from components.platform.registry_settings import ArtifactRegistry as ArtifactRegistryConfig
+from components.platform.registry_settings import BuildPcRegistry as BuildPcRegistryConfig
+from components.platform.registry_settings import ExternalRegistry, RegistryConfig
 
 if TYPE_CHECKING:
     from components.platform.build_pc_registry import BuildPcRegistry
@@ -58,8 +58,8 @@ class StackRegistry:
 def stack_registry(
     registry: RegistryConfig,
     *,
-    face_api: str,
-    frontend: str,
+    images: Mapping[str, str],
+    builds: Mapping[str, str],
     build_args: Mapping[str, Mapping[str, str]],
     protect: bool,
     opts: pulumi.ResourceOptions,
@@ -67,9 +67,10 @@ def stack_registry(
     external_password: pulumi.Output[str] | None = None,
     with_images: bool = True,
 ) -> StackRegistry:
-    """The registry `registry` (`kiban:registry`) describes, and the configured references of kiban's two images
-    (`face_api`, `frontend`) resolved against it. `build_args` are the pinned build arguments of kiban's images by
-    name (versions.json `imageBuilds`); `protect` guards the registry's data; `opts` carries the `random` and
+    """The registry `registry` (`kiban:registry`) describes, and the configured references of kiban's own images
+    (`images`, by name) resolved against it. `builds` names each image's build (its folder under `images/`, where
+    the registry builds them); `build_args` are the pinned build arguments of kiban's images by build (versions.json
+    `imageBuilds`); `protect` guards the registry's data; `opts` carries the `random` and
     `tls` providers the build PC's registry generates its credentials and certificates with; `gcp_access` is
     needed for Artifact Registry; `external_password` is an external registry's password or token.
     `with_images=False` declares the registry alone (a stack's foundation): no build, no digest read, since the
@@ -89,22 +90,22 @@ def stack_registry(
             if not with_images:
                 return StackRegistry(build_pc.facts, None, build_pc)
             if registry.builds is not None:
-                builds = ImageBuilds(
+                image_builds = ImageBuilds(
                     "images",
                     ImageBuildsArgs(
                         config=registry.builds,
                         registry=build_pc.facts,
                         builder=registry.builder,
-                        images={"face-api": face_api, "face-frontend": frontend},
+                        images={builds[name]: reference for name, reference in images.items()},
                         build_args=build_args,
                     ),
                     opts=pulumi.ResourceOptions(provider=build_pc.build_provider, depends_on=[build_pc]),
                 )
-                digest_of = built_digests(builds.built)
+                digest_of = built_digests(image_builds.built)
             else:
                 assert build_pc.reader_provider is not None
                 digest_of = registry_digests(build_pc.reader_provider)
-            return StackRegistry(build_pc.facts, resolve_images(face_api, frontend, digest_of), build_pc)
+            return StackRegistry(build_pc.facts, resolve_images(images, digest_of), build_pc)
         case ArtifactRegistryConfig():
             if gcp_access is None:
                 raise ValueError("an Artifact Registry repository needs the stack's GCP provider")
@@ -128,10 +129,11 @@ def stack_registry(
                 if registry.pin_digests
                 else None
             )
-            return StackRegistry(repository.facts, resolve_images(face_api, frontend, digest_of))
+            return StackRegistry(repository.facts, resolve_images(images, digest_of))
         case ExternalRegistry():
-            facts = external_registry(registry, face_api, external_password)
-            return StackRegistry(facts, resolve_images(face_api, frontend, None) if with_images else None)
+            host_of = next(iter(images.values()))
+            facts = external_registry(registry, host_of, external_password)
+            return StackRegistry(facts, resolve_images(images, None) if with_images else None)
     raise TypeError(f"no registry for kind {registry.kind!r}")
 
 

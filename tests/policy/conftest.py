@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from stack_config.cluster import ClusterConfig
+from components.clusters.settings import ClusterConfig
 from tools.mock_engine import ROOT, Deployment, available_stacks, run_program, stack_config
 from tools.custom_workloads import with_stand_ins
 from tools.manifests import manifests

@@ -23,7 +23,7 @@ from tests.policy.conftest import RenderedStack
 from tools.helm import template, unknown_value_keys
 from pydantic import TypeAdapter
 
-from stack_config.cluster import ClusterConfig, GkeCluster
+from components.clusters.settings import ClusterConfig, GkeCluster
 from tools.mock_engine import ROOT, Registration, stack_config
 from policy.pod_security import check, is_pod_bearing, pod_template
 from policy.rules import WORKLOAD_TYPES, Resource, Settings, immutable_images

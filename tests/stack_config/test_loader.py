@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from stack_config import ConfigError
-from stack_config.cluster import K3sGpuNodes
-from stack_config.face_recognition import BackendSettings
+from components.clusters.settings import K3sGpuNodes
+from components.apps.face_recognition.settings import BackendSettings
 from stack_config.stack import IngressConfig, StackConfig
 from components.contracts.workloads import Autoscaling
 from tools.mock_engine import ROOT, Deployment, run_program, run_under_mocks, stack_config

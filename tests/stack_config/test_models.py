@@ -7,7 +7,8 @@ from pydantic import ValidationError
 
 from components.contracts.settings import cpu_millicores, memory_bytes
 from components.contracts.images import image_digest, image_tag
-from stack_config.stack import ImagesConfig, StackConfig
+from components.apps.face_recognition.settings import AppImages
+from stack_config.stack import StackConfig
 from components.contracts.workloads import ComputeQuantities, ComputeResources, compute
 
 DIGEST = "sha256:" + "ab" * 32
@@ -117,8 +118,8 @@ def test_malformed_references_have_neither_tag_nor_digest(reference: str):
     assert image_digest(reference) is None
 
 
-def _images(face_api: str, *, allow_mutable_tags: bool = False) -> ImagesConfig:
-    return ImagesConfig(face_api=face_api, frontend="registry.example/face-frontend:1.0.0", allow_mutable_tags=allow_mutable_tags)
+def _images(face_api: str, *, allow_mutable_tags: bool = False) -> AppImages:
+    return AppImages(face_api=face_api, frontend="registry.example/face-frontend:1.0.0", allow_mutable_tags=allow_mutable_tags)
 
 
 def test_an_image_needs_a_tag_or_a_digest():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter
 
-from stack_config.cluster import ClusterConfig
+from components.clusters.settings import ClusterConfig
 from stack_config.loader import parse_stack_config
 from tools.capacity import UnboundedVersions, demand, summary_lines
 from tools.mock_engine import available_stacks, run_program, stack_config

@@ -11,9 +11,9 @@ import pytest
 from pydantic import BaseModel
 
 from components.contracts.settings import ConfigModel
-from stack_config.cluster import ExistingClusterAccess, ExistingGkeCluster, K3sCluster
+from components.clusters.settings import ExistingClusterAccess, ExistingGkeCluster, K3sCluster
 from components.contracts.stores import MilvusSettings, PostgresSettings
-from stack_config.face_recognition import BackendSettings, FaceRecognitionConfig
+from components.apps.face_recognition.settings import BackendSettings, FaceRecognitionConfig
 from stack_config.stack import SECRET_SETTINGS, StackConfig
 from components.contracts.workloads import Autoscaling, BackupSettings, ComputeQuantities
 from tools.config_reference import (

@@ -18,7 +18,7 @@ from components.kube.pod_spec import ContainerSpec, EnvFromSecret, EnvLiteral, G
 from components.kube.health_checks import HealthChecks, HttpCheck
 from components.kube.service_base import ServicePort
 from components.kube.stateless_service import StatelessService, StatelessServiceArgs
-from stack_config.face_recognition import BackendSettings
+from components.apps.face_recognition.settings import BackendSettings
 
 PORT = 8000
 API_PREFIX = "/api/v1"

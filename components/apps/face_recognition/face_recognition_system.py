@@ -19,7 +19,7 @@ from components.kube.namespace import PlatformNamespace, PlatformNamespaceArgs
 from components.kube.network_access import AllowTraffic, AllowTrafficArgs
 from components.kube.pod_spec import GpuRequest
 from components.data.postgres_database import PostgresDatabase, PostgresDatabaseArgs
-from stack_config.face_recognition import FaceRecognitionConfig
+from components.apps.face_recognition.settings import BACKEND, MILVUS, FaceRecognitionConfig
 from components.contracts.tls import IngressTls
 from components.contracts.stores import StoreDurability
 from components.contracts import namespaces
@@ -142,7 +142,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
             opts=inside(POSTGRES_NAMESPACE),
         )
         milvus = MilvusStandalone(
-            "milvus",
+            MILVUS,
             MilvusStandaloneArgs(
                 namespace=MILVUS_NAMESPACE,
                 part_of=PART_OF,
@@ -166,7 +166,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 ).metadata.name
             )
         face_api = FaceApi(
-            "face-api",
+            BACKEND,
             FaceApiArgs(
                 namespace=APP_NAMESPACE,
                 part_of=PART_OF,

@@ -14,7 +14,7 @@ from components.kube.pod_spec import ContainerSpec, WritablePath
 from components.kube.health_checks import HealthChecks, HttpCheck
 from components.kube.service_base import ServicePort
 from components.kube.stateless_service import StatelessService, StatelessServiceArgs
-from stack_config.face_recognition import FrontendSettings
+from components.apps.face_recognition.settings import FrontendSettings
 
 PORT = 8080
 

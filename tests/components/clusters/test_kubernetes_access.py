@@ -11,7 +11,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from components.clusters.kubernetes_access import KubeconfigNotFound, kubernetes_provider
-from stack_config.cluster import K3sCluster
+from components.clusters.settings import K3sCluster
 from tests.conftest import K3S_API
 from tools.mock_engine import run_under_mocks
 

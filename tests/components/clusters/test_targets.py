@@ -5,7 +5,7 @@ from __future__ import annotations
 from components.clusters.existing_gke_target import ExistingGkeTarget
 from components.clusters.k3s_target import K3sTarget
 from components.clusters.targets import cluster_target
-from stack_config.cluster import ExistingGkeCluster, K3sCluster, K3sGpuNodes
+from components.clusters.settings import ExistingGkeCluster, K3sCluster, K3sGpuNodes
 from tests.conftest import GKE_API, GPU_NODES, K3S_API
 from tools.mock_engine import run_under_mocks
 from versions import versions
@@ -69,7 +69,7 @@ def test_existing_gke_answers_the_gke_questions_once():
 
 
 def test_the_listed_gpu_nodes_are_labelled_before_the_plugin_looks_for_them():
-    from stack_config.cluster import HomelabNode
+    from components.clusters.settings import HomelabNode
 
     nodes = [HomelabNode(name="k1", cpu="2", memory="6Gi"), HomelabNode(name="k3", cpu="2", memory="6Gi", gpus=1)]
     target, deployment = build(

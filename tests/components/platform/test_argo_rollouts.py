@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from components.platform.argo_rollouts import CONTROLLER_LABELS, NAMESPACE, ArgoRollouts, ArgoRolloutsArgs, chart_values
-from stack_config.rollouts import RolloutsConfig
+from components.platform.rollouts_settings import RolloutsConfig
 from tools.helm import template, unknown_value_keys
 from policy.pod_security import check, is_pod_bearing
 from versions import versions

@@ -15,7 +15,7 @@ import pulumi_tls
 
 from components.contracts.certificates import CertificateAuthority
 from components.platform.argocd import NAMESPACE, RELEASE, ArgoCd, ArgoCdArgs, chart_values
-from stack_config.argocd import ArgoCdConfig
+from components.platform.argocd_settings import ArgoCdConfig
 from tests.network_reach import Pod, ingress_admits, pods_of
 from tools.helm import template, unknown_value_keys
 from tools.mock_engine import CREATED

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from components.platform.argocd_application import DeliveredApplication, DeliveredApplicationArgs
-from stack_config.argocd import ArgoApplication, ArgoCdConfig
+from components.platform.argocd_settings import ArgoApplication, ArgoCdConfig
 from tools.crd_schema import schema_errors
 from tools.manifests import restore_integers
 

@@ -8,7 +8,7 @@ import pulumi_gcp as gcp
 import pytest
 
 from components.platform.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs, member_label
-from stack_config.registry import ArtifactRegistry as ArtifactRegistryConfig
+from components.platform.registry_settings import ArtifactRegistry as ArtifactRegistryConfig
 from tools.mock_engine import run_under_mocks
 
 

@@ -29,7 +29,7 @@ from components.platform.build_pc_registry import (
     registry_image_tag,
 )
 from images.registry.registry_maintenance import arguments
-from stack_config.registry import BuildPcRegistry as BuildPcRegistryConfig
+from components.platform.registry_settings import BuildPcRegistry as BuildPcRegistryConfig
 from tools.mock_engine import run_under_mocks
 from versions import versions
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from components.platform.ci_identity import CiIdentity, CiIdentityArgs, job_mapping
-from stack_config.cluster import GithubIdentity
+from components.contracts.ci import GithubIdentity
 from tools.mock_engine import ROOT, Deployment, run_program, run_under_mocks
 
 GITHUB = GithubIdentity(

@@ -11,7 +11,7 @@ from pulumi.runtime import rpc
 
 from components.contracts.registry import PullCredentials, RegistryFacts
 from components.platform.image_builds import IMAGES, ROOT, ImageBuilds, ImageBuildsArgs
-from stack_config.registry import ImageBuilds as ImageBuildsConfig
+from components.platform.registry_settings import ImageBuilds as ImageBuildsConfig
 from tools.mock_engine import mock_digest, run_under_mocks
 from versions import versions
 

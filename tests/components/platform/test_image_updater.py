@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from components.platform.image_updater import ImageUpdater, ImageUpdaterArgs, chart_values
-from stack_config.argocd import ArgoCdConfig
+from components.platform.argocd_settings import ArgoCdConfig
 from tools.crd_schema import schema_errors
 from tools.helm import unknown_value_keys
 from versions import versions

@@ -33,8 +33,8 @@ def declare(settings: dict, *, gcp_access: bool = False, password: str | None = 
         )
         made = stack_registry(
             config.registry_or_default(),
-            face_api=config.images.face_api,
-            frontend=config.images.frontend,
+            images=config.images.references(),
+            builds=config.images.builds(),
             build_args=versions().image_builds.by_image(),
             protect=config.data_safety.protect,
             opts=pulumi.ResourceOptions(providers=[pulumi_random.Provider("random"), pulumi_tls.Provider("tls")]),
@@ -44,7 +44,7 @@ def declare(settings: dict, *, gcp_access: bool = False, password: str | None = 
         credentials = made.facts.pull_credentials
         pulumi.export("kind", made.facts.kind)
         pulumi.export("pull", made.facts.pull_endpoint)
-        pulumi.export("faceApi", made.images.face_api.reference)
+        pulumi.export("faceApi", made.images["face_api"].reference)
         pulumi.export("user", credentials.username if credentials else None)
         pulumi.export("password", credentials.password if credentials else None)
 

@@ -10,7 +10,7 @@ from pulumi.runtime import rpc
 from components.contracts.endpoint import DatabaseEndpoint
 from components.apps.face_recognition.face_api import FaceApi, FaceApiArgs
 from components.kube.pod_spec import GpuRequest
-from stack_config.face_recognition import BackendSettings
+from components.apps.face_recognition.settings import BackendSettings
 
 
 def endpoints() -> tuple[DatabaseEndpoint, DatabaseEndpoint]:

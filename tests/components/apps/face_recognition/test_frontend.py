@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.apps.face_recognition.frontend import Frontend, FrontendArgs
-from stack_config.face_recognition import FrontendSettings
+from components.apps.face_recognition.settings import FrontendSettings
 
 
 def test_frontend(declare):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.components.apps.face_recognition.test_face_api import container_env, declare_face_api
 from components.apps.face_recognition.frontend import Frontend, FrontendArgs
-from stack_config.face_recognition import FrontendSettings
+from components.apps.face_recognition.settings import FrontendSettings
 from versions import versions
 
 IMAGES = Path(__file__).resolve().parents[4] / "images"

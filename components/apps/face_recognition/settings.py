@@ -4,11 +4,67 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from components.contracts.settings import AbsolutePath, ConfigModel, worded
+from components.contracts.images import VERSION_TAG, image_digest, image_tag
+from components.contracts.settings import AbsolutePath, ConfigModel, ImageReference, worded
 from components.contracts.stores import MilvusSettings, PostgresSettings
 from components.contracts.workloads import ComputeResources, ServiceSettings, compute
+
+
+BACKEND = "face-api"
+"""The backend's workload (its Deployment or Rollout)."""
+
+MILVUS = "milvus"
+"""Milvus's workload (its StatefulSet)."""
+
+GPU_WORKLOADS = (BACKEND, MILVUS)
+"""The app's workloads that reserve a GPU on a GPU stack, and the only ones that may (the policy pack's
+`gpu-placement`)."""
+
+
+class AppImages(ConfigModel):
+    """The images kiban builds itself (third-party images are pinned in versions.json)."""
+
+    # The app's images, declared once: each field names its build (`images/<build>/`); the registry, the builds,
+    # the resolution of digests, the config's checks and the exports read them through `builds()`.
+
+    allow_mutable_tags: bool = False
+    """Accept tags that move (`latest`, `main`, ...; dev follows `latest` by digest). Default: `false`: each image
+    must carry a release version tag (`1.4.2`, `v1.4.2-rc.1`) or a digest, as prod deploys releases."""
+
+    face_api: ImageReference = Field(json_schema_extra={"build": "face-api"})
+    """The face-recognition backend image. Required."""
+
+    frontend: ImageReference = Field(json_schema_extra={"build": "face-frontend"})
+    """The frontend image. Required."""
+
+    @classmethod
+    def builds(cls) -> dict[str, str]:
+        """Each image's field name and the folder under `images/` it is built from."""
+        return {
+            name: field.json_schema_extra["build"]
+            for name, field in cls.model_fields.items()
+            if isinstance(field.json_schema_extra, dict) and "build" in field.json_schema_extra
+        }
+
+    def references(self) -> dict[str, str]:
+        """Each image's configured reference, by field name."""
+        return {name: getattr(self, name) for name in self.builds()}
+
+    @field_validator("*")
+    @classmethod
+    def _a_version_unless_mutable_allowed(cls, value: object, info: ValidationInfo) -> object:
+        if info.field_name not in cls.builds() or info.data.get("allow_mutable_tags"):
+            return value
+        reference = str(value)
+        tag, digest = image_tag(reference), image_digest(reference)
+        if digest is None and not VERSION_TAG.fullmatch(tag or ""):
+            raise ValueError(
+                f"{reference!r} has the tag {tag!r}, which is not a version: deploy a release tag (1.4.2, v1.4.2, "
+                "1.4.2-rc.1) or a digest (@sha256:...), or set allowMutableTags: true for a development stack"
+            )
+        return value
 
 
 SENSITIVE_LOG_LEVELS = ("debug", "info")
@@ -107,4 +163,12 @@ class FaceRecognitionConfig(ConfigModel):
                 "backend.onnxRuntime: cuda, or set gpu: false"
             )
         return self
+
+    def gpu_demand(self) -> dict[str, int]:
+        """The most GPUs each GPU workload holds at once: the backend at its largest, twice during a blue/green
+        switch (both versions run), and Milvus."""
+        if not self.gpu:
+            return {}
+        most = self.backend.autoscaling.max_replicas if self.backend.autoscaling else self.backend.replicas
+        return {f"{BACKEND} (both colours of a switch)": 2 * most, MILVUS: 1}
 

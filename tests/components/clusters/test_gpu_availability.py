@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from stack_config.gpu_availability import DATA, gpu_availability
+from components.clusters.gpu_availability import DATA, gpu_availability
 from tests.stack_config.test_hostile_config import refused
 from tools.mock_engine import run_program, stack_config
 
