@@ -126,27 +126,40 @@ class PostgresDatabase(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:data:PostgresDatabase", resource_name, None, opts)
-        settings = args.settings
-        image = args.image
-        child = pulumi.ResourceOptions(parent=self)
         self.port = PORT
-        self.database = settings.database
-        self.username = settings.username
+        self.database = args.settings.database
+        self.username = args.settings.username
+        credentials = self._credentials(resource_name, args)
+        self.password = credentials.values["password"]
+        self.secret_name = credentials.secret_name
+        password_file = SecretFiles(credentials.secret_name, SECRETS_DIR, keys=("password",))
+        server = self._server(resource_name, args, credentials, password_file)
+        self.host = server.host
+        self.pods = server.pods
+        self.endpoint = DatabaseEndpoint(self.host, self.port, self.database, self.username, self.password)
+        self._backup(resource_name, args, server, password_file)
+        self.register_outputs({"host": self.host, "secret_name": self.secret_name})
 
-        credentials = GeneratedSecret(
+    def _credentials(self, resource_name: str, args: PostgresDatabaseArgs) -> GeneratedSecret:
+        """The Secret with the owner, the database and a generated password (protected as the data is)."""
+        return GeneratedSecret(
             resource_name,
             GeneratedSecretArgs(
                 namespace=args.namespace,
                 part_of=args.part_of,
                 generated=["password"],
-                plain={"username": settings.username, "database": settings.database},
+                plain={"username": args.settings.username, "database": args.settings.database},
                 protect=args.durability.protect,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.password = credentials.values["password"]
-        self.secret_name = credentials.secret_name
-        password_file = SecretFiles(credentials.secret_name, SECRETS_DIR, keys=("password",))
+
+    def _server(
+        self, resource_name: str, args: PostgresDatabaseArgs, credentials: GeneratedSecret, password_file: SecretFiles
+    ) -> StatefulService:
+        """The server: a StatefulService on its own volume, as the image's `postgres` user, the password a file;
+        `pg_isready` gates readiness, liveness and start-up; the `credentials` init container runs first."""
+        settings = args.settings
         server_env = [
             EnvLiteral("POSTGRES_DB", settings.database),
             EnvLiteral("POSTGRES_USER", settings.username),
@@ -154,8 +167,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             EnvLiteral("PGDATA", f"{DATA_DIR}/pgdata"),
         ]
         ready = ExecCheck(("pg_isready", "-U", settings.username, "-d", settings.database, "-h", "127.0.0.1"))
-
-        server = StatefulService(
+        return StatefulService(
             resource_name,
             StatefulServiceArgs(
                 namespace=args.namespace,
@@ -163,7 +175,7 @@ class PostgresDatabase(pulumi.ComponentResource):
                 component="database",
                 container=ContainerSpec(
                     name="postgres",
-                    image=image,
+                    image=args.image,
                     resources=settings.resources,
                     env=server_env,
                     secret_files=[password_file],
@@ -173,18 +185,7 @@ class PostgresDatabase(pulumi.ComponentResource):
                         WritablePath("/dev/shm", size_limit=settings.shared_memory, in_memory=True),
                     ],
                 ),
-                init_containers=[
-                    ContainerSpec(
-                        name="credentials",
-                        image=image,
-                        resources=settings.resources,
-                        command=["/bin/sh", "-c", CREDENTIALS_SCRIPT],
-                        env=[*server_env, EnvLiteral("SOCKET_DIR", SOCKET_DIR)],
-                        secret_files=[password_file],
-                        writable_paths=[WritablePath("/tmp", size_limit="16Mi"), WritablePath(SOCKET_DIR, size_limit="16Mi")],
-                        mounts=[VolumeMount("data", DATA_DIR)],
-                    )
-                ],
+                init_containers=[self._credentials_container(args, server_env, password_file)],
                 ports=[ServicePort("postgres", PORT)],
                 health=HealthChecks(readiness=ready, liveness=ready, startup=ready, startup_budget_seconds=600),
                 data_volumes=[DataVolume("data", DATA_DIR, settings.storage_size, args.durability.storage_class)],
@@ -203,12 +204,32 @@ class PostgresDatabase(pulumi.ComponentResource):
                 # password in the store (or refuses a changed owner or database) before the server starts.
                 restart_on=[credentials.checksum],
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.host = server.host
-        self.pods = server.pods
-        self.endpoint = DatabaseEndpoint(self.host, self.port, self.database, self.username, self.password)
 
+    @staticmethod
+    def _credentials_container(
+        args: PostgresDatabaseArgs, server_env: list[EnvLiteral], password_file: SecretFiles
+    ) -> ContainerSpec:
+        """The `credentials` init container (`CREDENTIALS_SCRIPT`): on a volume initialised earlier, it makes the
+        store's owner password the generated one and refuses a changed owner or database."""
+        return ContainerSpec(
+            name="credentials",
+            image=args.image,
+            resources=args.settings.resources,
+            command=["/bin/sh", "-c", CREDENTIALS_SCRIPT],
+            env=[*server_env, EnvLiteral("SOCKET_DIR", SOCKET_DIR)],
+            secret_files=[password_file],
+            writable_paths=[WritablePath("/tmp", size_limit="16Mi"), WritablePath(SOCKET_DIR, size_limit="16Mi")],
+            mounts=[VolumeMount("data", DATA_DIR)],
+        )
+
+    def _backup(
+        self, resource_name: str, args: PostgresDatabaseArgs, server: StatefulService, password_file: SecretFiles
+    ) -> None:
+        """The nightly custom-format `pg_dump` of the database to the backup's own volume, and the policy that lets
+        the backup reach the server."""
+        settings = args.settings
         dump = (
             f'PGPASSWORD="$(cat {SECRETS_DIR}/password)" exec pg_dump --host={server.host} --port={PORT} '
             f'--username={settings.username} --dbname={settings.database} --format=custom '
@@ -225,7 +246,7 @@ class PostgresDatabase(pulumi.ComponentResource):
                 steps=[
                     ContainerSpec(
                         name="pg-dump",
-                        image=image,
+                        image=args.image,
                         resources=compute("100m", "128Mi", "1", "512Mi"),
                         command=["/bin/sh", "-c", dump],
                         secret_files=[password_file],
@@ -235,14 +256,12 @@ class PostgresDatabase(pulumi.ComponentResource):
                 protect=args.durability.protect,
                 retain_volume=args.durability.retain_volumes,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         AllowTraffic(
             f"{resource_name}-backup-to-{resource_name}",
             AllowTrafficArgs(
                 source=backup.pods, destination=server.pods, ports=[PORT], description="pg_dump reads the database"
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"host": self.host, "secret_name": self.secret_name})
-

@@ -91,8 +91,24 @@ class SharedPostgres(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: SharedPostgresArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:data:SharedPostgres", resource_name, None, opts)
-        keep = pulumi.ResourceOptions(parent=self, protect=args.durability.protect, retain_on_delete=args.durability.retain_volumes)
-        namespace = PlatformNamespace(
+        namespace = self._namespace(resource_name, args)
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        self.pods = PodGroup(namespace=NAMESPACE, labels={"cnpg.io/cluster": CLUSTER})
+        logins = self._login_secrets(resource_name, args, in_namespace)
+        cluster = self._cluster(resource_name, args, namespace, logins)
+        databases = self._databases(resource_name, args, cluster)
+        self.access_after = {app: (namespace, cluster, logins[app], databases[app]) for app in args.applications}
+        self.logins = {
+            app: DatabaseEndpoint(HOST, PORT, store_login("postgres", app), store_login("postgres", app), secret.values["password"])
+            for app, secret in logins.items()
+        }
+        self._network_policies(resource_name, args, namespace, in_namespace)
+        self._backup(resource_name, args, namespace, cluster, in_namespace)
+        self.register_outputs({})
+
+    def _namespace(self, resource_name: str, args: SharedPostgresArgs) -> PlatformNamespace:
+        """Its own `restricted`, default-deny namespace, protected and kept on delete like the data it holds."""
+        return PlatformNamespace(
             f"{resource_name}-namespace",
             PlatformNamespaceArgs(
                 name=NAMESPACE,
@@ -103,10 +119,21 @@ class SharedPostgres(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
-        self.pods = PodGroup(namespace=NAMESPACE, labels={"cnpg.io/cluster": CLUSTER})
 
-        logins = {
+    def _kept(self, args: SharedPostgresArgs, depends_on: list[pulumi.Resource]) -> pulumi.ResourceOptions:
+        """Options of what holds data (the Cluster, each Database): protected and kept in the cluster on delete as
+        `durability` says."""
+        keep = pulumi.ResourceOptions(
+            parent=self, protect=args.durability.protect, retain_on_delete=args.durability.retain_volumes
+        )
+        return pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=depends_on))
+
+    def _login_secrets(
+        self, resource_name: str, args: SharedPostgresArgs, in_namespace: pulumi.ResourceOptions
+    ) -> dict[str, GeneratedSecret]:
+        """Each application's login, by application: a `basic-auth` Secret with a generated password, labelled so
+        that the operator applies a changed password to the role it manages from it."""
+        return {
             app: GeneratedSecret(
                 f"{resource_name}-login-{app}",
                 GeneratedSecretArgs(
@@ -122,8 +149,18 @@ class SharedPostgres(pulumi.ComponentResource):
             )
             for app in args.applications
         }
+
+    def _cluster(
+        self,
+        resource_name: str,
+        args: SharedPostgresArgs,
+        namespace: PlatformNamespace,
+        logins: dict[str, GeneratedSecret],
+    ) -> k8s.apiextensions.CustomResource:
+        """The CloudNativePG `Cluster`: its instances, volumes and resources, the superuser the backup reads with,
+        and one managed role per application's login (after the operator's CRDs and the logins' Secrets)."""
         resources = args.config.resources
-        cluster = k8s.apiextensions.CustomResource(
+        return k8s.apiextensions.CustomResource(
             resource_name,
             api_version=CNPG_API,
             kind="Cluster",
@@ -150,11 +187,15 @@ class SharedPostgres(pulumi.ComponentResource):
                     ]
                 },
             },
-            opts=pulumi.ResourceOptions.merge(
-                keep, pulumi.ResourceOptions(depends_on=[namespace, *args.operator.crds, *logins.values()])
-            ),
+            opts=self._kept(args, [namespace, *args.operator.crds, *logins.values()]),
         )
-        databases = {
+
+    def _databases(
+        self, resource_name: str, args: SharedPostgresArgs, cluster: k8s.apiextensions.CustomResource
+    ) -> dict[str, k8s.apiextensions.CustomResource]:
+        """Each application's database, by application: a `Database` the operator creates, owned by the
+        application's login and kept when the resource goes (`databaseReclaimPolicy: retain`)."""
+        return {
             app: k8s.apiextensions.CustomResource(
                 f"{resource_name}-{app}",
                 api_version=CNPG_API,
@@ -167,16 +208,20 @@ class SharedPostgres(pulumi.ComponentResource):
                     "ensure": "present",
                     "databaseReclaimPolicy": "retain",
                 },
-                opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[cluster])),
+                opts=self._kept(args, [cluster]),
             )
             for app in args.applications
         }
-        self.access_after = {app: (namespace, cluster, logins[app], databases[app]) for app in args.applications}
-        self.logins = {
-            app: DatabaseEndpoint(HOST, PORT, store_login("postgres", app), store_login("postgres", app), secret.values["password"])
-            for app, secret in logins.items()
-        }
 
+    def _network_policies(
+        self,
+        resource_name: str,
+        args: SharedPostgresArgs,
+        namespace: PlatformNamespace,
+        in_namespace: pulumi.ResourceOptions,
+    ) -> None:
+        """Beyond the namespace's default-deny: the operator reaches each instance, the instances reach each other
+        (replication, status) and the API server (their instance managers)."""
         operator = PodGroup(namespace=args.operator.namespace, labels=args.operator.labels)
         AllowTraffic(
             f"{resource_name}-operator-to-instances",
@@ -204,6 +249,16 @@ class SharedPostgres(pulumi.ComponentResource):
             opts=in_namespace,
         )
 
+    def _backup(
+        self,
+        resource_name: str,
+        args: SharedPostgresArgs,
+        namespace: PlatformNamespace,
+        cluster: k8s.apiextensions.CustomResource,
+        in_namespace: pulumi.ResourceOptions,
+    ) -> None:
+        """The nightly `pg_dumpall` of every database, role and grant, read through the primary as the superuser,
+        and the policy that lets the backup reach the instances."""
         backup = ScheduledBackup(
             f"{resource_name}-backup",
             ScheduledBackupArgs(
@@ -234,4 +289,3 @@ class SharedPostgres(pulumi.ComponentResource):
             ),
             opts=in_namespace,
         )
-        self.register_outputs({})
