@@ -43,8 +43,8 @@ class PinnedImageBuilds(_Pinned):
     face_frontend: BuildArgs = Field(alias="face-frontend")
     """The Node image that builds the app, the unprivileged nginx that serves it, and pnpm."""
     registry: BuildArgs
-    """registry:2 (Docker's distribution), whose binary runs the build PC's registry, and the Python its supervisor
-    and clean-up run on."""
+    """The registry image (distribution 3.x, `registry:3`), whose binary runs the build PC's registry, and the Python
+    its supervisor and clean-up run on."""
 
     def by_image(self) -> dict[str, BuildArgs]:
         """Every image's build arguments, by its folder under `images/`."""
@@ -110,6 +110,14 @@ class PinnedNpmPackage(_Pinned):
     comment: str = Field(alias="$comment")
 
 
+class OlderMajor(_Pinned):
+    """An older major version of a server, accepted in place of its images' where no server of their major can be
+    installed (the comment says why and which behaviours it can stand in for)."""
+
+    major: int
+    comment: str = Field(alias="$comment", min_length=1)
+
+
 class DistroPackage(_Pinned):
     """A server only Linux distributions ship (Debian and Ubuntu, by the same name): whatever version the machine's
     distribution carries now, installed through apt and found by asking the package for its files. Only its major
@@ -118,6 +126,9 @@ class DistroPackage(_Pinned):
     distro_package: str = Field(alias="distroPackage")
     binary: str
     stands_in_for: tuple[str, ...] = Field(alias="standsInFor", min_length=1)
+    older_major: OlderMajor | None = Field(None, alias="olderMajor")
+    """The one older major accepted from the distribution's package where its images' major cannot be installed
+    (tools/install_tools.py `check_major`); never for a binary from anywhere else."""
     comment: str = Field(alias="$comment")
 
 

@@ -116,7 +116,8 @@ def valkey_server(tmp_path_factory) -> Iterator[servers.Valkey]:
 
 @pytest.fixture(scope="session")
 def registry_server() -> servers.RegistryBinary:
-    """registry:2's binary, found and checked once per session (tests/servers.py RegistryBinary)."""
+    """The registry image's binary, or the distribution's older major standing in (the run's header says which),
+    found and checked once per session (tests/servers.py RegistryBinary)."""
     return servers.RegistryBinary(servers.InstalledServer.find("dockerRegistry"))
 
 

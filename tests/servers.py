@@ -83,7 +83,24 @@ class InstalledServer:
         pin = install_tools.pinned_tool(self.key)
         source = f"{pin['package']} {pin['version']}" if "package" in pin else f"the distribution's {pin['distroPackage']}"
         images = ", ".join(install_tools.pinned_image(r) for r in pin["standsInFor"])
-        return f"{pin['binary']} {self.version} ({source}) for {images}"
+        said = f"{pin['binary']} {self.version} ({source}) for {images}"
+        if self.stands_in_at_older_major:
+            said += (f": an older major ({self.major}) standing in for what the majors share only, as versions.json "
+                     f"tools.{self.key}.olderMajor says")
+        return said
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+    @property
+    def stands_in_at_older_major(self) -> bool:
+        """Whether this is the distribution package's older major standing in (versions.json `olderMajor`), not a
+        server of the images' own major."""
+        pin = install_tools.pinned_tool(self.key)
+        if self.major in install_tools.wanted_majors(self.key):
+            return False
+        return self.major == install_tools.accepted_older_major(self.key, pin["binary"])
 
 
 def _others_can_reach(path: Path) -> bool:
@@ -310,16 +327,37 @@ class Valkey:
         self.process.wait(timeout=10)
 
 
-# registry:2
+# The registry
+
+
+def dockerfile_environment(dockerfile: Path) -> dict[str, str]:
+    """The `ENV NAME=value` lines of a Dockerfile: what its image's processes run with."""
+    found = {}
+    for line in dockerfile.read_text().splitlines():
+        if line.startswith("ENV "):
+            for assignment in line.removeprefix("ENV ").split():
+                name, separator, value = assignment.partition("=")
+                assert separator, f"{dockerfile}: write ENV as NAME=value ({line!r})"
+                found[name] = value
+    return found
+
+
+REGISTRY_DOCKERFILE = Path(__file__).resolve().parents[1] / "images" / "registry" / "Dockerfile"
 
 
 class RegistryBinary:
-    """registry:2's binary: each test serves its own registry with it (the clean-up tests stop it to collect
-    garbage), on a folder and a free loopback port of its own."""
+    """The registry image's binary (or the distribution's older major standing in: `server.describe()` says which):
+    each test serves its own registry with it (the clean-up tests stop it to collect garbage), on a folder and a free
+    loopback port of its own, with the environment kiban's registry image gives it (its Dockerfile's ENV)."""
 
     def __init__(self, server: InstalledServer):
         self.server = server
         self.binary = server.binary
+
+    @staticmethod
+    def environment(**more: str) -> dict[str, str]:
+        """This process's environment, with the registry image's ENV and `more` over it."""
+        return {**os.environ, **dockerfile_environment(REGISTRY_DOCKERFILE), **more}
 
     @staticmethod
     def config(folder: Path) -> tuple[Path, Path, str]:
@@ -336,14 +374,23 @@ class RegistryBinary:
 
     @contextlib.contextmanager
     def serve(self, folder: Path) -> Iterator[tuple[str, Path, Path, subprocess.Popen]]:
-        """A registry serving from `folder`: (url, storage, config, process); stopped afterwards."""
+        """A plain-HTTP registry serving from `folder`: (url, storage, config, process); stopped afterwards."""
         config, storage, url = self.config(folder)
-        process = subprocess.Popen([str(self.binary), "serve", str(config)], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        try:
-            wait_for_port(int(url.rsplit(":", 1)[1]), process)
+        with self.serve_file(config, int(url.rsplit(":", 1)[1])) as (process, _):
             urllib.request.urlopen(url + "/v2/", timeout=5)
             yield url, storage, config, process
+
+    @contextlib.contextmanager
+    def serve_file(self, config: Path, port: int, **environment: str) -> Iterator[tuple[subprocess.Popen, Path]]:
+        """`registry serve <config>` (which listens on 127.0.0.1:`port`), with the image's environment and
+        `environment` over it: (process, its log file beside the config); stopped afterwards."""
+        log = config.parent / "registry.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen([str(self.binary), "serve", str(config)], stdout=out, stderr=subprocess.STDOUT,
+                                       env=self.environment(**environment))
+        try:
+            wait_for_port(port, process, log)
+            yield process, log
         finally:
             process.terminate()
             process.wait(timeout=10)

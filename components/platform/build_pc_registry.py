@@ -1,4 +1,5 @@
-"""`BuildPcRegistry`: the private `registry:2` on the build PC (dev), declared through the Docker engine there.
+"""`BuildPcRegistry`: the private registry (distribution 3.x, `registry:3`) on the build PC (dev), declared through
+the Docker engine there.
 
 TLS comes from a certificate kiban signs with a CA of its own (`pulumi-tls`), so nothing anywhere needs an
 insecure-registry setting; clients authenticate with htpasswd (the password and its bcrypt hash from
@@ -29,8 +30,8 @@ from components.platform.server_certificate import issue_server_certificate
 from components.platform.registry_settings import BuildPcRegistry as BuildPcRegistryConfig
 
 IMAGE_CONTEXT = Path(__file__).resolve().parents[2] / "images" / "registry"
-"""The registry image's build context: its Dockerfile and the supervisor's two scripts."""
-"""kiban's registry image: registry:2's binary beside a Python (`images/registry/Dockerfile`)."""
+"""The registry image's build context (`images/registry/`): its Dockerfile (the pinned registry image's binary
+beside a Python) and the supervisor's two scripts."""
 
 INTERNAL_PORT = 5000
 DATA_PATH = "/var/lib/registry"
@@ -48,20 +49,33 @@ K3S_CA_FILE = "/etc/rancher/k3s/kiban-registry-ca.crt"
 CA_VALIDITY_HOURS = 10 * 365 * 24
 
 
-def registry_configuration(port: int = INTERNAL_PORT) -> str:
-    """The registry's own configuration (`config.yml`): filesystem storage with deletes enabled, TLS, htpasswd."""
+def registry_configuration(
+    port: int = INTERNAL_PORT,
+    *,
+    listen: str = "0.0.0.0",
+    data: str = DATA_PATH,
+    certificate: str = CERT_FILE,
+    key: str = KEY_FILE,
+    htpasswd: str = HTPASSWD_FILE,
+) -> str:
+    """The registry's own configuration (`config.yml`): filesystem storage with deletes enabled, TLS, htpasswd.
+
+    Every key is one distribution 3.x reads (configuration/configuration.go of v3.1.1; its parser, parser.go, uses
+    the non-strict yaml.Unmarshal, so a key it does not know would be ignored without a word: tests/images/registry/
+    test_registry_configuration.py checks the keys against v3.1.1's). The places default to the container's; the
+    tests serve the same configuration from a folder of their own."""
     return yaml.safe_dump(
         {
             "version": 0.1,
             "log": {"fields": {"service": "registry"}},
-            "storage": {"filesystem": {"rootdirectory": DATA_PATH}, "delete": {"enabled": True}},
+            "storage": {"filesystem": {"rootdirectory": data}, "delete": {"enabled": True}},
             "http": {
-                "addr": f"0.0.0.0:{port}",
-                "tls": {"certificate": CERT_FILE, "key": KEY_FILE},
+                "addr": f"{listen}:{port}",
+                "tls": {"certificate": certificate, "key": key},
                 "draintimeout": "60s",  # what SIGTERM waits for in-flight requests before the garbage collection
                 "headers": {"X-Content-Type-Options": ["nosniff"]},
             },
-            "auth": {"htpasswd": {"realm": "kiban-registry", "path": HTPASSWD_FILE}},
+            "auth": {"htpasswd": {"realm": "kiban-registry", "path": htpasswd}},
         },
         sort_keys=False,
     )
@@ -116,8 +130,8 @@ class BuildPcRegistryArgs:
     """`kiban:registry` with `kind: build-pc` (required)."""
 
     build_args: Mapping[str, str]
-    """The build arguments of `images/registry/Dockerfile` (required): the pinned `registry:2` image whose binary
-    runs and the Python its supervisor runs on (versions.json `imageBuilds.registry`)."""
+    """The build arguments of `images/registry/Dockerfile` (required): the pinned registry image (distribution 3.x)
+    whose binary runs and the Python its supervisor runs on (versions.json `imageBuilds.registry`)."""
 
     protect: bool = False
     """Pulumi `protect` on the data volume. Default: false."""

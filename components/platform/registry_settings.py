@@ -1,6 +1,6 @@
 """`kiban:registry`: where kiban's own images (the backend and the frontend) are pushed and pulled from.
 
-One of the kinds below, chosen by its `kind` key: the build PC's private `registry:2` (dev), an Artifact Registry
+One of the kinds below, chosen by its `kind` key: the build PC's private `registry:3` (dev), an Artifact Registry
 repository (prod), or a registry kiban does not run (`external`, e.g. GitHub's).
 """
 
@@ -140,7 +140,7 @@ class ImageBuilds(ConfigModel):
 
 
 class BuildPcRegistry(ConfigModel):
-    """`registry:2` on the build PC, declared through the Docker engine there (never the deploying machine's):
+    """`registry:3` on the build PC, declared through the Docker engine there (never the deploying machine's):
     TLS from kiban's own CA, htpasswd authentication with a generated password, its data on a named volume, and a
     daily clean-up."""
 
@@ -174,7 +174,7 @@ class BuildPcRegistry(ConfigModel):
     """More users, one for each application's CI (or person) that pushes its own image here, e.g. `yomu-ci`: each
     gets its own generated password and bcrypt hash in the registry's htpasswd, beside `username`'s, so the nodes'
     pull credential never leaves the cluster and one pusher can be revoked (removed) or rotated (its password
-    replaced) alone. registry:2's htpasswd grants every user push and pull alike. Their passwords are the secret
+    replaced) alone. The registry's htpasswd grants every user push and pull alike. Their passwords are the secret
     stack output `registryPushCredentials`. Default: none."""
 
     @field_validator("pushers")

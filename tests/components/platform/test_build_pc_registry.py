@@ -1,6 +1,6 @@
-"""BuildPcRegistry under mocks: registry:2 on the build PC's engine (never the deploying machine's), TLS from kiban's
-own CA, htpasswd from a generated password, a named volume, a restart policy, the supervisor's clean-up schedule,
-and the K3s node configuration as a secret that parses as K3s expects."""
+"""BuildPcRegistry under mocks: the registry (registry:3) on the build PC's engine (never the deploying machine's), TLS
+from kiban's own CA, htpasswd from a generated password, a named volume, a restart policy, the supervisor's clean-up
+schedule, and the K3s node configuration as a secret that parses as K3s expects."""
 
 from __future__ import annotations
 
@@ -180,7 +180,7 @@ def test_a_reader_provider_exists_only_when_no_build_reports_its_digest(registry
 
 def test_a_new_pin_is_a_new_registry_image_to_run():
     pinned = versions().image_builds.registry
-    bumped = {**pinned, "REGISTRY_IMAGE": "docker.io/library/registry:2.8.4"}
+    bumped = {**pinned, "REGISTRY_IMAGE": "docker.io/library/registry:3.1.2"}
     assert registry_image_tag(bumped) != registry_image_tag(pinned) == registry_image_tag(dict(pinned))
 
 

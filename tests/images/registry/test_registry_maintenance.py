@@ -1,5 +1,6 @@
-"""The registry's supervisor against the real registry:2 binary (the distribution's `docker-registry`, tests/servers.py): it serves, and one
-maintenance deletes the old manifests through the API, stops the server, collects the garbage and serves again."""
+"""The registry's supervisor against the real registry binary (tests/servers.py RegistryBinary; the run's header says
+which): it serves, and one maintenance deletes the old manifests through the API, stops the server, collects the
+garbage and serves again."""
 
 from __future__ import annotations
 
