@@ -94,18 +94,42 @@ class GkeTarget(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         on_gcp = pulumi.ResourceOptions(parent=self, provider=gcp_provider)
-        self.apis = apis = [
+        self.apis = self._apis(resource_name, config, on_gcp)
+        after_apis = pulumi.ResourceOptions.merge(on_gcp, self.after_apis())
+        network = GkeNetwork(
+            f"{resource_name}-network",
+            GkeNetworkArgs(name=config.name, region=config.region, ranges=config.network, after=self.apis),
+            opts=on_gcp,
+        )
+        self.node_service_accounts = self._node_service_accounts(resource_name, config, after_apis)
+        self.cluster = self._cluster(resource_name, config, network, after_apis)
+        self.node_pools = [self._pool(resource_name, "general", config, config.general_pool, after_apis)]
+        self.gpu_pool = self._pool(resource_name, "gpu", config, config.gpu, after_apis) if config.gpu else None
+        if self.gpu_pool is not None:
+            self.node_pools.append(self.gpu_pool)
+        self.ingress_address = gcp.compute.GlobalAddress(
+            f"{resource_name}-ingress-address", name=f"{config.name}-ingress", project=config.project, opts=after_apis
+        )
+        self.provider = self._kubernetes_provider(resource_name, config)
+        self.facts = self._facts(config)
+        self.register_outputs({"cluster": self.cluster.name, "ingressAddress": self.ingress_address.address})
+
+    @staticmethod
+    def _apis(resource_name: str, config: GkeCluster, on_gcp: pulumi.ResourceOptions) -> list[gcp.projects.Service]:
+        """The APIs the stack calls (`APIS`), enabled; a destroy leaves them on (`disable_on_destroy=False`)."""
+        return [
             gcp.projects.Service(f"{resource_name}-api-{api.split('.')[0]}", project=config.project, service=api,
                                  disable_on_destroy=False, opts=on_gcp)
             for api in APIS
         ]
-        after_apis = pulumi.ResourceOptions.merge(on_gcp, self.after_apis())
-        network = GkeNetwork(
-            f"{resource_name}-network",
-            GkeNetworkArgs(name=config.name, region=config.region, ranges=config.network, after=apis),
-            opts=on_gcp,
-        )
-        self.node_service_accounts = {}
+
+    @staticmethod
+    def _node_service_accounts(
+        resource_name: str, config: GkeCluster, after_apis: pulumi.ResourceOptions
+    ) -> dict[str, gcp.serviceaccount.Account]:
+        """A least-privilege service account for each pool's nodes (general, gpu): `NODE_ROLES` and nothing else,
+        not the default compute account."""
+        accounts = {}
         for pool in ("general", "gpu"):
             account = gcp.serviceaccount.Account(
                 f"{resource_name}-{pool}-nodes", account_id=f"{config.name}-{pool}-nodes",
@@ -117,9 +141,18 @@ class GkeTarget(pulumi.ComponentResource):
                     project=config.project, role=role, member=account.email.apply(lambda e: f"serviceAccount:{e}"),
                     opts=after_apis,
                 )
-            self.node_service_accounts[pool] = account
+            accounts[pool] = account
+        return accounts
+
+    @staticmethod
+    def _cluster(
+        resource_name: str, config: GkeCluster, network: GkeNetwork, after_apis: pulumi.ResourceOptions
+    ) -> gcp.container.Cluster:
+        """The private regional cluster on `network` (VPC-native, private nodes; a DNS endpoint, and an IP endpoint
+        for `authorizedNetworks`): Workload Identity, Dataplane V2, shielded nodes, the release channel, a daily
+        maintenance window; protected and with deletion protection; its default pool removed (the pools follow)."""
         hour, minute = config.maintenance_window.split(":")
-        self.cluster = gcp.container.Cluster(
+        return gcp.container.Cluster(
             resource_name,
             name=config.name,
             project=config.project,
@@ -174,17 +207,14 @@ class GkeTarget(pulumi.ComponentResource):
                 ),
             ),
         )
-        self.node_pools = [self._pool(resource_name, "general", config, config.general_pool, after_apis)]
-        self.gpu_pool = self._pool(resource_name, "gpu", config, config.gpu, after_apis) if config.gpu else None
-        if self.gpu_pool is not None:
-            self.node_pools.append(self.gpu_pool)
-        self.ingress_address = gcp.compute.GlobalAddress(
-            f"{resource_name}-ingress-address", name=f"{config.name}-ingress", project=config.project, opts=after_apis
-        )
+
+    def _kubernetes_provider(self, resource_name: str, config: GkeCluster) -> k8s.Provider:
+        """The Kubernetes provider, through the cluster's DNS endpoint (kubeconfig as a secret), after the cluster
+        and its node pools."""
         dns_endpoint = self.cluster.control_plane_endpoints_config.apply(
             lambda c: c.dns_endpoint_config.endpoint if c and c.dns_endpoint_config else ""
         )
-        self.provider = k8s.Provider(
+        return k8s.Provider(
             f"{resource_name}-kubernetes",
             kubeconfig=pulumi.Output.secret(dns_endpoint.apply(lambda e: kubeconfig(config.name, e))),
             cluster_identifier=f"gke/{config.project}/{config.region}/{config.name}",
@@ -194,7 +224,12 @@ class GkeTarget(pulumi.ComponentResource):
             # alone has none.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *self.node_pools]),
         )
-        self.facts = gke_facts(
+
+    @staticmethod
+    def _facts(config: GkeCluster) -> ClusterFacts:
+        """What components need to know of this cluster: its API server's range, GPU accelerator, static ingress
+        address and managed certificates."""
+        return gke_facts(
             kind=config.kind,
             kubernetes_version=config.kubernetes_version,
             storage_class=config.storage_class,
@@ -204,7 +239,6 @@ class GkeTarget(pulumi.ComponentResource):
             static_ip_name=f"{config.name}-ingress",
             managed_certificates=True,
         )
-        self.register_outputs({"cluster": self.cluster.name, "ingressAddress": self.ingress_address.address})
 
     def after_apis(self) -> pulumi.ResourceOptions:
         """Options that make a GCP resource wait for the project's APIs (merge them with the resource's own)."""
@@ -213,6 +247,8 @@ class GkeTarget(pulumi.ComponentResource):
     def _pool(
         self, resource_name: str, pool: str, config: GkeCluster, settings: GkePool, on_gcp: pulumi.ResourceOptions
     ) -> gcp.container.NodePool:
+        """One autoscaled node pool on its own service account; the `gpu` one with its accelerator, taint and driver,
+        in the zones that offer its machine type, and protected."""
         gpu = config.gpu if pool == "gpu" else None
         if gpu is not None:
             # The GPU pool's limits are totals over its zones, and the autoscaler adds a node in whichever zone has
