@@ -1,5 +1,6 @@
 # kiban: the commands a person (and CI) runs. `python3` (with venv) and `make` have to be on the machine beforehand;
-# `make test` also installs Docker's registry binary (2.8) from Debian/Ubuntu (apt, through sudo when not root); see the README.
+# `make test` also installs the registry's binary: out of the pinned image where a Docker engine answers, else Debian's
+# or Ubuntu's 2.8 (apt, through sudo when not root); see the README.
 #   make test                 create the locked environments, lint, then run the whole test suite
 #   make test-startup         the application's own start-up from the rendered pods, with real servers (slow once)
 #   make render STACK=dev     run the program offline under Pulumi's mock monitor, write rendered/<stack>/

@@ -126,6 +126,9 @@ class DistroPackage(_Pinned):
     distro_package: str = Field(alias="distroPackage")
     binary: str
     stands_in_for: tuple[str, ...] = Field(alias="standsInFor", min_length=1)
+    from_image: str | None = Field(None, alias="fromImage", pattern=r"^/")
+    """The server's path inside the one image it stands in for: where a Docker engine answers, that file is copied out
+    of the pinned image and run instead of the package's (tools/install_tools.py `image_binary`)."""
     older_major: OlderMajor | None = Field(None, alias="olderMajor")
     """The one older major accepted from the distribution's package where its images' major cannot be installed
     (tools/install_tools.py `check_major`); never for a binary from anywhere else."""

@@ -81,7 +81,13 @@ class InstalledServer:
 
     def describe(self) -> str:
         pin = install_tools.pinned_tool(self.key)
-        source = f"{pin['package']} {pin['version']}" if "package" in pin else f"the distribution's {pin['distroPackage']}"
+        image = install_tools.from_image(self.key, pin["binary"])
+        if "package" in pin:
+            source = f"{pin['package']} {pin['version']}"
+        elif image:
+            source = f"{pin['fromImage']} of {image}, copied out by the Docker engine here"
+        else:
+            source = f"the distribution's {pin['distroPackage']}"
         images = ", ".join(install_tools.pinned_image(r) for r in pin["standsInFor"])
         said = f"{pin['binary']} {self.version} ({source}) for {images}"
         if self.stands_in_at_older_major:

