@@ -4,8 +4,9 @@ default-deny that selects every pod), and a named port is the target container's
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Union
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,22 @@ class Pod:
     namespace: str
     labels: Mapping[str, str]
     ports: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Address:
+    """A connection from outside the pod network, by the source address the receiving pod's node sees."""
+
+    ip: str
+
+    node: bool = False
+    """The address is a node's own: a connection a node forwarded from a NodePort to a pod on another node, which it
+    source-NATs to itself. On GKE Dataplane V2 (Cilium) a node address carries Cilium's host/remote-node identity,
+    which no `ipBlock` matches (Cilium documents `ipBlock` selecting node addresses only from v1.15, and only with
+    `policy-cidr-match-mode: nodes`); so only a rule without `from` admits it."""
+
+
+Source = Union[Pod, Address]
 
 
 def selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
@@ -27,10 +44,10 @@ def selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bo
 
 
 def pods_of(objects: Iterable[Mapping[str, Any]], namespace: str) -> dict[str, Pod]:
-    """The pods of each Deployment, StatefulSet and DaemonSet in `objects`, by workload name."""
+    """The pods of each Deployment, StatefulSet, DaemonSet and Argo Rollout in `objects`, by workload name."""
     found = {}
     for obj in objects:
-        if obj.get("kind") not in ("Deployment", "StatefulSet", "DaemonSet"):
+        if obj.get("kind") not in ("Deployment", "StatefulSet", "DaemonSet", "Rollout"):
             continue
         template = obj["spec"]["template"]
         ports = {
@@ -43,7 +60,15 @@ def pods_of(objects: Iterable[Mapping[str, Any]], namespace: str) -> dict[str, P
     return found
 
 
-def _peer_matches(peer: Mapping[str, Any], source: Pod, policy_namespace: str) -> bool:
+def _ip_block_matches(block: Mapping[str, Any], address: Address) -> bool:
+    ip = ipaddress.ip_address(address.ip)
+    inside = ip in ipaddress.ip_network(block["cidr"])
+    return inside and not any(ip in ipaddress.ip_network(c) for c in block.get("except") or [])
+
+
+def _peer_matches(peer: Mapping[str, Any], source: Source, policy_namespace: str) -> bool:
+    if isinstance(source, Address):
+        return "ipBlock" in peer and not source.node and _ip_block_matches(peer["ipBlock"], source)
     if "ipBlock" in peer:
         return False  # pod-to-pod traffic is judged by pod selectors here
     if "namespaceSelector" in peer:
@@ -65,7 +90,7 @@ def _port_matches(rule: Mapping[str, Any], target: Pod, port: int) -> bool:
     return False
 
 
-def ingress_admits(policies: Iterable[Mapping[str, Any]], source: Pod, target: Pod, port: int) -> bool:
+def ingress_admits(policies: Iterable[Mapping[str, Any]], source: Source, target: Pod, port: int) -> bool:
     """Whether a TCP connection from `source` to `target`:`port` passes `target`'s ingress policies."""
     selecting = [
         p

@@ -8,6 +8,7 @@ from components.contracts.cluster import (
     ApiServerEndpoint,
     ClusterFacts,
     GpuScheduling,
+    IngressBackends,
     IngressFacts,
     StorageProvisioner,
     Toleration,
@@ -37,7 +38,19 @@ pod's address, not the control-plane range (tigera/operator#5212: Calico's webho
 agents on GKE and AKS). The control-plane range stays admitted for clusters that call directly."""
 
 GKE_LOAD_BALANCER_RANGES = ("130.211.0.0/22", "35.191.0.0/16")
-"""Google Front Ends and health checkers, which reach pods directly with container-native load balancing."""
+"""Google Front Ends and health checkers: where the load balancer's connections to a pod come from when it reaches
+the pod directly (container-native load balancing, which a delivered application's own Services get by default on
+a VPC-native cluster), or through the node the pod runs on."""
+
+GKE_NO_NEG = {"cloud.google.com/neg": '{"ingress": false}'}
+"""Instance groups, not NEGs, behind the Services kiban's Ingress routes to. GKE adds `{"ingress": true}` to a
+Service that has no such annotation on a VPC-native cluster; ingress-gce reads the annotation as written
+(pkg/controller/translator/translator.go, maybeEnableNEG: `sp.NEGEnabled = negAnnotation.NEGEnabledForIngress()`),
+and a Service without NEGs must be a NodePort or LoadBalancer (ErrBadSvcType). Why: a blue/green switch moves the
+active Service's selector, which detaches the old pods from a NEG before the new ones pass the load balancer's
+health check (kubernetes/ingress-gce#638, argoproj/argo-rollouts#4772): 502s for the seconds in between. An
+instance-group backend is health-checked on the node port (pkg/healthchecks/healthchecks.go, `new`:
+`hc.Port = sp.NodePort`), which answers as long as any ready pod of the Service does, before and after a switch."""
 
 GKE_INGRESS_CLASS = "gce"
 PD_BALANCED = StorageProvisioner(
@@ -56,8 +69,9 @@ def gke_facts(
     static_ip_name: str | None = None,
     managed_certificates: bool = False,
 ) -> ClusterFacts:
-    """GKE: Persistent Disk CSI volumes, the GCE load balancer with NEGs, GPUs through accelerator node pools
-    (GKE installs the driver and its own device plugin, and taints GPU nodes `nvidia.com/gpu`)."""
+    """GKE: Persistent Disk CSI volumes, the GCE load balancer with instance-group backends (node ports, see
+    `GKE_NO_NEG`), GPUs through accelerator node pools (GKE installs the driver and its own device plugin, and taints
+    GPU nodes `nvidia.com/gpu`)."""
     gpu = (
         GpuScheduling(
             node_selector={"cloud.google.com/gke-accelerator": gpu_accelerator},
@@ -76,7 +90,8 @@ def gke_facts(
             class_name=ingress_class,
             class_as_annotation=True,
             source=TrafficSource(cidrs=GKE_LOAD_BALANCER_RANGES),
-            service_annotations={"cloud.google.com/neg": '{"ingress": true}'},
+            backends=IngressBackends.NODE_PORTS,
+            service_annotations=GKE_NO_NEG,
             https_only_annotations={"kubernetes.io/ingress.allow-http": "false"},
             static_ip_name=static_ip_name,
             managed_certificates=managed_certificates,

@@ -13,6 +13,7 @@ from components.contracts.cluster import (
     ApiServerEndpoint,
     ClusterFacts,
     GpuScheduling,
+    IngressBackends,
     IngressFacts,
     StorageProvisioner,
     Toleration,
@@ -51,6 +52,9 @@ def k3s_facts(config: K3sCluster) -> ClusterFacts:
             # K3s's Traefik routes an Ingress on its `web` (HTTP) and `websecure` (HTTPS) entry points alike; one
             # with TLS is routed on `websecure` only (Traefik's router.entrypoints annotation).
             https_only_annotations={"traefik.ingress.kubernetes.io/router.entrypoints": "websecure"},
+            # Traefik routes to the Service's endpoints as soon as they change: a blue/green switch needs no
+            # health check of its own in between.
+            backends=IngressBackends.ENDPOINTS,
         ),
         dns_source=KUBE_DNS,
         gpu=gpu,

@@ -6,8 +6,9 @@ Kubernetes provider and these facts; no component asks which kind of cluster it 
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
-from typing import Mapping, Protocol
+from typing import Literal, Mapping, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -50,7 +51,18 @@ class TrafficSource:
     pod_labels: Mapping[str, str] | None = None
     cidrs: tuple[str, ...] = ()
 
+    any_source: bool = False
+    """Every source: an ingress rule without `from`, the only rule that admits a connection a node forwards from
+    a NodePort on GKE Dataplane V2 (source-NATed to the forwarding node, whose address Cilium gives its
+    host/remote-node identity, which no `ipBlock` matches). Exclusive with the other fields. Default: no."""
+
+    def __post_init__(self) -> None:
+        if self.any_source and (self.namespace_labels is not None or self.pod_labels is not None or self.cidrs):
+            raise ValueError("a traffic source of every address names no peers: drop the labels and cidrs")
+
     def to_peers(self) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+        if self.any_source:
+            raise ValueError("every source is a rule without `from`, not a list of peers")
         peers = [k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=c)) for c in self.cidrs]
         if self.namespace_labels is not None or self.pod_labels is not None:
             peers.append(
@@ -70,6 +82,31 @@ class TrafficSource:
         return peers
 
 
+class IngressBackends(enum.Enum):
+    """How the cluster's ingress reaches the pods behind the Services an Ingress routes to."""
+
+    ENDPOINTS = "endpoints"
+    """Straight to the pods the Service selects (Traefik; GKE's container-native load balancing through NEGs):
+    the Service stays a ClusterIP."""
+
+    NODE_PORTS = "node-ports"
+    """Through the nodes: the load balancer's backends are the nodes (GKE: instance groups), each Service it routes
+    to is a NodePort with `externalTrafficPolicy: Cluster`, and the node's dataplane picks a pod the Service selects.
+    The load balancer's health check then asks a node, not a pod, so a Service whose selector moves from one set
+    of ready pods to another (a blue/green switch) never leaves the backend without a healthy member."""
+
+
+@dataclass(frozen=True)
+class ServiceExposure:
+    """How a Service an Ingress routes to is written on this cluster (`IngressFacts.exposure()`)."""
+
+    type: Literal["ClusterIP", "NodePort"] = "ClusterIP"
+    external_traffic_policy: Literal["Cluster"] | None = None
+    """`Cluster` on a NodePort: every node forwards to a ready pod wherever it runs (with `Local`, a node without
+    one of the Service's pods fails the health check, and a switch to pods on other nodes waits for it again)."""
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class IngressFacts:
     """Everything that differs between ingress controllers, answered once by the cluster target."""
@@ -82,10 +119,14 @@ class IngressFacts:
     (GKE's built-in controller ignores Ingresses that use the field)."""
 
     source: TrafficSource
-    """Where the controller's (or load balancer's) traffic to pods comes from."""
+    """Where the controller's (or load balancer's) traffic comes from when it reaches pods directly: a delivered
+    application's own Services, and kiban's where `backends` is `ENDPOINTS` (see `backend_source()`)."""
+
+    backends: IngressBackends = IngressBackends.ENDPOINTS
+    """How the ingress reaches the pods behind a routed Service. Default: straight to the endpoints."""
 
     service_annotations: Mapping[str, str] = field(default_factory=dict)
-    """Annotations a Service behind an Ingress needs (GKE: container-native load balancing through NEGs)."""
+    """Annotations a Service behind an Ingress needs (GKE: `cloud.google.com/neg` says NEGs or instance groups)."""
 
     https_only_annotations: Mapping[str, str] = field(default_factory=dict)
     """Annotations that switch plain HTTP off on an Ingress that has TLS (GKE: `kubernetes.io/ingress.allow-http`).
@@ -96,6 +137,21 @@ class IngressFacts:
 
     managed_certificates: bool = False
     """The cluster can issue certificates for an Ingress's host itself (GKE's ManagedCertificate). Default: no."""
+
+    def exposure(self) -> ServiceExposure:
+        """How a Service an Ingress routes to is written here."""
+        if self.backends is IngressBackends.NODE_PORTS:
+            return ServiceExposure("NodePort", "Cluster", dict(self.service_annotations))
+        return ServiceExposure(annotations=dict(self.service_annotations))
+
+    def backend_source(self) -> TrafficSource:
+        """Where connections to the pods behind a routed Service come from. Through node ports a connection comes
+        from the load balancer (the node forwarded it to one of its own pods, source kept) or from any node
+        (it forwarded it to a pod elsewhere, source-NATed to itself): no NetworkPolicy peer names the nodes on
+        every dataplane, so every source is admitted, on the served ports only."""
+        if self.backends is IngressBackends.NODE_PORTS:
+            return TrafficSource(any_source=True)
+        return self.source
 
     def ingress_class_name(self) -> str | None:
         """`spec.ingressClassName`, or `None` where the class goes into an annotation."""

@@ -34,7 +34,8 @@ class AllowTrafficArgs:
 
     source: Union[PodGroup, TrafficSource]
     """Who connects: kiban pods (an egress policy is added for them) or an outside source such as the ingress
-    controller (only the receiving side needs a policy)."""
+    controller (only the receiving side needs a policy); `TrafficSource(any_source=True)` admits every source on
+    `ports`, as a rule without `from`."""
 
     destination: PodGroup
     """The pods that accept the connection."""
@@ -61,8 +62,9 @@ class AllowTraffic(pulumi.ComponentResource):
         ports = [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p) for p in args.ports]
         annotations = {"kiban.dev/allows": args.description}
 
-        sources = [args.source.peer()] if isinstance(args.source, PodGroup) else args.source.to_peers()
-        if not sources:  # an empty `from` admits every source: never write one by accident
+        everyone = isinstance(args.source, TrafficSource) and args.source.any_source
+        sources = [] if everyone else [args.source.peer()] if isinstance(args.source, PodGroup) else args.source.to_peers()
+        if not sources and not everyone:  # an empty `from` admits every source: never write one by accident
             raise ValueError(f"{resource_name}: the traffic source selects nothing")
         k8s.networking.v1.NetworkPolicy(
             f"{resource_name}-ingress",
@@ -75,7 +77,7 @@ class AllowTraffic(pulumi.ComponentResource):
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(args.destination.labels)),
                 policy_types=["Ingress"],
-                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=sources, ports=ports)],
+                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=sources or None, ports=ports)],
             ),
             opts=child,
         )

@@ -11,6 +11,7 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.contracts.cluster import ServiceExposure
 from components.contracts.labels import selector_labels, workload_labels
 from components.kube.health_checks import HealthChecks
 from components.kube.network_access import PodGroup
@@ -26,6 +27,10 @@ from components.kube.pod_spec import (
 TYPE = "kiban:workload:ServiceWorkload"
 """The type token of both service components: it has been part of every service's URN (and of the URNs of
 everything below it) since the first deploy, so the split into two classes kept it."""
+
+
+IN_CLUSTER = ServiceExposure()
+"""A plain ClusterIP Service, reached from inside the cluster (and by an ingress that reaches pods directly)."""
 
 
 def service_host(name: str, namespace: str) -> str:
@@ -84,8 +89,9 @@ class ServiceArgs:
     run_as: RunAs = field(default_factory=RunAs)
     """Identity of the processes. Default: uid/gid/fsGroup 10001."""
 
-    service_annotations: Mapping[str, str] = field(default_factory=dict)
-    """Annotations of the Service (e.g. GKE's NEG annotation). Default: none."""
+    exposure: ServiceExposure = field(default_factory=ServiceExposure)
+    """How the Service is written for the cluster's ingress when an Ingress routes to it (`IngressFacts.exposure()`:
+    GKE's NodePort with its `cloud.google.com/neg` annotation). Default: a plain ClusterIP."""
 
     scanner_exemptions: Sequence[ScannerExemption] = ()
     """Scanner checks that do not apply, each with its reason. Default: none (plus the image-digest one when an
@@ -147,7 +153,7 @@ def service_parts(
     )
     service = cluster_service(
         f"{name}-service", name, args, labels=labels, selector=selector, headless=headless, parent=parent,
-        annotations=args.service_annotations,
+        exposure=args.exposure,
     )
     template = k8s.core.v1.PodTemplateSpecArgs(
         metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=restart_annotations(args.restart_on)),
@@ -211,16 +217,20 @@ def cluster_service(
     selector: Mapping[str, str],
     parent: pulumi.Resource,
     headless: bool = False,
-    annotations: Mapping[str, str] | None = None,
+    exposure: ServiceExposure = IN_CLUSTER,
 ) -> k8s.core.v1.Service:
-    """A ClusterIP Service `name` in front of the pods `selector` picks, on every port of `args.ports`."""
+    """A Service `name` in front of the pods `selector` picks, on every port of `args.ports`: a ClusterIP, or what
+    `exposure` says (a NodePort for an ingress that reaches pods through the nodes)."""
+    if headless and exposure.type != "ClusterIP":
+        raise ValueError(f"{name}: a headless Service has no node port; only a ClusterIP Service can be headless")
     return k8s.core.v1.Service(
         resource_name,
         metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=name, namespace=args.namespace, labels=dict(labels), annotations=dict(annotations or {}) or None
+            name=name, namespace=args.namespace, labels=dict(labels), annotations=dict(exposure.annotations) or None
         ),
         spec=k8s.core.v1.ServiceSpecArgs(
-            type="ClusterIP",
+            type=exposure.type,
+            external_traffic_policy=exposure.external_traffic_policy,
             cluster_ip="None" if headless else None,
             selector=dict(selector),
             ports=[

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import pulumi
 
+from components.contracts.cluster import ServiceExposure
 from components.contracts.delivery import BlueGreenDelivery
 from components.contracts.endpoint import DatabaseEndpoint
 from components.contracts.images import Image
@@ -61,8 +62,9 @@ class FaceApiArgs:
     gpu: GpuRequest | None = None
     """Run the model on a GPU (`MODEL_DEVICE=cuda:0`). Default: none, `MODEL_DEVICE=cpu`."""
 
-    service_annotations: Mapping[str, str] = field(default_factory=dict)
-    """Annotations the Service needs behind the cluster's Ingress. Default: none."""
+    exposure: ServiceExposure = field(default_factory=ServiceExposure)
+    """How the Service is written behind the cluster's Ingress (`IngressFacts.exposure()`). Default: a plain
+    ClusterIP."""
 
     wait_image: str = ""
     """A small image with `nc` (busybox) for the init containers that wait for the stores (required on a real
@@ -204,7 +206,7 @@ class FaceApi(pulumi.ComponentResource):
                 replicas=settings.replicas,
                 autoscaling=settings.autoscaling,
                 gpu=args.gpu,
-                service_annotations=args.service_annotations,
+                exposure=args.exposure,
                 delivery=args.delivery,
                 ready_timeout_minutes=args.ready_timeout_minutes,
                 restart_on=[secret.checksum],

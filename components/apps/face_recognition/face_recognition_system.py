@@ -176,7 +176,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 milvus=milvus.endpoint,
                 environment_name=args.environment_name,
                 gpu=gpu,
-                service_annotations=cluster.ingress.service_annotations,
+                exposure=cluster.ingress.exposure(),
                 delivery=args.delivery,
                 ready_timeout_minutes=args.gpu_ready_timeout_minutes if gpu else None,
                 wait_image=args.images.shell,
@@ -192,7 +192,7 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 part_of=PART_OF,
                 image=args.images.frontend,
                 settings=config.frontend,
-                service_annotations=cluster.ingress.service_annotations,
+                exposure=cluster.ingress.exposure(),
                 delivery=args.delivery,
                 image_pull_secrets=pull_secrets,
             ),
@@ -216,8 +216,8 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
         self.url = entry.url
 
         connections = (
-            ("ingress-to-frontend", cluster.ingress.source, frontend.pods, frontend.port, "users reach the frontend"),
-            ("ingress-to-face-api", cluster.ingress.source, face_api.pods, face_api.port, "users reach the API"),
+            ("ingress-to-frontend", cluster.ingress.backend_source(), frontend.pods, frontend.port, "users reach the frontend"),
+            ("ingress-to-face-api", cluster.ingress.backend_source(), face_api.pods, face_api.port, "users reach the API"),
             ("face-api-to-postgres", face_api.pods, postgres.pods, postgres.port, "the API stores users and faces"),
             ("face-api-to-milvus", face_api.pods, milvus.pods, milvus.port, "the API searches face embeddings"),
             ("face-api-setup-to-postgres", face_api.setup_pods, postgres.pods, postgres.port, "the setup migrates"),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import pulumi
 
+from components.contracts.cluster import ServiceExposure
 from components.contracts.delivery import BlueGreenDelivery
 from components.contracts.images import Image
 from components.kube.network_access import PodGroup
@@ -36,8 +37,9 @@ class FrontendArgs:
     settings: FrontendSettings
     """Replicas, autoscaling and resources (required)."""
 
-    service_annotations: Mapping[str, str] = field(default_factory=dict)
-    """Annotations the Service needs behind the cluster's Ingress. Default: none."""
+    exposure: ServiceExposure = field(default_factory=ServiceExposure)
+    """How the Service is written behind the cluster's Ingress (`IngressFacts.exposure()`). Default: a plain
+    ClusterIP."""
 
     delivery: BlueGreenDelivery | None = None
     """Release new versions blue/green through Argo Rollouts. Default: none, a rolling Deployment."""
@@ -81,7 +83,7 @@ class Frontend(pulumi.ComponentResource):
                 health=HealthChecks(readiness=health, liveness=health),
                 replicas=args.settings.replicas,
                 autoscaling=args.settings.autoscaling,
-                service_annotations=args.service_annotations,
+                exposure=args.exposure,
                 delivery=args.delivery,
                 image_pull_secrets=args.image_pull_secrets,
             ),

@@ -6,6 +6,7 @@ from components.clusters.existing_gke_target import ExistingGkeTarget
 from components.clusters.k3s_target import K3sTarget
 from components.clusters.targets import cluster_target
 from components.clusters.settings import ExistingGkeCluster, K3sCluster, K3sGpuNodes
+from components.contracts.cluster import ServiceExposure, TrafficSource
 from tests.conftest import GKE_API, GPU_NODES, K3S_API
 from tools.mock_engine import run_under_mocks
 from versions import versions
@@ -28,6 +29,9 @@ def test_k3s_with_gpus_installs_the_device_plugin_under_the_target():
     assert facts.ingress.ingress_class_name() == "traefik" and facts.ingress.annotations(tls=False) == {}
     # With TLS, Traefik routes the Ingress on its HTTPS entry point only: no plain HTTP beside it.
     assert facts.ingress.annotations(tls=True) == {"traefik.ingress.kubernetes.io/router.entrypoints": "websecure"}
+    # Traefik reaches the pods themselves: plain ClusterIP Services, admitted from Traefik's pods only.
+    assert facts.ingress.exposure() == ServiceExposure()
+    assert facts.ingress.backend_source() == facts.ingress.source and facts.ingress.source.pod_labels
     assert facts.storage_provisioner.provisioner == "rancher.io/local-path"
     assert facts.api_server.port == 6443
 
@@ -63,7 +67,10 @@ def test_existing_gke_answers_the_gke_questions_once():
         "kubernetes.io/ingress.allow-http": "false",
     }
     assert facts.ingress.source.cidrs == ("130.211.0.0/22", "35.191.0.0/16")
-    assert facts.ingress.service_annotations == {"cloud.google.com/neg": '{"ingress": true}'}
+    # Instance groups behind kiban's Services (a blue/green switch keeps a healthy backend), so NodePorts that
+    # any node forwards to a ready pod; the pods admit what a node forwards, on the served ports.
+    assert facts.ingress.exposure() == ServiceExposure("NodePort", "Cluster", {"cloud.google.com/neg": '{"ingress": false}'})
+    assert facts.ingress.backend_source() == TrafficSource(any_source=True)
     assert facts.api_server.port == 443
     assert not deployment.of_type("kubernetes:helm.sh/v3:Release"), "GKE installs its own device plugin"
 

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from components.contracts.cluster import ApiServerEndpoint, Toleration, TrafficSource
+import dataclasses
+
+import pytest
+
+from components.contracts.cluster import (
+    ApiServerEndpoint,
+    IngressBackends,
+    IngressFacts,
+    ServiceExposure,
+    Toleration,
+    TrafficSource,
+)
 
 
 def test_cidrs_become_ip_blocks_and_selectors_one_peer():
@@ -49,3 +60,20 @@ def test_the_api_servers_proxy_pods_are_among_its_callers():
     assert (callers.namespace_labels, callers.pod_labels) == (agents.namespace_labels, agents.pod_labels)
     assert len(callers.to_peers()) == 2, "the control-plane range and the agent pods"
     assert ApiServerEndpoint(cidrs=("192.168.0.41/32",), port=6443).callers().pod_labels is None
+
+
+def test_every_source_names_no_peers_and_takes_no_others():
+    with pytest.raises(ValueError, match="rule without `from`"):
+        TrafficSource(any_source=True).to_peers()
+    with pytest.raises(ValueError, match="names no peers"):
+        TrafficSource(cidrs=("130.211.0.0/22",), any_source=True)
+
+
+def test_services_behind_the_ingress_follow_how_it_reaches_pods():
+    endpoints = IngressFacts(class_name="traefik", class_as_annotation=False, source=TrafficSource(pod_labels={"a": "b"}))
+    assert endpoints.exposure() == ServiceExposure("ClusterIP", None, {})
+    assert endpoints.backend_source() is endpoints.source
+    nodes = dataclasses.replace(endpoints, backends=IngressBackends.NODE_PORTS, service_annotations={"x": "y"})
+    assert nodes.exposure() == ServiceExposure("NodePort", "Cluster", {"x": "y"})
+    assert nodes.backend_source() == TrafficSource(any_source=True)
+    assert nodes.source == endpoints.source, "a delivered application's own Services are still reached directly"

@@ -83,3 +83,17 @@ def test_api_server_access_refuses_an_empty_destination():
 
     with pytest.raises(ValueError, match="every destination"):
         ApiServerEndpoint(cidrs=(), port=443).egress_rule()
+
+
+def test_every_source_is_a_rule_without_from_on_the_given_ports_only(declare):
+    """What a node forwards from a NodePort arrives from the node's own address, which no peer names on GKE Dataplane
+    V2: the one rule that admits it has no `from`, and it stays on the served port."""
+    deployment = declare(
+        lambda opts: AllowTraffic(
+            "lb-to-api", AllowTrafficArgs(source=TrafficSource(any_source=True), destination=API, ports=[8000], description="lb"), opts
+        )
+    )
+    assert [p["metadata"]["name"] for p in deployment.objects("NetworkPolicy")] == ["allow-lb-to-api-in"]
+    assert deployment.object("NetworkPolicy", "allow-lb-to-api-in")["spec"]["ingress"] == [
+        {"ports": [{"protocol": "TCP", "port": 8000}]}
+    ]

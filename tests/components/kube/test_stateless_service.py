@@ -204,3 +204,21 @@ def test_blue_green_needs_an_http_readiness_check(declare):
     )
     with pytest.raises(ValueError, match="HTTP readiness check"):
         declare(lambda opts: StatelessService("web", args, opts))
+
+
+def test_the_active_service_is_exposed_the_way_the_ingress_reaches_pods_and_the_preview_stays_in_cluster(declare):
+    """Through node ports (GKE's instance groups) the active Service is a NodePort any node forwards to a ready pod;
+    the preview, which no Ingress routes to, stays a ClusterIP; a headless Service cannot have a node port."""
+    from components.contracts.cluster import ServiceExposure
+    from components.kube.service_base import cluster_service
+
+    exposure = ServiceExposure("NodePort", "Cluster", {"cloud.google.com/neg": '{"ingress": false}'})
+    deployment = declare(lambda opts: StatelessService("web", web_args(delivery=_delivery(), exposure=exposure), opts))
+    active, preview = deployment.object("Service", "web"), deployment.object("Service", "web-preview")
+    assert (active["spec"]["type"], active["spec"]["externalTrafficPolicy"]) == ("NodePort", "Cluster")
+    assert active["metadata"]["annotations"] == {"cloud.google.com/neg": '{"ingress": false}'}
+    assert preview["spec"]["type"] == "ClusterIP" and "externalTrafficPolicy" not in preview["spec"]
+    assert "annotations" not in preview["metadata"]
+    with pytest.raises(ValueError, match="headless"):
+        declare(lambda opts: cluster_service("x", "x", web_args(), labels={}, selector={}, parent=None, headless=True, exposure=exposure))
+

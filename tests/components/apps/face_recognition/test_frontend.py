@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from components.apps.face_recognition.frontend import Frontend, FrontendArgs
 from components.apps.face_recognition.settings import FrontendSettings
+from components.contracts.cluster import ServiceExposure
 
 
 def test_frontend(declare):
@@ -15,7 +16,7 @@ def test_frontend(declare):
                 part_of="face-recognition",
                 image="registry.example/face-frontend:1.0.0",
                 settings=FrontendSettings(replicas=2),
-                service_annotations={"cloud.google.com/neg": '{"ingress": true}'},
+                exposure=ServiceExposure("NodePort", "Cluster", {"cloud.google.com/neg": '{"ingress": false}'}),
             ),
             opts,
         )
@@ -28,7 +29,8 @@ def test_frontend(declare):
     assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}, "images/face-frontend answers it"
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     service = deployment.object("Service", "frontend")
-    assert service["metadata"]["annotations"] == {"cloud.google.com/neg": '{"ingress": true}'}
+    assert service["metadata"]["annotations"] == {"cloud.google.com/neg": '{"ingress": false}'}
+    assert (service["spec"]["type"], service["spec"]["externalTrafficPolicy"]) == ("NodePort", "Cluster")
     assert service["spec"]["ports"][0]["port"] == 8080
     assert deployment.object("PodDisruptionBudget", "frontend")
     assert not deployment.objects("Secret")
