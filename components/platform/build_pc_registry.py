@@ -26,7 +26,7 @@ import yaml
 from components.contracts.certificates import CertificateAuthority
 from components.contracts.registry import PullCredentials, RegistryFacts
 from components.platform.image_builds import project_path, quiet_build
-from components.platform.server_certificate import issue_server_certificate
+from components.platform.server_certificate import ServerCertificate, issue_server_certificate
 from components.platform.registry_settings import BuildPcRegistry as BuildPcRegistryConfig
 
 IMAGE_CONTEXT = Path(__file__).resolve().parents[2] / "images" / "registry"
@@ -174,8 +174,41 @@ class BuildPcRegistry(pulumi.ComponentResource):
         super().__init__("kiban:platform:BuildPcRegistry", resource_name, None, opts)
         config = args.config
         endpoint = config.endpoint()
-        child = pulumi.ResourceOptions(parent=self)
+        self._engine_providers(resource_name, config)
+        ca, served = self._certificates(resource_name, config)
+        password, htpasswd = self._passwords(resource_name, config)
+        credentials = pulumi.Output.secret(password.result.apply(lambda p: f"{config.username}:{p}"))
+        volume = docker.Volume(
+            f"{resource_name}-data",
+            name="kiban-registry-data",
+            opts=pulumi.ResourceOptions.merge(self._on_build_pc(), pulumi.ResourceOptions(protect=args.protect)),
+        )
+        image_tag, image = self._image(resource_name, args)
+        runs_image = pulumi.ResourceOptions.merge(self._on_build_pc(), pulumi.ResourceOptions(depends_on=[image]))
+        self.container = self._registry_container(
+            resource_name, config, image_tag, volume, self._uploads(ca, served, htpasswd, credentials), runs_image
+        )
+        self._engine_trust(resource_name, endpoint, image_tag, ca, runs_image)
+        self.reader_provider = self._reader_provider(resource_name, config, endpoint) if config.builds is None else None
+        self.buildkitd_config = buildkitd_config(endpoint)
+        self.k3s_registries = pulumi.Output.secret(
+            password.result.apply(lambda p: k3s_registries_yaml(endpoint, config.username, p))
+        )
+        self.facts = RegistryFacts(
+            kind=config.kind,
+            pull_endpoint=endpoint,
+            push_endpoint=endpoint,
+            ca_certificate=ca.cert_pem,
+            pull_credentials=PullCredentials(username=config.username, password=self.password),
+        )
+        self.register_outputs(
+            {"endpoint": endpoint, "caCertificate": ca.cert_pem, "k3sRegistries": self.k3s_registries}
+        )
 
+    def _engine_providers(self, resource_name: str, config: BuildPcRegistryConfig) -> None:
+        """The build PC's Docker engine (`docker_provider`: containers, volumes) and BuildKit through the same
+        engine (`build_provider`: the registry's image and kiban's builds)."""
+        child = pulumi.ResourceOptions(parent=self)
         self.docker_provider = docker.Provider(
             f"{resource_name}-build-pc",
             host=config.docker_host,
@@ -184,10 +217,17 @@ class BuildPcRegistry(pulumi.ComponentResource):
         )
         # BuildKit through the same engine; the `ssh` client's own configuration (~/.ssh/config) applies to it.
         self.build_provider = docker_build.Provider(f"{resource_name}-buildkit", host=config.docker_host, opts=child)
-        on_build_pc = pulumi.ResourceOptions(parent=self, provider=self.docker_provider)
 
-        # kiban's own CA, and the registry's certificate for every name it is reached by (the supervisor and the
-        # build PC's own engine use localhost).
+    def _on_build_pc(self) -> pulumi.ResourceOptions:
+        """Options of what the build PC's Docker engine holds (containers, volumes)."""
+        return pulumi.ResourceOptions(parent=self, provider=self.docker_provider)
+
+    def _certificates(
+        self, resource_name: str, config: BuildPcRegistryConfig
+    ) -> tuple[tls.SelfSignedCert, ServerCertificate]:
+        """kiban's own CA (`certificate_authority`), and the registry's certificate for every name it is reached by
+        (the supervisor and the build PC's own engine use localhost)."""
+        child = pulumi.ResourceOptions(parent=self)
         ca_key = tls.PrivateKey(f"{resource_name}-ca-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
         ca = tls.SelfSignedCert(
             f"{resource_name}-ca",
@@ -209,10 +249,16 @@ class BuildPcRegistry(pulumi.ComponentResource):
             ip_addresses=[*config.ip_addresses, "127.0.0.1"],
             opts=child,
         )
+        return ca, served
 
+    def _passwords(
+        self, resource_name: str, config: BuildPcRegistryConfig
+    ) -> tuple[random.RandomPassword, pulumi.Output[str]]:
+        """A generated password for `config.username` (`password`: the nodes pull with it) and one per pusher (an
+        application's CI, `push_credentials`); returns the first and the htpasswd file of them all (secret)."""
+        child = pulumi.ResourceOptions(parent=self)
         password = random.RandomPassword(f"{resource_name}-password", length=40, special=False, opts=child)
         self.password = pulumi.Output.secret(password.result)
-        # One generated password per pusher (an application's CI), beside the nodes' user.
         pushers = {
             user: random.RandomPassword(f"{resource_name}-pusher-{user}", length=40, special=False, opts=child)
             for user in config.pushers
@@ -224,15 +270,11 @@ class BuildPcRegistry(pulumi.ComponentResource):
                 lambda hashes: "".join(f"{user}:{h}\n" for user, h in zip(users, hashes, strict=True))
             )
         )
-        credentials = pulumi.Output.secret(password.result.apply(lambda p: f"{config.username}:{p}"))
+        return password, htpasswd
 
-        volume = docker.Volume(
-            f"{resource_name}-data",
-            name="kiban-registry-data",
-            opts=pulumi.ResourceOptions.merge(on_build_pc, pulumi.ResourceOptions(protect=args.protect)),
-        )
-        # The image is built into the build PC's engine (not pushed: the registry it would go to is this one); its
-        # tag changes with the Dockerfile and its pins, which replaces the containers that run it.
+    def _image(self, resource_name: str, args: BuildPcRegistryArgs) -> tuple[str, docker_build.Image]:
+        """kiban's registry image, built into the build PC's engine (not pushed: the registry it would go to is this
+        one); its tag changes with the Dockerfile and its pins, which replaces the containers that run it."""
         image_tag = registry_image_tag(args.build_args)
         image = docker_build.Image(
             f"{resource_name}-image",
@@ -242,11 +284,22 @@ class BuildPcRegistry(pulumi.ComponentResource):
             push=False,
             build_on_preview=False,  # a preview builds nothing (docs/ci-and-delivery.md)
             # The named builder loads the image into the build PC's engine (its node's endpoint), which runs it.
-            **quiet_build(config.builder, args.build_args, source_date_epoch=0),
+            **quiet_build(args.config.builder, args.build_args, source_date_epoch=0),
             opts=pulumi.ResourceOptions(parent=self, provider=self.build_provider),
         )
-        runs_image = pulumi.ResourceOptions.merge(on_build_pc, pulumi.ResourceOptions(depends_on=[image]))
-        uploads = [
+        return image_tag, image
+
+    @staticmethod
+    def _uploads(
+        ca: tls.SelfSignedCert,
+        served: ServerCertificate,
+        htpasswd: pulumi.Output[str],
+        credentials: pulumi.Output[str],
+    ) -> list[docker.ContainerUploadArgs]:
+        """The files the registry and its supervisor read, written into the container: the configuration, the CA,
+        the served certificate and key, htpasswd, the supervisor's own credentials (the secret ones 0400) and the
+        supervisor's scripts."""
+        return [
             docker.ContainerUploadArgs(file=CONFIG_FILE, content=registry_configuration()),
             docker.ContainerUploadArgs(file=CA_FILE, content=ca.cert_pem),
             docker.ContainerUploadArgs(file=CERT_FILE, content=served.certificate),
@@ -258,7 +311,19 @@ class BuildPcRegistry(pulumi.ComponentResource):
                 for script in ("registry_cleanup.py", "registry_maintenance.py")
             ),
         ]
-        self.container = docker.Container(
+
+    @staticmethod
+    def _registry_container(
+        resource_name: str,
+        config: BuildPcRegistryConfig,
+        image_tag: str,
+        volume: docker.Volume,
+        uploads: list[docker.ContainerUploadArgs],
+        runs_image: pulumi.ResourceOptions,
+    ) -> docker.Container:
+        """The registry's container: its supervisor serves and runs the daily clean-up; the data on `volume`; every
+        capability dropped, no new privileges, logs rotated, restarted unless stopped."""
+        return docker.Container(
             resource_name,
             name="kiban-registry",
             image=image_tag,
@@ -282,8 +347,16 @@ class BuildPcRegistry(pulumi.ComponentResource):
             opts=runs_image,
         )
 
-        # The build PC's own engine pushes the builds: it trusts the CA the way Docker reads registry CAs, from
-        # /etc/docker/certs.d/<host:port>/ca.crt, written there by a one-shot container.
+    @staticmethod
+    def _engine_trust(
+        resource_name: str,
+        endpoint: str,
+        image_tag: str,
+        ca: tls.SelfSignedCert,
+        runs_image: pulumi.ResourceOptions,
+    ) -> None:
+        """The build PC's own engine pushes the builds: it trusts the CA the way Docker reads registry CAs, from
+        /etc/docker/certs.d/<host:port>/ca.crt, written there by a one-shot container."""
         docker.Container(
             f"{resource_name}-engine-trust",
             name="kiban-registry-engine-trust",
@@ -297,31 +370,16 @@ class BuildPcRegistry(pulumi.ComponentResource):
             opts=runs_image,
         )
 
-        self.reader_provider = (
-            docker.Provider(
-                f"{resource_name}-reader",
-                host=config.docker_host,
-                ssh_opts=list(config.ssh_options) or None,
-                disable_docker_daemon_check=True,
-                registry_auth=[
-                    docker.ProviderRegistryAuthArgs(address=endpoint, username=config.username, password=self.password)
-                ],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
-            )
-            if config.builds is None
-            else None
-        )
-        self.buildkitd_config = buildkitd_config(endpoint)
-        self.k3s_registries = pulumi.Output.secret(
-            password.result.apply(lambda p: k3s_registries_yaml(endpoint, config.username, p))
-        )
-        self.facts = RegistryFacts(
-            kind=config.kind,
-            pull_endpoint=endpoint,
-            push_endpoint=endpoint,
-            ca_certificate=ca.cert_pem,
-            pull_credentials=PullCredentials(username=config.username, password=self.password),
-        )
-        self.register_outputs(
-            {"endpoint": endpoint, "caCertificate": ca.cert_pem, "k3sRegistries": self.k3s_registries}
+    def _reader_provider(self, resource_name: str, config: BuildPcRegistryConfig, endpoint: str) -> docker.Provider:
+        """Without builds: a Docker provider holding the registry's credentials, through which `up` reads the digest
+        `latest` points to, once the registry runs."""
+        return docker.Provider(
+            f"{resource_name}-reader",
+            host=config.docker_host,
+            ssh_opts=list(config.ssh_options) or None,
+            disable_docker_daemon_check=True,
+            registry_auth=[
+                docker.ProviderRegistryAuthArgs(address=endpoint, username=config.username, password=self.password)
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
         )
