@@ -20,7 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from components.contracts.settings import union_members
 from components.contracts.tls import ExistingTlsSecret, IngressTls, TlsCertificate
-from stack_config.stack_file import StackFileError, read_stack_file
+from stack_config.stack_file import StackFileError, check_stack_file
 from stack_config.stack import SECRET_SETTINGS, StackConfig, TlsFromConfig, TlsFromSecret
 
 NAMESPACE = "kiban"
@@ -277,7 +277,7 @@ def load_stack_config() -> LoadedConfig:
     stack_file = Path.cwd() / f"Pulumi.{stack}.yaml"
     if stack_file.is_file():
         try:
-            read_stack_file(stack_file)
+            check_stack_file(stack_file)
         except StackFileError as error:
             raise _invalid(stack, str(error).splitlines()) from None
     keys = _namespace_keys()

@@ -14,6 +14,7 @@ and refuses, before anything is registered:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -135,4 +136,24 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     """`parse_stack_file` of the file at `path`."""
     if path.stat().st_size > MAX_BYTES:
         raise StackFileError(f"{path.name} is larger than 1 MiB; a stack file holds settings, not data")
-    return parse_stack_file(path.read_text(encoding="utf-8"), path.name)
+    text = path.read_text(encoding="utf-8")
+    config = parse_stack_file(text, path.name)
+    _SOUND.add(_fingerprint(text, path.name))
+    return config
+
+
+def check_stack_file(path: Path) -> None:
+    """Raise `StackFileError` where `read_stack_file(path)` would; a text this process has already read whole (the
+    offline engine reads the stack file before it runs the program, which checks it again) is not parsed twice."""
+    if path.stat().st_size <= MAX_BYTES and _fingerprint(path.read_text(encoding="utf-8"), path.name) in _SOUND:
+        return
+    read_stack_file(path)
+
+
+_SOUND: set[bytes] = set()
+"""Fingerprints of the stack files `read_stack_file` found sound (parsing is deterministic: the same name and text
+parse the same)."""
+
+
+def _fingerprint(text: str, name: str) -> bytes:
+    return hashlib.sha256(f"{name}\0{text}".encode()).digest()

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from stack_config import ConfigError
-from stack_config.stack_file import StackFileError, parse_stack_file
+from stack_config import stack_file
+from stack_config.stack_file import StackFileError, check_stack_file, parse_stack_file, read_stack_file
 from tests.stack_config.test_loader import run_main
 from tools.mock_engine import ROOT, run_under_mocks, stack_config
 
@@ -266,3 +267,20 @@ def test_an_alias_bomb_is_refused_quickly():
 def test_the_real_stack_files_pass_the_careful_reader():
     for name in ("Pulumi.dev.yaml", "Pulumi.prod.yaml"):
         assert parse_stack_file((ROOT / name).read_text(), name)
+
+
+def test_the_program_parses_again_only_a_stack_file_not_already_read_sound(tmp_path: Path, monkeypatch):
+    # The offline engine reads the stack file, then the program checks it: one parse, not two (make bench).
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(GOOD)
+    read_stack_file(path)
+    parsed: list[str] = []
+    real_parse = stack_file.parse_stack_file
+    monkeypatch.setattr(stack_file, "parse_stack_file", lambda text, name: parsed.append(name) or real_parse(text, name))
+    check_stack_file(path)
+    assert parsed == []
+    # A changed file is read anew, and refused where it has to be.
+    path.write_text(GOOD.replace("protect: false", "protect: no"))
+    with pytest.raises(StackFileError, match="'no' unquoted is read as false"):
+        check_stack_file(path)
+    assert parsed == ["Pulumi.dev.yaml"]

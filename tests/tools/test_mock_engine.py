@@ -72,3 +72,33 @@ def test_the_program_runs_without_garbage_collection_and_a_test_process_gets_it_
     engine.run_program("dev", {})  # overrides, even empty, make a real run (not the cached one)
     assert seen and not any(seen), "__main__.py turns collection off before it declares anything"
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_each_registration_is_answered_as_the_sdks_mock_monitor_answers(stack, monkeypatch):
+    # The engine answers with a copy of the request where the mock echoes its inputs (cheaper than the SDK's
+    # monitor, which serializes every output again): the same URN, ID and outputs as the program reads them, for
+    # every resource of a stack. (The SDK's answer also lifts a nested secret to the whole property and drops
+    # nested nulls, as its own deserializing of the request did; the program's deserializing does both anyway.)
+    from pulumi.runtime import mocks as pulumi_mocks
+    from pulumi.runtime import rpc
+
+    from tools import mock_engine
+
+    differing: list[str] = []
+    answered: list[str] = []
+    ours = mock_engine._RecordingMonitor._register
+
+    def compared(self, request):
+        response = ours(self, request)
+        sdk = pulumi_mocks.MockMonitor.RegisterResource(self, request)
+        answered.append(request.name)
+        if (response.urn, response.id, rpc.deserialize_properties(response.object)) != (
+            sdk.urn, sdk.id, rpc.deserialize_properties(sdk.object)
+        ):
+            differing.append(f"{request.type} {request.name}")
+        return response
+
+    monkeypatch.setattr(mock_engine._RecordingMonitor, "_register", compared)
+    deployment = mock_engine.run_program(stack, previous_outputs=dict(mock_engine.RUNNING))  # a run of its own
+    assert len(answered) == len(deployment.registrations) and not differing, differing
