@@ -17,6 +17,12 @@ atexit.register(gc.freeze)
 import pulumi  # noqa: E402
 from pydantic.alias_generators import to_camel  # noqa: E402
 
+import source_positions  # noqa: E402
+
+# The SDK builds each registration's source position anew (a Python stack trace, pathlib URIs): built once per call
+# site instead, the same messages (source_positions.py).
+source_positions.install()
+
 from capabilities.cloud import cloud  # noqa: E402
 from capabilities.data import shared_data, store_durability  # noqa: E402
 from capabilities.delivery import blue_green, gitops  # noqa: E402
