@@ -66,8 +66,8 @@ V3_KEYS: dict[str, Any] = {
 """The keys distribution v3.1.1 reads, from its source (configuration/configuration.go's yaml tags, and the files named
 above for the maps it hands on). Its parser (configuration/parser.go) uses the non-strict yaml.Unmarshal: a key not
 here is ignored without a word, which is why kiban's configuration is checked against this. Gone since 2.x, for
-example: `compatibility` (schema1), `reporting` (bugsnag, newrelic), `proxy`'s schema1 handling, the oss and swift
-storage drivers."""
+example: `compatibility` (schema1) and `reporting` (bugsnag, newrelic), both keys of v2.8.3's configuration.go, and
+the oss and swift storage drivers."""
 
 
 def unknown_keys(config: dict[str, Any], known: dict[str, Any] = V3_KEYS, at: str = "") -> list[str]:
