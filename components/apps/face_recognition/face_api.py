@@ -32,6 +32,11 @@ ALLOWED_ORIGINS = "[]"
 import). None: the browser loads the frontend and calls `/api` on the same origin, which needs no CORS."""
 INGRESS_PATH = "/api"
 """The path prefix the entry point sends to the backend: every API version lives under it."""
+WRITABLE_PATHS = (WritablePath("/tmp"),)
+"""What the backend and its setup Job write: /tmp only. MIGRATIONS_DIR is in the image, so the read-only root holds
+it: nothing is written under /faceapi."""
+SECRET_KEYS = ("SQL_PASSWORD", "MILVUS_DB_PASSWORD", "JWT_SECRET_KEY", "ADMIN_PASSWORD")
+"""The settings the backend reads from its Secret, each under its own name."""
 
 
 @dataclass(frozen=True)
@@ -113,9 +118,29 @@ class FaceApi(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: FaceApiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:app:FaceApi", resource_name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        settings = args.settings
-        secret = GeneratedSecret(
+        secret = self._secret(resource_name, args)
+        self.secret_name = secret.secret_name
+        from_secret = [EnvFromSecret(key, secret.secret_name, key) for key in SECRET_KEYS]
+        plain = self._plain_settings(args)
+        waits = [
+            wait_for(name, endpoint, args.wait_image)
+            for name, endpoint in (("postgres", args.postgres), ("milvus", args.milvus))
+            if args.wait_image
+        ]
+        setup = self._setup(resource_name, args, plain, from_secret, waits)
+        env = [*(EnvLiteral(k, v) for k, v in plain.items()), *from_secret]
+        service = self._service(resource_name, args, env, waits, secret, setup)
+        self.setup_pods = setup.pods
+        self.host = service.host
+        self.service_name = service.service_name
+        self.port = PORT
+        self.pods = service.pods
+        self.register_outputs({"host": self.host})
+
+    def _secret(self, resource_name: str, args: FaceApiArgs) -> GeneratedSecret:
+        """The backend's own Secret: a generated JWT signing key and administrator's password, and copies of the
+        stores' passwords (a pod reads Secrets of its own namespace only)."""
+        return GeneratedSecret(
             resource_name,
             GeneratedSecretArgs(
                 namespace=args.namespace,
@@ -124,14 +149,15 @@ class FaceApi(pulumi.ComponentResource):
                 length=64,
                 copied={"SQL_PASSWORD": args.postgres.password, "MILVUS_DB_PASSWORD": args.milvus.password},
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.secret_name = secret.secret_name
-        from_secret = [
-            EnvFromSecret(key, secret.secret_name, key)
-            for key in ("SQL_PASSWORD", "MILVUS_DB_PASSWORD", "JWT_SECRET_KEY", "ADMIN_PASSWORD")
-        ]
-        plain = {
+
+    @staticmethod
+    def _plain_settings(args: FaceApiArgs) -> dict[str, str]:
+        """The app's settings that are not secret, by the environment variable it reads each from: where the stores
+        are, the model, the API, the tokens, the administrator, logging and CORS."""
+        settings = args.settings
+        return {
             "SQL_BACKEND": "asyncpg",
             "SQL_HOST": args.postgres.host,
             "SQL_PORT": str(args.postgres.port),
@@ -159,33 +185,47 @@ class FaceApi(pulumi.ComponentResource):
             "LOGURU_LEVEL": settings.log_level.upper(),
             "ALLOWED_ORIGINS": ALLOWED_ORIGINS,
         }
-        env = [*(EnvLiteral(k, v) for k, v in plain.items()), *from_secret]
-        # The setup Job runs on any node, without a GPU: it loads the model (the app's modules do at import) on the CPU.
-        setup_env = [EnvLiteral(k, "cpu" if k == "MODEL_DEVICE" else v) for k, v in plain.items()] + from_secret
-        # MIGRATIONS_DIR is in the image, so the read-only root holds it: nothing is written under /faceapi.
-        writable = (WritablePath("/tmp"),)
-        waits = [
-            wait_for(name, endpoint, args.wait_image)
-            for name, endpoint in (("postgres", args.postgres), ("milvus", args.milvus))
-            if args.wait_image
-        ]
-        setup = FaceApiSetup(
+
+    def _setup(
+        self,
+        resource_name: str,
+        args: FaceApiArgs,
+        plain: dict[str, str],
+        from_secret: list[EnvFromSecret],
+        waits: list[ContainerSpec],
+    ) -> FaceApiSetup:
+        """The first-start work, once per version, in a Job after the stores. It runs on any node, without a GPU:
+        it loads the model (the app's modules do at import) on the CPU."""
+        return FaceApiSetup(
             f"{resource_name}-setup",
             FaceApiSetupArgs(
                 namespace=args.namespace,
                 part_of=args.part_of,
                 image=args.image,
-                env=setup_env,
-                writable_paths=writable,
+                env=[EnvLiteral(k, "cpu" if k == "MODEL_DEVICE" else v) for k, v in plain.items()] + from_secret,
+                writable_paths=WRITABLE_PATHS,
                 waits=waits,
                 stores=(args.postgres, args.milvus),
-                resources=settings.resources,
+                resources=args.settings.resources,
                 image_pull_secrets=args.image_pull_secrets,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.stores)),
         )
+
+    def _service(
+        self,
+        resource_name: str,
+        args: FaceApiArgs,
+        env: list[EnvLiteral | EnvFromSecret],
+        waits: list[ContainerSpec],
+        secret: GeneratedSecret,
+        setup: FaceApiSetup,
+    ) -> StatelessService:
+        """The backend itself, after its setup Job and the stores: `/health` gates readiness and liveness, with a
+        five-minute startup budget to load the model; a changed Secret restarts it."""
+        settings = args.settings
         health = HttpCheck("/health", "http")
-        service = StatelessService(
+        return StatelessService(
             resource_name,
             StatelessServiceArgs(
                 namespace=args.namespace,
@@ -198,7 +238,7 @@ class FaceApi(pulumi.ComponentResource):
                     # The image's entry point; uvicorn takes the log level only as this argument.
                     command=["faceapi", "--host", "0.0.0.0", "--port", str(PORT), "--log-level", settings.log_level],
                     env=env,
-                    writable_paths=writable,
+                    writable_paths=WRITABLE_PATHS,
                 ),
                 init_containers=waits,
                 ports=[ServicePort("http", PORT)],
@@ -221,9 +261,3 @@ class FaceApi(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[setup.job, *args.stores]),
         )
-        self.setup_pods = setup.pods
-        self.host = service.host
-        self.service_name = service.service_name
-        self.port = PORT
-        self.pods = service.pods
-        self.register_outputs({"host": self.host})
