@@ -103,121 +103,172 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: FaceRecognitionSystemArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:app:FaceRecognitionSystem", resource_name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        config = args.settings
-        safety = args.durability
-        cluster = args.cluster
-        gpu = args.gpu
+        namespaces = self._namespaces(args)
+        self.namespaces = [ns.name for ns in namespaces.values()]
+        postgres, milvus = self._stores(args, namespaces)
+        pull_secrets = self._pull_secrets(args, namespaces[APP_NAMESPACE])
+        face_api = self._face_api(args, namespaces[APP_NAMESPACE], postgres, milvus, pull_secrets)
+        frontend = self._frontend(args, namespaces[APP_NAMESPACE], pull_secrets)
+        self.url = self._entry_point(args, namespaces[APP_NAMESPACE], face_api, frontend).url
+        self._connections(args, namespaces, face_api, frontend, postgres, milvus)
+        self.register_outputs({"url": self.url})
 
+    def _inside(self, namespace: PlatformNamespace) -> pulumi.ResourceOptions:
+        """Options of what lives in `namespace`: after it."""
+        return pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+
+    def _namespaces(self, args: FaceRecognitionSystemArgs) -> dict[str, PlatformNamespace]:
+        """The system's three namespaces, by name; the two holding data (Milvus, PostgreSQL) protected and kept on
+        delete as `durability` says, the application's not."""
         holds_data = {APP_NAMESPACE: False, MILVUS_NAMESPACE: True, POSTGRES_NAMESPACE: True}
-        namespaces = {
+        return {
             name: PlatformNamespace(
                 name,
                 PlatformNamespaceArgs(
                     name=name,
-                    cluster=cluster,
+                    cluster=args.cluster,
                     part_of=PART_OF,
-                    protect=safety.protect and data,
-                    retain_on_delete=safety.retain_volumes and data,
+                    protect=args.durability.protect and data,
+                    retain_on_delete=args.durability.retain_volumes and data,
                 ),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             for name, data in holds_data.items()
         }
-        self.namespaces = [ns.name for ns in namespaces.values()]
 
-        def inside(namespace: str) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=[namespaces[namespace]])
-
+    def _stores(
+        self, args: FaceRecognitionSystemArgs, namespaces: dict[str, PlatformNamespace]
+    ) -> tuple[PostgresDatabase, MilvusStandalone]:
+        """PostgreSQL (users and faces) and Milvus (the face embeddings; on the GPU where there is one), each in its
+        own namespace."""
         postgres = PostgresDatabase(
             "postgres",
             PostgresDatabaseArgs(
                 namespace=POSTGRES_NAMESPACE,
                 part_of=PART_OF,
-                settings=config.postgres,
-                durability=safety,
+                settings=args.settings.postgres,
+                durability=args.durability,
                 image=args.images.postgres,
                 shell_image=args.images.shell,
             ),
-            opts=inside(POSTGRES_NAMESPACE),
+            opts=self._inside(namespaces[POSTGRES_NAMESPACE]),
         )
         milvus = MilvusStandalone(
             MILVUS,
             MilvusStandaloneArgs(
                 namespace=MILVUS_NAMESPACE,
                 part_of=PART_OF,
-                settings=config.milvus,
-                durability=safety,
+                settings=args.settings.milvus,
+                durability=args.durability,
                 images=args.images.milvus,
-                gpu=gpu,
+                gpu=args.gpu,
             ),
-            opts=inside(MILVUS_NAMESPACE),
+            opts=self._inside(namespaces[MILVUS_NAMESPACE]),
         )
-        pull_secrets: list[pulumi.Input[str]] = []
-        if args.registry is not None and args.registry.pull_credentials is not None:
-            pull_secrets.append(
-                image_pull_secret(
-                    "registry-pull",
-                    namespace=APP_NAMESPACE,
-                    part_of=PART_OF,
-                    registry_host=args.registry.registry_host(),
-                    credentials=args.registry.pull_credentials,
-                    opts=inside(APP_NAMESPACE),
-                ).metadata.name
-            )
-        face_api = FaceApi(
+        return postgres, milvus
+
+    def _pull_secrets(
+        self, args: FaceRecognitionSystemArgs, namespace: PlatformNamespace
+    ) -> list[pulumi.Input[str]]:
+        """The names of the Secrets kiban's own images are pulled with: one with the registry's pull credentials,
+        where it needs them; none otherwise."""
+        if args.registry is None or args.registry.pull_credentials is None:
+            return []
+        return [
+            image_pull_secret(
+                "registry-pull",
+                namespace=APP_NAMESPACE,
+                part_of=PART_OF,
+                registry_host=args.registry.registry_host(),
+                credentials=args.registry.pull_credentials,
+                opts=self._inside(namespace),
+            ).metadata.name
+        ]
+
+    def _face_api(
+        self,
+        args: FaceRecognitionSystemArgs,
+        namespace: PlatformNamespace,
+        postgres: PostgresDatabase,
+        milvus: MilvusStandalone,
+        pull_secrets: list[pulumi.Input[str]],
+    ) -> FaceApi:
+        """The backend, on the GPU where there is one (and then given the GPU's longer ready timeout), after the
+        stores it waits for."""
+        return FaceApi(
             BACKEND,
             FaceApiArgs(
                 namespace=APP_NAMESPACE,
                 part_of=PART_OF,
                 image=args.images.face_api,
-                settings=config.backend,
+                settings=args.settings.backend,
                 postgres=postgres.endpoint,
                 milvus=milvus.endpoint,
                 environment_name=args.environment_name,
-                gpu=gpu,
-                exposure=cluster.ingress.exposure(),
+                gpu=args.gpu,
+                exposure=args.cluster.ingress.exposure(),
                 delivery=args.delivery,
-                ready_timeout_minutes=args.gpu_ready_timeout_minutes if gpu else None,
+                ready_timeout_minutes=args.gpu_ready_timeout_minutes if args.gpu else None,
                 wait_image=args.images.shell,
                 stores=(postgres, milvus),
                 image_pull_secrets=pull_secrets,
             ),
-            opts=inside(APP_NAMESPACE),
+            opts=self._inside(namespace),
         )
-        frontend = Frontend(
+
+    def _frontend(
+        self, args: FaceRecognitionSystemArgs, namespace: PlatformNamespace, pull_secrets: list[pulumi.Input[str]]
+    ) -> Frontend:
+        """The frontend, released as the backend is."""
+        return Frontend(
             "frontend",
             FrontendArgs(
                 namespace=APP_NAMESPACE,
                 part_of=PART_OF,
                 image=args.images.frontend,
-                settings=config.frontend,
-                exposure=cluster.ingress.exposure(),
+                settings=args.settings.frontend,
+                exposure=args.cluster.ingress.exposure(),
                 delivery=args.delivery,
                 image_pull_secrets=pull_secrets,
             ),
-            opts=inside(APP_NAMESPACE),
+            opts=self._inside(namespace),
         )
-        entry = EntryPoint(
+
+    def _entry_point(
+        self, args: FaceRecognitionSystemArgs, namespace: PlatformNamespace, face_api: FaceApi, frontend: Frontend
+    ) -> EntryPoint:
+        """The public entry point at `host`: the API under `INGRESS_PATH`, the frontend for everything else."""
+        return EntryPoint(
             "face-recognition",
             EntryPointArgs(
                 namespace=APP_NAMESPACE,
                 part_of=PART_OF,
                 host=args.host,
-                cluster=cluster,
+                cluster=args.cluster,
                 routes=(
                     Route(INGRESS_PATH, face_api.service_name, face_api.port),
                     Route("/", frontend.service_name, frontend.port),
                 ),
                 tls=args.tls,
             ),
-            opts=inside(APP_NAMESPACE),
+            opts=self._inside(namespace),
         )
-        self.url = entry.url
 
+    def _connections(
+        self,
+        args: FaceRecognitionSystemArgs,
+        namespaces: dict[str, PlatformNamespace],
+        face_api: FaceApi,
+        frontend: Frontend,
+        postgres: PostgresDatabase,
+        milvus: MilvusStandalone,
+    ) -> None:
+        """Exactly the connections the system makes, through the namespaces' default-deny: users to the frontend
+        and the API through the cluster's ingress, the API and its setup Job to both stores."""
+        ingress = args.cluster.ingress
         connections = (
-            ("ingress-to-frontend", cluster.ingress.backend_source(), frontend.pods, frontend.port, "users reach the frontend"),
-            ("ingress-to-face-api", cluster.ingress.backend_source(), face_api.pods, face_api.port, "users reach the API"),
+            ("ingress-to-frontend", ingress.backend_source(), frontend.pods, frontend.port, "users reach the frontend"),
+            ("ingress-to-face-api", ingress.backend_source(), face_api.pods, face_api.port, "users reach the API"),
             ("face-api-to-postgres", face_api.pods, postgres.pods, postgres.port, "the API stores users and faces"),
             ("face-api-to-milvus", face_api.pods, milvus.pods, milvus.port, "the API searches face embeddings"),
             ("face-api-setup-to-postgres", face_api.setup_pods, postgres.pods, postgres.port, "the setup migrates"),
@@ -229,4 +280,3 @@ class FaceRecognitionSystem(pulumi.ComponentResource):
                 AllowTrafficArgs(source=source, destination=destination, ports=[port], description=description),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(namespaces.values())),
             )
-        self.register_outputs({"url": self.url})
