@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
@@ -64,9 +65,6 @@ class GeneratedSecret(pulumi.ComponentResource):
     values: Mapping[str, pulumi.Output[str]]
     """The generated and derived values, each an `Output.secret`, for components that must embed them."""
 
-    checksum: pulumi.Output[str]
-    """SHA-256 of everything in the Secret (plain): consumers put it on their pod template to restart on a change."""
-
     def __init__(self, resource_name: str, args: GeneratedSecretArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:secrets:GeneratedSecret", resource_name, None, opts)
         if not args.generated:
@@ -101,12 +99,19 @@ class GeneratedSecret(pulumi.ComponentResource):
         )
         self.secret_name = secret.metadata.name
         self.values = values
-        everything = {**values, **args.plain}
+        self._everything = {**values, **args.plain}
+        self.register_outputs({"secret_name": self.secret_name})
+
+    @functools.cached_property
+    def checksum(self) -> pulumi.Output[str]:
+        """SHA-256 of everything in the Secret (plain): consumers put it on their pod template to restart on a change.
+        Made on first use: most Secrets (every application's login to the shared PostgreSQL) have no pods to restart.
+        """
+        everything = self._everything
         # A digest of 40-character random values tells nothing about them, and a plain annotation must not be
         # secret (it would hide the whole pod template in diffs): the checksum is deliberately not an Output.secret.
-        self.checksum = pulumi.Output.unsecret(
+        return pulumi.Output.unsecret(
             pulumi.Output.all(*(everything[k] for k in sorted(everything))).apply(
                 lambda v: hashlib.sha256("\0".join(v).encode()).hexdigest()
             )
         )
-        self.register_outputs({"secret_name": self.secret_name})
