@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.contracts.images import ImageReference
+
 
 class _Pinned(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -27,6 +29,38 @@ class PinnedImages(_Pinned):
     needs)."""
     valkey: str
     """The shared Valkey server."""
+
+
+def docker_hub_qualified(repository: str) -> str:
+    """`repository` with its registry, as a container engine resolves it: a first component that is no host
+    (no `.` or `:`, not `localhost`) means Docker Hub, `docker.io/library/` for a one-component name."""
+    first, _, rest = repository.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return "docker.io/" + rest if first == "index.docker.io" else repository
+    return f"docker.io/{repository}" if rest else f"docker.io/library/{repository}"
+
+
+class WithdrawnImages(_Pinned):
+    """Registry repositories kiban must never deploy from: deleted upstream (a first `up` would sit in
+    ImagePullBackOff) or frozen with known unpatched advisories. Every image the stacks run is checked against them
+    (tests/tools/test_deployed_images.py)."""
+
+    comment: str = Field(alias="$comment")
+    repositories: dict[str, str] = Field(min_length=1)
+    """Why each is withdrawn, with its source and date, by repository (`registry/path`); `registry/namespace/*`
+    covers every repository of a namespace."""
+
+    def why(self, reference: str) -> str | None:
+        """Why the repository of the image `reference` is withdrawn, or `None` when it is not (a Docker Hub name
+        written short, `minio/mc` or `busybox`, is read as the engine reads it: `docker.io/minio/mc`)."""
+        repository = docker_hub_qualified(ImageReference.parse(reference).repository)
+        for withdrawn, reason in self.repositories.items():
+            if withdrawn.endswith("/*"):
+                if repository.startswith(withdrawn[:-1]):
+                    return f"{withdrawn}: {reason}"
+            elif repository == withdrawn:
+                return f"{withdrawn}: {reason}"
+        return None
 
 
 BuildArgs = dict[str, str]
@@ -169,6 +203,7 @@ class PinnedAppStartup(_Pinned):
 class Versions(_Pinned):
     comment: str = Field(alias="$comment")
     images: PinnedImages
+    withdrawn_images: WithdrawnImages = Field(alias="withdrawnImages")
     image_builds: PinnedImageBuilds = Field(alias="imageBuilds")
     charts: PinnedCharts
     tools: PinnedTools

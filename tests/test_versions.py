@@ -62,3 +62,42 @@ def test_every_tool_version_a_dockerfile_installs_is_a_pinned_build_argument(doc
 def test_an_image_without_pins_is_refused_by_name():
     with pytest.raises(KeyError, match="images/yomu"):
         versions().image_builds.of("yomu")
+
+
+WITHDRAWN_BEFORE = (
+    # What versions.json pinned for Milvus's object store until 2026-12-06: both repositories were deleted from
+    # Docker Hub on 2026-09-12.
+    "docker.io/minio/minio:RELEASE.2024-12-18T13-15-44Z",
+    "docker.io/minio/mc:RELEASE.2024-11-21T17-21-54Z",
+)
+
+
+@pytest.mark.parametrize("reference", [
+    *WITHDRAWN_BEFORE,
+    "minio/mc:RELEASE.2024-11-21T17-21-54Z",  # a chart's short Docker Hub name is the same repository
+    "index.docker.io/minio/minio:latest",
+    "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
+    "docker.io/bitnami/redis:7.4.2-debian-12-r0",
+    "bitnami/postgresql:17",
+    "docker.io/bitnamilegacy/minio:2025.7.23",
+])
+def test_a_withdrawn_repository_is_refused_with_why(reference: str):
+    why = versions().withdrawn_images.why(reference)
+    assert why and re.search(r"\d{4}-\d{2}", why), f"{reference}: refused, with the date it was withdrawn"
+
+
+@pytest.mark.parametrize("reference", [
+    "docker.io/pgsty/silo:RELEASE.2026-09-16T00-00-00Z",
+    "docker.io/bitnamisecure/redis:latest",  # another namespace, not Bitnami's withdrawn catalog
+    "quay.io/coreos/etcd:v3.5.25",
+    "busybox:1.37.0",
+])
+def test_a_repository_that_is_not_withdrawn_passes(reference: str):
+    assert versions().withdrawn_images.why(reference) is None
+
+
+def test_every_withdrawn_repository_names_its_source_and_date():
+    for repository, why in versions().withdrawn_images.repositories.items():
+        assert re.fullmatch(r"[a-z0-9.-]+\.[a-z]+(:\d+)?/[a-z0-9._/-]+(/\*)?", repository), repository
+        assert re.search(r"\d{4}-\d{2}", why) and re.search(r"[\w.-]+/[\w.-]+(#\d+|\.md)", why), (
+            f"{repository}: say when and where it was read")

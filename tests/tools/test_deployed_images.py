@@ -1,6 +1,7 @@
 """The daily scan's list (tools/deployed_images.py) covers every image the stacks run, derived from their render:
 the stacks' own pods, CloudNativePG's operand, what the Helm charts run by themselves, and the Dockerfiles' bases;
-and every pinned third-party image is an immutable reference to a maintained release."""
+and every pinned third-party image is an immutable reference to a maintained release, from no repository withdrawn
+upstream."""
 
 from __future__ import annotations
 
@@ -58,6 +59,14 @@ KNOWN_VULNERABLE = {
     "docker.io/valkey/valkey": (re.compile(r"(7\.|8\.0\.[0-7]-|8\.1\.[0-3]-)"), "CVE-2025-49844 (fixed in 8.1.4)"),
     "ghcr.io/cloudnative-pg/postgresql": (re.compile(r"\d+(\.\d+)?$"), "a deprecated rolling system tag, rebuilt in place"),
 }
+
+
+def test_no_image_comes_from_a_withdrawn_repository(listed):
+    """A repository deleted upstream leaves a first `up` in ImagePullBackOff; a frozen one carries known unpatched
+    advisories (versions.json `withdrawnImages`: docker.io/minio/{minio,mc} since 2026-09-12, Bitnami's catalog)."""
+    withdrawn = versions().withdrawn_images
+    refused = {reference: withdrawn.why(reference) for reference in listed if withdrawn.why(reference)}
+    assert not refused, refused
 
 
 def test_no_pin_is_a_known_vulnerable_or_rolling_one(listed):

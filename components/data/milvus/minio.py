@@ -1,4 +1,12 @@
-"""Milvus's object store: MinIO, with generated root credentials read from files (`MINIO_ROOT_*_FILE`)."""
+"""Milvus's object store: Silo (the maintained fork of the MinIO server), with generated root credentials read from
+files (`MINIO_ROOT_*_FILE`).
+
+MinIO stopped publishing images in 2025-10 and its Docker Hub repositories were deleted in 2026-09 (versions.json
+`withdrawnImages`). Silo keeps MinIO's S3 API, its `MINIO_*` variables, its `/minio/health/*` routes and its on-disk
+format (`.minio.sys`, the erasure layout), so an existing volume opens in place; only the executable is renamed
+(silo.pgsty.com `compatibility/migration.md`). The part keeps MinIO's name in its resources, Service and volume,
+which Milvus's configuration and the data already carry.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +24,9 @@ MINIO_DATA_DIR = "/data"
 MINIO_SECRETS_DIR = "/run/secrets/minio"
 MINIO_CERTS_DIR = "/etc/minio/certs"
 """MinIO creates `<certs-dir>/CAs` at start and stops if it cannot; its default lives under $HOME."""
+SERVER_BINARY = "silo"
+"""The server's executable in the pinned image (`/usr/bin/silo`, pgsty/silo `Dockerfile.goreleaser`). The image's
+entrypoint would also translate a first argument `minio`, but the container names what really runs."""
 
 
 def minio_credentials(context: PartContext, name: str) -> GeneratedSecret:
@@ -33,12 +44,13 @@ def minio_credentials(context: PartContext, name: str) -> GeneratedSecret:
 
 
 def minio(context: PartContext, name: str, settings: MilvusSettings, image: str, credentials: GeneratedSecret) -> StatefulService:
-    """MinIO server on `/data`, its console on 9001 (not exposed), credentials from the Secret `credentials`."""
+    """The object store's server on `/data`, its console on 9001 (not exposed), credentials from the Secret
+    `credentials`."""
     container = ContainerSpec(
         name="minio",
         image=image,
         resources=settings.minio_resources,
-        args=["minio", "server", MINIO_DATA_DIR, "--console-address", f":{MINIO_CONSOLE_PORT}", "--certs-dir", MINIO_CERTS_DIR],
+        args=[SERVER_BINARY, "server", MINIO_DATA_DIR, "--console-address", f":{MINIO_CONSOLE_PORT}", "--certs-dir", MINIO_CERTS_DIR],
         env=[
             EnvLiteral("MINIO_ROOT_USER_FILE", f"{MINIO_SECRETS_DIR}/root-user"),
             EnvLiteral("MINIO_ROOT_PASSWORD_FILE", f"{MINIO_SECRETS_DIR}/root-password"),

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
+from components.contracts.images import ImageReference
 from components.data.milvus import MilvusImages, MilvusStandalone, MilvusStandaloneArgs
 from components.kube.pod_spec import GpuRequest
 from components.kube.scheduled_backup import finalize_script
@@ -143,7 +144,7 @@ def test_minio_reads_generated_credentials_from_mounted_files(declare):
     pod = pod_of(statefulset)
     minio = main_container(deployment, "milvus-minio")
     assert minio["image"] == versions().images.minio
-    assert minio["args"][:5] == ["minio", "server", "/data", "--console-address", ":9001"]
+    assert minio["args"][:5] == ["silo", "server", "/data", "--console-address", ":9001"]
     certs_dir = minio["args"][minio["args"].index("--certs-dir") + 1]
     assert "emptyDir" in volume(pod, mounts_by_path(minio)[certs_dir]["name"]), "MinIO must be able to create certs/CAs"
     env = {e["name"]: e for e in minio["env"]}
@@ -165,6 +166,39 @@ def test_minio_reads_generated_credentials_from_mounted_files(declare):
     assert values["root-user"] and values["root-password"] and values["root-user"] != values["root-password"]
     generators = {r.name for r in deployment.of_type("random:index/randomPassword:RandomPassword")}
     assert {"milvus-minio-credentials-root-user", "milvus-minio-credentials-root-password"} <= generators
+
+
+SERVER_EXECUTABLES = {
+    # The object store's image repository: the server executable the image ships, as its publisher's Dockerfile
+    # copies it (pgsty/silo `Dockerfile.goreleaser`: `COPY silo /usr/bin/silo`; the image has no `minio`).
+    "docker.io/pgsty/silo": "silo",
+}
+CLIENT_EXECUTABLES = {
+    # The client's image repository: its executable (pgsty/mc `Dockerfile.goreleaser`: `COPY mc /usr/bin/mc`,
+    # `ENTRYPOINT ["/usr/bin/mc"]`; mcli 20260916 keeps `mc`'s commands, flags and `MC_HOST_<alias>`).
+    "docker.io/pgsty/mc": "mc",
+}
+HEALTH_ROUTES = {"/minio/health/live", "/minio/health/ready"}
+"""The unauthenticated per-process health routes Silo serves (pgsty/silo `docs/metrics/healthcheck/README.md`; the
+cluster routes reflect quorum, not this process, and stay out of its probes)."""
+
+
+def test_the_object_store_and_its_client_run_what_their_pinned_images_ship(declare):
+    """The server's first argument is the executable its image really has (the entrypoint stays the image's, which
+    keeps HOME writable for an arbitrary uid), its probes are routes it serves, and the backup's client steps call
+    the client its image ships."""
+    deployment, _ = declare_milvus(declare)
+    server = main_container(deployment, "milvus-minio")
+    repository = ImageReference.parse(server["image"]).repository
+    assert repository in SERVER_EXECUTABLES, f"{repository}: which executable does this image ship?"
+    assert "command" not in server and server["args"][0] == SERVER_EXECUTABLES[repository]
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        assert server[probe]["httpGet"]["path"] in HEALTH_ROUTES
+    steps = {c["name"]: c for c in containers_of(deployment.object("CronJob", "milvus-backup"))}
+    for step in ("minio-bucket", "minio-mirror"):
+        repository = ImageReference.parse(steps[step]["image"]).repository
+        assert repository in CLIENT_EXECUTABLES, f"{step}: {repository}: which executable does this image ship?"
+        assert steps[step]["command"][0] == CLIENT_EXECUTABLES[repository]
 
 
 def test_milvus_runs_standalone_with_healthz_probes_and_its_volumes(declare):
