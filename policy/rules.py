@@ -16,6 +16,7 @@ from components.apps.face_recognition.settings import GPU_WORKLOADS
 from components.contracts.exemptions import exemptions_of
 from components.contracts.images import ImageReference
 from policy import pod_security
+from versions import versions
 
 GPU = "nvidia.com/gpu"
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIALS?)$", re.I)
@@ -183,6 +184,20 @@ def immutable_images(resource: Resource, settings: Settings) -> list[str]:
                 f"{_where(resource)}: {where} runs {reference!r}, whose tag {image.tag!r} moves; deploy a release "
                 "version or a digest"
             )
+    return problems
+
+
+def no_withdrawn_images(resource: Resource, settings: Settings) -> list[str]:
+    """No image from a registry repository withdrawn upstream (versions.json `withdrawnImages`): deleted, so the pod
+    never starts (docker.io/minio/{minio,mc} since 2026-09-12), or frozen with known unpatched advisories."""
+    problems = []
+    for where, reference in images(resource):
+        try:
+            why = versions().withdrawn_images.why(reference)
+        except ValueError:
+            continue  # not an image reference: immutable-images names it
+        if why:
+            problems.append(f"{_where(resource)}: {where} runs {reference!r}, from a withdrawn repository ({why})")
     return problems
 
 
@@ -361,6 +376,7 @@ StackRule = Callable[[Sequence[Resource], Settings], list[str]]
 
 RESOURCE_RULES: dict[str, ResourceRule] = {
     "immutable-images": immutable_images,
+    "no-withdrawn-images": no_withdrawn_images,
     "container-resources": container_resources,
     "pod-security-restricted": pod_security_restricted,
     "gpu-placement": gpu_placement,

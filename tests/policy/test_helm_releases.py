@@ -26,7 +26,7 @@ from pydantic import TypeAdapter
 from components.clusters.settings import ClusterConfig, GkeCluster
 from tools.mock_engine import ROOT, Registration, stack_config
 from policy.pod_security import check, is_pod_bearing, pod_template
-from policy.rules import WORKLOAD_TYPES, Resource, Settings, immutable_images
+from policy.rules import WORKLOAD_TYPES, Resource, Settings, immutable_images, no_withdrawn_images
 from tools.manifests import restore_integers
 from versions import PinnedChart, versions
 
@@ -230,6 +230,19 @@ def test_what_each_release_runs_is_an_immutable_image(rendered: RenderedStack):
     container = pod_template(floating).spec["containers"][0]
     container["image"] = container["image"].split("@")[0].rsplit(":", 1)[0] + ":3"
     assert immutable_images(Resource(workload.type, workload.name, floating), settings)
+
+
+def test_no_release_runs_an_image_from_a_withdrawn_repository(rendered: RenderedStack):
+    """What a chart runs by itself is checked against versions.json `withdrawnImages` too (no chart kiban installs
+    pulls Bitnami's withdrawn catalog or MinIO's deleted images), and the check sees the chart's images."""
+    settings = Settings.from_config(json.loads((ROOT / "policy" / f"config.{rendered.stack}.json").read_text())["no-withdrawn-images"])
+    workloads = release_workloads(rendered)
+    assert [f"{name}: {p}" for name, workload in workloads for p in no_withdrawn_images(workload, settings)] == []
+    name, workload = workloads[0]
+    moved = copy.deepcopy(dict(workload.props))
+    container = pod_template(moved).spec["containers"][0]
+    container["image"] = "docker.io/bitnami/" + container["image"].split("@")[0].rsplit("/", 1)[-1]
+    assert no_withdrawn_images(Resource(workload.type, workload.name, moved), settings), container["image"]
 
 
 def _container_ports(objects: tuple[dict[str, Any], ...]) -> dict[str, int]:

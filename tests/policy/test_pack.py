@@ -64,6 +64,12 @@ CASES = [
     ("immutable-images", PROD, Resource(RELEASE, "r", {"values": {"server": {"image": {"repository": "q.io/x", "tag": "latest"}}}}), 1),
     ("immutable-images", PROD, Resource(RELEASE, "r", {"values": {"redis": {"image": "docker.io/library/redis:8"}}}), 1),
     ("immutable-images", PROD, Resource(RELEASE, "r", {"values": {"server": {"image": {"repository": "q.io/x", "tag": "v3.4.4"}}}}), 0),
+    ("no-withdrawn-images", PROD, deployment(), 0),
+    ("no-withdrawn-images", DEV, deployment(image="docker.io/minio/minio:RELEASE.2024-12-18T13-15-44Z"), 1),
+    ("no-withdrawn-images", PROD, deployment(image="minio/mc:RELEASE.2024-11-21T17-21-54Z"), 1),
+    ("no-withdrawn-images", PROD, deployment(image="docker.io/pgsty/silo:RELEASE.2026-09-16T00-00-00Z"), 0),
+    ("no-withdrawn-images", PROD, Resource(RELEASE, "r", {"values": {"redis": {"image": {"registry": "docker.io", "repository": "bitnami/redis", "tag": "8.2.1"}}}}), 1),
+    ("no-withdrawn-images", DEV, Resource(CNPG, "pg", {"spec": {"imageName": "ghcr.io/cloudnative-pg/postgresql:17.6-202511110801-standard-trixie"}}), 0),
     ("container-resources", PROD, deployment(), 0),
     ("container-resources", PROD, deployment(resources={"requests": {"cpu": "1"}}), 1),
     ("pod-security-restricted", PROD, deployment(), 0),
@@ -266,6 +272,10 @@ def _break_tag(props):
     container["image"] = container["image"].split("@")[0].rsplit(":", 1)[0] + ":15"
 
 
+def _break_withdrawn(props):
+    _container(props)["image"] = "docker.io/minio/minio:RELEASE.2024-12-18T13-15-44Z"  # deleted on 2026-09-12
+
+
 def _break_resources(props):
     _container(props).pop("resources", None)
 
@@ -307,6 +317,7 @@ def _drop_default_deny(resources: list[Resource]) -> list[Resource]:
 
 BREAKERS = {
     "immutable-images": lambda rs, s: _replace(rs, _first(rs, lambda r: r.type in PODS), _break_tag),
+    "no-withdrawn-images": lambda rs, s: _replace(rs, _first(rs, lambda r: r.type in PODS), _break_withdrawn),
     "container-resources": lambda rs, s: _replace(rs, _first(rs, lambda r: r.type in PODS), _break_resources),
     "pod-security-restricted": lambda rs, s: _replace(
         rs, _first(rs, lambda r: r.type in PODS and _namespace(r) not in s.pod_security_exceptions), _break_security),
