@@ -58,7 +58,37 @@ KNOWN_VULNERABLE = {
     # repository: (versions with a known critical fix missing, why)
     "docker.io/valkey/valkey": (re.compile(r"(7\.|8\.0\.[0-7]-|8\.1\.[0-3]-)"), "CVE-2025-49844 (fixed in 8.1.4)"),
     "ghcr.io/cloudnative-pg/postgresql": (re.compile(r"\d+(\.\d+)?$"), "a deprecated rolling system tag, rebuilt in place"),
+    "docker.io/milvusdb/milvus": (re.compile(r"v2\.([0-5]\.|6\.([0-9]|1[0-3])(-|$))"),
+                                  "Go before 1.25.8: CVE-2025-68121, critical (fixed in v2.6.14)"),
+    "quay.io/coreos/etcd": (re.compile(r"v3\.5\.([0-9]|1[0-9]|2[0-7])$"),
+                            "RBAC bypasses CVE-2026-33413 and CVE-2026-33343 (fixed in v3.5.28)"),
 }
+
+REFUSED_BEFORE = (
+    # What versions.json pinned before the audit of 2026-12-06, and what each would be refused for.
+    "docker.io/milvusdb/milvus:v2.6.11",
+    "docker.io/milvusdb/milvus:v2.6.11-gpu",
+    "quay.io/coreos/etcd:v3.5.25",
+)
+
+
+def known_vulnerability(reference: str) -> str | None:
+    image = ImageReference.parse(reference)
+    pattern, why = KNOWN_VULNERABLE.get(image.repository, (None, None))
+    return why if pattern and pattern.match(image.tag or "") else None
+
+
+@pytest.mark.parametrize("reference", REFUSED_BEFORE)
+def test_the_pins_before_the_audit_are_known_vulnerable(reference: str):
+    assert known_vulnerability(reference), reference
+
+
+@pytest.mark.parametrize("reference", [
+    "docker.io/milvusdb/milvus:v2.6.14", "docker.io/milvusdb/milvus:v2.6.22-gpu", "quay.io/coreos/etcd:v3.5.28",
+    "quay.io/coreos/etcd:v3.5.33",
+])
+def test_a_release_with_the_fixes_passes(reference: str):
+    assert known_vulnerability(reference) is None
 
 
 def test_no_image_comes_from_a_withdrawn_repository(listed):
@@ -71,10 +101,7 @@ def test_no_image_comes_from_a_withdrawn_repository(listed):
 
 def test_no_pin_is_a_known_vulnerable_or_rolling_one(listed):
     for reference in listed:
-        image = ImageReference.parse(reference)
-        if image.repository in KNOWN_VULNERABLE:
-            pattern, why = KNOWN_VULNERABLE[image.repository]
-            assert not pattern.match(image.tag or ""), f"{reference}: {why}"
+        assert not known_vulnerability(reference), f"{reference}: {known_vulnerability(reference)}"
     cnpg = ImageReference.parse(versions().images.cnpg_postgres)
     assert cnpg.digest and re.fullmatch(r"\d+\.\d+-\d{12}-(minimal|standard)-trixie", cnpg.tag or ""), (
         "CloudNativePG's fully qualified tag (version, build timestamp, type, distribution) and its digest")
