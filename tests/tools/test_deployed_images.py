@@ -62,6 +62,12 @@ KNOWN_VULNERABLE = {
                                   "Go before 1.25.8: CVE-2025-68121, critical (fixed in v2.6.14)"),
     "quay.io/coreos/etcd": (re.compile(r"v3\.5\.([0-9]|1[0-9]|2[0-7])$"),
                             "RBAC bypasses CVE-2026-33413 and CVE-2026-33343 (fixed in v3.5.28)"),
+    "docker.io/library/postgres": (re.compile(r"15\.([0-9]|1[0-8])(-|$)"),
+                                   "CVE-2026-16239 and CVE-2026-14669, code execution (fixed in 15.19)"),
+    "docker.io/library/node": (re.compile(r"24\.([0-9]\.|1[0-3]\.|14\.0-)"),
+                               "CVE-2026-21637, high (fixed in 24.14.1)"),
+    "docker.io/nginxinc/nginx-unprivileged": (re.compile(r"1\.(2[0-9]\.|30\.[0-3]-)"),
+                                              "the 1.28 line ended in 2026-04; CVE-2026-42945 (fixed in 1.30.1)"),
 }
 
 REFUSED_BEFORE = (
@@ -69,6 +75,9 @@ REFUSED_BEFORE = (
     "docker.io/milvusdb/milvus:v2.6.11",
     "docker.io/milvusdb/milvus:v2.6.11-gpu",
     "quay.io/coreos/etcd:v3.5.25",
+    "docker.io/library/postgres:15.18-alpine",
+    "docker.io/library/node:24.11.1-alpine",
+    "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine",
 )
 
 
@@ -85,7 +94,8 @@ def test_the_pins_before_the_audit_are_known_vulnerable(reference: str):
 
 @pytest.mark.parametrize("reference", [
     "docker.io/milvusdb/milvus:v2.6.14", "docker.io/milvusdb/milvus:v2.6.22-gpu", "quay.io/coreos/etcd:v3.5.28",
-    "quay.io/coreos/etcd:v3.5.33",
+    "quay.io/coreos/etcd:v3.5.33", "docker.io/library/postgres:15.19-alpine", "docker.io/library/node:24.14.1-alpine",
+    "docker.io/library/node:24.21.0-alpine", "docker.io/nginxinc/nginx-unprivileged:1.30.4-alpine",
 ])
 def test_a_release_with_the_fixes_passes(reference: str):
     assert known_vulnerability(reference) is None
