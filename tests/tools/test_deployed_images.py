@@ -67,7 +67,7 @@ KNOWN_VULNERABLE = {
     "docker.io/library/node": (re.compile(r"24\.([0-9]\.|1[0-3]\.|14\.0-)"),
                                "CVE-2026-21637, high (fixed in 24.14.1)"),
     "docker.io/nginxinc/nginx-unprivileged": (re.compile(r"1\.(2[0-9]\.|30\.[0-3]-)"),
-                                              "the 1.28 line ended in 2026-04; CVE-2026-42945 (fixed in 1.30.1)"),
+                                              "1.28 ended in 2026-04; CVE-2026-42945 to CVE-2026-56434 (fixed by 1.30.4)"),
 }
 
 REFUSED_BEFORE = (
