@@ -10,6 +10,8 @@ same machine; CPU medians are the figure to read on a shared machine, wall media
 - floor with the stack's SDKs: the same, also importing every other Pulumi SDK package the stack's run loads (for
   prod, pulumi_gcp's compute, container, IAM... packages), so the render's cost splits into Python and Pulumi's
   start, the SDKs the stack needs, and kiban's own work.
+- program: the program under the mock engine and the manifests it declares (`run_program`, `manifests`), nothing
+  written and no summary: the issue's "program + manifests" row (the mock monitor's own work included).
 - render: `python -m tools.render --stack prod --out <tmp>`, which `make render` runs (without `uv run`'s own
   start): the program under the mock engine, one YAML file per object, the summary with its `helm template` runs.
 - scaling: the same render of a copy of the stack whose delivered applications are 0, 10, 50 and 100 copies of its
@@ -73,6 +75,16 @@ gc.freeze()
 """
 """The floor program; `extra` names the SDK modules it imports beyond `FLOOR_SDKS` (none for the plain floor)."""
 
+PROGRAM = """
+import gc
+gc.disable()  # as tools.render does
+from tools.manifests import manifests
+from tools.mock_engine import run_program
+print("objects", len(manifests(run_program({stack!r}))))
+gc.freeze()
+"""
+"""The program and its manifests, as `make render` runs them, without writing them or the summary."""
+
 SDKS_OF_A_RUN = """
 import json, sys, types
 from tools.mock_engine import run_program
@@ -108,6 +120,10 @@ def run(argv: list[str]) -> Run:
 
 def floor_argv(extra: tuple[str, ...] = ()) -> list[str]:
     return ["-c", FLOOR.format(extra=list(extra))]
+
+
+def program_argv(stack: str) -> list[str]:
+    return ["-c", PROGRAM.format(stack=stack)]
 
 
 def render_argv(stack: str, out: Path, project_dir: Path | None = None) -> list[str]:
@@ -215,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "floor": lambda: run(floor_argv()),
                 "floor_with_stack_sdks": lambda: run(floor_argv(stack_sdks)),
+                "program": lambda: run(program_argv(args.stack)),
                 "render": lambda: run(render_argv(args.stack, work / "render")),
             },
             args.runs,
@@ -238,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     result["ratio_cpu"] = render / floor
     result["ratio_wall"] = result["render"]["wall_median"] / result["floor"]["wall_median"]  # the same rounds
     result["ratio_cpu_to_floor_with_stack_sdks"] = render / result["floor_with_stack_sdks"]["cpu_median"]
+    program = result["program"]["cpu_median"]
+    result["program_ratio_cpu"] = program / floor
+    result["program_ratio_cpu_to_floor_with_stack_sdks"] = program / result["floor_with_stack_sdks"]["cpu_median"]
     lines = [
         f"machine: {started['cpu']}, {started['cores']} cores, Python {started['python']}, {started['date']}, "
         f"load average {started['load_average'][0]} before, {result['load_average_after'][0]} after",
@@ -249,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['render']['wall_median']:.2f}s; {result['ratio_cpu']:.2f}x the floor in CPU "
         f"({result['ratio_wall']:.2f}x in wall), {result['ratio_cpu_to_floor_with_stack_sdks']:.2f}x the floor with "
         f"the stack's SDKs ({args.runs} paired rounds, medians)",
+        f"program + manifests only (run_program, manifests; no files, no summary): CPU {program:.2f}s; "
+        f"{result['program_ratio_cpu']:.2f}x the floor, {result['program_ratio_cpu_to_floor_with_stack_sdks']:.2f}x the "
+        "floor with the stack's SDKs",
     ]
     if scaling:
         result["scaling"] = {

@@ -15,6 +15,9 @@ def test_rounds_are_paired_and_the_figures_come_from_their_medians(tmp_path, mon
     calls: list[str] = []
 
     def fake(argv: list[str]) -> bench.Run:
+        if argv[0] == "-c" and "run_program" in argv[1]:
+            calls.append("program")
+            return bench.Run(cpu=1.5, wall=1.0, stdout="objects 9")
         if argv[0] == "-c":
             name = "floor" if "importlib.import_module(module)" in argv[1] and "pulumi_gcp" not in argv[1] else "sdk"
             calls.append(name)
@@ -28,10 +31,11 @@ def test_rounds_are_paired_and_the_figures_come_from_their_medians(tmp_path, mon
     monkeypatch.setattr(bench, "sdks_of", lambda stack: ("pulumi_gcp", "pulumi_gcp.compute"))
     out = tmp_path / "bench.json"
     assert bench.main(["--runs", "2", "--scale-runs", "1", "--out", str(out)]) == 0
-    assert calls == ["floor", "sdk", "render"] * 2 + [f"render {n}" for n in bench.SCALE]
+    assert calls == ["floor", "sdk", "program", "render"] * 2 + [f"render {n}" for n in bench.SCALE]
     result = json.loads(out.read_text())
     assert result["floor"]["cpu_median"] == 0.5 and result["render"]["cpu_median"] == 2.03
     assert round(result["ratio_cpu"], 2) == 4.06 and result["ratio_wall"] == 3.0
+    assert result["program_ratio_cpu"] == 3.0 and result["program_ratio_cpu_to_floor_with_stack_sdks"] == 1.5
     assert {span: round(ms) for span, ms in result["marginal_cpu_ms_per_application"].items()} == {
         "0-10": 30, "10-50": 30, "50-100": 30, "10-100": 30
     }
@@ -43,6 +47,13 @@ def test_rounds_are_paired_and_the_figures_come_from_their_medians(tmp_path, mon
 
 def test_the_floor_really_declares_its_namespace():
     assert "kubernetes:core/v1:Namespace" in bench.run(bench.floor_argv()).stdout
+
+
+def test_the_program_timed_declares_the_stacks_objects():
+    from tools.manifests import manifests
+    from tools.mock_engine import run_program
+
+    assert bench.run(bench.program_argv("dev")).stdout.split() == ["objects", str(len(manifests(run_program("dev"))))]
 
 
 def test_a_scaling_project_is_the_stack_with_that_many_applications(tmp_path: Path):
