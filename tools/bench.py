@@ -287,9 +287,17 @@ def main(argv: list[str] | None = None) -> int:
         lines += [
             f"  {count:>4}  {cpu[count]:6.2f}s  {result['scaling'][str(count)]['dependency_edges']:>7}" for count in SCALE
         ]
+        # Each round's own 10-to-100 step (its renders ran back to back): on a shared machine another session's
+        # burst slows every run of a round alike, so rounds that disagree show the machine, not the program.
+        result["marginal_cpu_ms_per_application_by_round"] = [
+            (hundred.cpu - ten.cpu) / 90 * 1000 for ten, hundred in zip(scaling[10], scaling[100], strict=True)
+        ]
         lines.append(
             "  CPU per extra application: "
             + ", ".join(f"{span}: {ms:.0f} ms" for span, ms in result["marginal_cpu_ms_per_application"].items())
+            + "; 10-100 round by round: "
+            + ", ".join(f"{ms:.0f}" for ms in result["marginal_cpu_ms_per_application_by_round"])
+            + " ms"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -40,6 +40,7 @@ def test_rounds_are_paired_and_the_figures_come_from_their_medians(tmp_path, mon
         "0-10": 30, "10-50": 30, "50-100": 30, "10-100": 30
     }
     assert result["scaling"]["100"]["dependency_edges"] == 400 + 6700
+    assert [round(ms) for ms in result["marginal_cpu_ms_per_application_by_round"]] == [30]
     printed = capsys.readouterr().out
     assert "floor (pulumi + pulumi_kubernetes + pulumi_random, one Namespace" in printed
     assert "pulumi_gcp (compute)" in printed and "4.06x the floor in CPU" in printed
