@@ -75,8 +75,13 @@ def stack_trace() -> source_pb2.StackTrace:
 
 
 def is_the_known_sdk() -> bool:
-    """Whether the SDK's `_get_stack_trace` is the one `stack_trace` reproduces."""
-    return hashlib.sha256(inspect.getsource(SDK_STACK_TRACE).encode()).hexdigest() == SDK_FUNCTION
+    """Whether the SDK's `_get_stack_trace` is the one `stack_trace` reproduces (not when its source cannot be read:
+    an install without the `.py` files)."""
+    try:
+        source = inspect.getsource(SDK_STACK_TRACE)
+    except (OSError, TypeError):
+        return False
+    return hashlib.sha256(source.encode()).hexdigest() == SDK_FUNCTION
 
 
 def install() -> bool:

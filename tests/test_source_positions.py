@@ -50,3 +50,20 @@ def test_every_registration_of_the_program_gets_the_sdks_trace(stack, monkeypatc
     deployment = run_program(stack, previous_outputs=dict(RUNNING))  # a run of its own, not the shared one
     assert len(calls) > len(deployment.registrations)  # the stack's own too, and a read asks twice
     assert all(calls), f"{calls.count(False)} of {len(calls)} registrations got another trace"
+
+
+def test_an_sdk_whose_source_cannot_be_read_keeps_its_own_function(monkeypatch):
+    def unreadable(_):
+        raise OSError("could not get source code")
+
+    monkeypatch.setattr(source_positions.inspect, "getsource", unreadable)
+    monkeypatch.setattr(sdk_resource, "_get_stack_trace", SDK_STACK_TRACE)
+    assert source_positions.install() is False
+    assert sdk_resource._get_stack_trace is SDK_STACK_TRACE
+
+
+def test_another_sdk_function_keeps_its_own(monkeypatch):
+    monkeypatch.setattr(source_positions, "SDK_FUNCTION", "0" * 64)  # as after an upgrade that changed it
+    monkeypatch.setattr(sdk_resource, "_get_stack_trace", SDK_STACK_TRACE)
+    assert source_positions.install() is False
+    assert sdk_resource._get_stack_trace is SDK_STACK_TRACE
