@@ -5,23 +5,12 @@ lists them in order and exports. An `up` declares the foundation (`kiban:phase: 
 registry, CI's identity) or everything (`workloads`, the default); docs/operations.md has the order.
 """
 
-import atexit
-import gc
+import run_tuning
 
-# One run declares a few hundred resources and ends: the collector would walk the ~400k objects the SDKs import
-# again and again (and at exit) for the few cycles it frees. Off for the run; frozen at exit, so the interpreter's
-# final collections skip them. The mock engine turns collection back on after each run it makes.
-gc.disable()
-atexit.register(gc.freeze)
+run_tuning.tune_run()  # before the SDKs load: collection off for the run, source positions built once per call site
 
 import pulumi  # noqa: E402
 from pydantic.alias_generators import to_camel  # noqa: E402
-
-import source_positions  # noqa: E402
-
-# The SDK builds each registration's source position anew (a Python stack trace, pathlib URIs): built once per call
-# site instead, the same messages (source_positions.py).
-source_positions.install()
 
 from capabilities.cloud import cloud  # noqa: E402
 from capabilities.data import shared_data, store_durability  # noqa: E402
