@@ -92,10 +92,36 @@ class PinnedImageBuilds(_Pinned):
         return pinned[image]
 
 
+class AppRelease(_Pinned):
+    """A patch release of the application a chart runs, newer than the vendored archive's `appVersion` (same major
+    and minor), run by setting the chart's own image-tag values: what upstream's next chart releases do when they
+    only move `appVersion` (the comment says why and where it was read). For a fix the archive's release lacks while
+    no newer archive can be had here."""
+
+    version: str = Field(pattern=r"^v?\d+\.\d+\.\d+$")
+    image_tag_values: tuple[str, ...] = Field(alias="imageTagValues", min_length=1)
+    """The chart values (dotted paths, e.g. `global.image.tag`) that set the tag of the application's images."""
+    comment: str = Field(alias="$comment", min_length=1)
+
+
 class PinnedChart(_Pinned):
     repository: str
     chart: str
     version: str
+    app_release: AppRelease | None = Field(None, alias="appRelease")
+    """The application release the chart runs where it is not the archive's own `appVersion`. Default: the archive's."""
+
+    def app_release_values(self) -> dict:
+        """The values that run `app_release` (each of its `image_tag_values` set to its version); `{}` without one."""
+        values: dict = {}
+        if self.app_release is not None:
+            for path in self.app_release.image_tag_values:
+                *parents, leaf = path.split(".")
+                node = values
+                for key in parents:
+                    node = node.setdefault(key, {})
+                node[leaf] = self.app_release.version
+        return values
 
     @property
     def archive(self) -> Path:
@@ -104,11 +130,16 @@ class PinnedChart(_Pinned):
 
 
 class PinnedCharts(_Pinned):
+    comment: str = Field(alias="$comment")
     nvidia_device_plugin: PinnedChart = Field(alias="nvidiaDevicePlugin")
     argo_cd: PinnedChart = Field(alias="argoCd")
     argocd_image_updater: PinnedChart = Field(alias="argocdImageUpdater")
     argo_rollouts: PinnedChart = Field(alias="argoRollouts")
     cloudnative_pg: PinnedChart = Field(alias="cloudnativePg")
+
+    def all(self) -> list[PinnedChart]:
+        """Every pinned chart."""
+        return [chart for chart in (getattr(self, name) for name in type(self).model_fields) if isinstance(chart, PinnedChart)]
 
 
 class PinnedWheel(_Pinned):

@@ -5,11 +5,14 @@ it and nothing else is, and what is pinned is an exact release."""
 from __future__ import annotations
 
 import re
+import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
 
-from versions import versions
+from tools.helm import unknown_value_keys
+from versions import AppRelease, versions
 
 IMAGES = Path(__file__).resolve().parent.parent / "images"
 DOCKERFILES = sorted(IMAGES.glob("*/Dockerfile"))
@@ -101,3 +104,38 @@ def test_every_withdrawn_repository_names_its_source_and_date():
         assert re.fullmatch(r"[a-z0-9.-]+\.[a-z]+(:\d+)?/[a-z0-9._/-]+(/\*)?", repository), repository
         assert re.search(r"\d{4}-\d{2}", why) and re.search(r"[\w.-]+/[\w.-]+(#\d+|\.md)", why), (
             f"{repository}: say when and where it was read")
+
+
+CHARTS = versions().charts
+
+
+def archive_app_version(archive: Path) -> str:
+    with tarfile.open(archive) as chart:
+        top = chart.getnames()[0].split("/")[0]
+        return yaml.safe_load(chart.extractfile(f"{top}/Chart.yaml"))["appVersion"]
+
+
+def release_numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.lstrip("v").split("."))
+
+
+@pytest.mark.parametrize("name", ["argo_cd", "argo_rollouts"])
+def test_an_app_release_is_a_newer_patch_of_the_archives_line_set_through_its_own_values(name: str):
+    """appRelease runs a patch release the vendored archive lacks (versions.json says which fixes), never another
+    line: the archive's templates were written for its own major and minor."""
+    chart = getattr(CHARTS, name)
+    archived, pinned = release_numbers(archive_app_version(chart.archive)), release_numbers(chart.app_release.version)
+    assert pinned[:2] == archived[:2] and pinned > archived, (chart.app_release.version, archived)
+    assert unknown_value_keys(chart.archive, chart.app_release_values()) == [], "image-tag values the chart defines"
+
+
+def test_an_app_release_sets_every_image_tag_value_and_nothing_else():
+    assert CHARTS.argo_cd.app_release_values() == {"global": {"image": {"tag": "v3.4.15"}}}
+    assert CHARTS.cloudnative_pg.app_release_values() == {}, "no appRelease: the archive's own appVersion"
+
+
+def test_an_app_release_of_another_form_is_refused():
+    with pytest.raises(ValueError, match="version"):
+        AppRelease.model_validate({"version": "3.4", "imageTagValues": ["image.tag"], "$comment": "why"})
+    with pytest.raises(ValueError, match="imageTagValues"):
+        AppRelease.model_validate({"version": "v3.4.15", "imageTagValues": [], "$comment": "why"})

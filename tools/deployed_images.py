@@ -50,7 +50,7 @@ def release_values(release: Registration) -> dict[str, Any]:
 
 def release_chart(release: Registration) -> PinnedChart:
     """The pinned chart a release installs (its archive is vendored under charts/)."""
-    charts = [getattr(versions().charts, name) for name in type(versions().charts).model_fields]
+    charts = versions().charts.all()
     found = [c for c in charts if (c.chart, c.version) == (release.inputs["chart"], release.inputs["version"])]
     if not found:
         raise LookupError(f"release {release.name}: chart {release.inputs['chart']} {release.inputs['version']} is not pinned")

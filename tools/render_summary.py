@@ -167,7 +167,7 @@ def gpu_sharing(deployment: Deployment, objects: Objects) -> list[str]:
 
 
 def helm_releases(deployment: Deployment, objects: Objects) -> list[str]:
-    charts = {(c.chart, c.version): c for c in (getattr(versions().charts, n) for n in type(versions().charts).model_fields)}
+    charts = {(c.chart, c.version): c for c in versions().charts.all()}
     releases = sorted(  # registrations arrive in the order the engine's threads serve them
         deployment.of_type("kubernetes:helm.sh/v3:Release"),
         key=lambda r: (r.inputs.get("namespace", ""), r.inputs.get("name", r.name)),

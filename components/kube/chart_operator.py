@@ -24,6 +24,18 @@ from components.kube.network_access import AllowApiServer, AllowApiServerArgs, P
 from versions import PinnedChart
 
 
+def with_values(values: Mapping[str, object], over: Mapping[str, object]) -> dict[str, object]:
+    """`values` with `over` set into it, nested mappings merged key by key (neither is changed)."""
+    merged = dict(values)
+    for key, value in over.items():
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key] = with_values(below, value)
+        else:
+            merged[key] = value
+    return merged
+
+
 @dataclass(frozen=True)
 class OwnNamespace:
     """The namespace an operator gets to itself."""
@@ -131,9 +143,11 @@ class ChartOperator:
                 )
             )
 
-    def install(self, values: pulumi.Input[Mapping[str, object]], after: Sequence[pulumi.Resource] = ()) -> k8s.helm.v3.Release:
-        """The Helm release, named like the operator, after its namespace, its API-server access and `after`."""
+    def install(self, values: Mapping[str, object], after: Sequence[pulumi.Resource] = ()) -> k8s.helm.v3.Release:
+        """The Helm release, named like the operator, after its namespace, its API-server access and `after`; with
+        the chart's pinned `appRelease`, if any, set over `values` (versions.json)."""
         chart = self._args.chart
+        values = with_values(values, chart.app_release_values())
         return k8s.helm.v3.Release(
             self._name,
             k8s.helm.v3.ReleaseArgs(

@@ -34,7 +34,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def pinned(release: Registration) -> PinnedChart:
-    charts = [getattr(versions().charts, name) for name in type(versions().charts).model_fields]
+    charts = versions().charts.all()
     found = [c for c in charts if (c.chart, c.version) == (release.inputs["chart"], release.inputs["version"])]
     assert found, f"release {release.name}: chart {release.inputs['chart']} {release.inputs['version']} is not pinned"
     assert found[0].archive.is_file(), f"{found[0].archive} is not vendored under charts/"

@@ -68,6 +68,10 @@ KNOWN_VULNERABLE = {
                                "CVE-2026-21637, high (fixed in 24.14.1)"),
     "docker.io/nginxinc/nginx-unprivileged": (re.compile(r"1\.(2[0-9]\.|30\.[0-3]-)"),
                                               "1.28 ended in 2026-04; CVE-2026-42945 to CVE-2026-56434 (fixed by 1.30.4)"),
+    "quay.io/argoproj/argocd": (re.compile(r"v3\.4\.([0-9]|1[0-4])$"),
+                                "GHSA-9v9p-x54c-58gc and three more critical (fixed in v3.4.10), GHSA-w7rw-fg89-2cjf "
+                                "high (fixed in v3.4.15)"),
+    "quay.io/argoproj/argo-rollouts": (re.compile(r"v1\.9\.0$"), "grpc CVE-2026-33186, critical (fixed in v1.9.1)"),
 }
 
 REFUSED_BEFORE = (
@@ -78,6 +82,8 @@ REFUSED_BEFORE = (
     "docker.io/library/postgres:15.18-alpine",
     "docker.io/library/node:24.11.1-alpine",
     "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine",
+    "quay.io/argoproj/argocd:v3.4.4",  # what the vendored argo-cd chart 10.1.1 runs without appRelease
+    "quay.io/argoproj/argo-rollouts:v1.9.0",  # argo-rollouts chart 2.41.0's
 )
 
 
@@ -96,6 +102,7 @@ def test_the_pins_before_the_audit_are_known_vulnerable(reference: str):
     "docker.io/milvusdb/milvus:v2.6.14", "docker.io/milvusdb/milvus:v2.6.22-gpu", "quay.io/coreos/etcd:v3.5.28",
     "quay.io/coreos/etcd:v3.5.33", "docker.io/library/postgres:15.19-alpine", "docker.io/library/node:24.14.1-alpine",
     "docker.io/library/node:24.21.0-alpine", "docker.io/nginxinc/nginx-unprivileged:1.30.4-alpine",
+    "quay.io/argoproj/argocd:v3.4.15", "quay.io/argoproj/argo-rollouts:v1.9.1",
 ])
 def test_a_release_with_the_fixes_passes(reference: str):
     assert known_vulnerability(reference) is None

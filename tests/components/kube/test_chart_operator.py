@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pulumi
 
-from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs, OwnNamespace
-from versions import versions
+from components.kube.chart_operator import ApiServerAccess, ChartOperator, ChartOperatorArgs, OwnNamespace, with_values
+from versions import AppRelease, versions
 
 CHART = versions().charts.argo_rollouts
 
@@ -68,3 +68,37 @@ def test_in_an_existing_namespace_without_api_access(declare, k3s_cpu_facts):
     assert not deployment.of_type("kiban:network:AllowApiServer")
     (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
     assert release.inputs["namespace"] == "thing-system"
+
+
+def test_the_charts_app_release_is_set_over_the_values(declare, k3s_cpu_facts):
+    """versions.json's appRelease runs its patch release through the chart's own image-tag values; what the
+    operator passes beside them stays."""
+    chart = CHART.model_copy(update={"app_release": AppRelease.model_validate(
+        {"version": "v1.9.7", "imageTagValues": ["controller.image.tag", "dashboard.image.tag"], "$comment": "why"})})
+
+    class Tagged(Holder):
+        def __init__(self, name, args, opts):
+            pulumi.ComponentResource.__init__(self, "test:platform:Holder", name, None, opts)
+            ChartOperator(name, args, parent=self).install({"replicas": 1, "controller": {"replicas": 2}})
+            self.register_outputs({})
+
+    deployment = declare(lambda opts: Tagged("thing", operator_args(k3s_cpu_facts, chart=chart), opts))
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    assert release.inputs["values"] == {
+        "replicas": 1,
+        "controller": {"replicas": 2, "image": {"tag": "v1.9.7"}},
+        "dashboard": {"image": {"tag": "v1.9.7"}},
+    }
+
+
+def test_without_an_app_release_the_values_pass_unchanged(declare, k3s_cpu_facts):
+    chart = CHART.model_copy(update={"app_release": None})
+    deployment = declare(lambda opts: Holder("thing", operator_args(k3s_cpu_facts, chart=chart), opts))
+    (release,) = deployment.of_type("kubernetes:helm.sh/v3:Release")
+    assert release.inputs["values"] == {"replicas": 1}
+
+
+def test_values_merge_nested_maps_without_changing_either():
+    values, over = {"a": {"b": 1, "c": 2}, "d": 3}, {"a": {"c": 9, "e": 4}}
+    assert with_values(values, over) == {"a": {"b": 1, "c": 9, "e": 4}, "d": 3}
+    assert values == {"a": {"b": 1, "c": 2}, "d": 3} and over == {"a": {"c": 9, "e": 4}}
