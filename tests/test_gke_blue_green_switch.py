@@ -105,6 +105,55 @@ def test_the_ingress_backends_are_instance_groups_health_checked_through_a_node_
         assert health_check_path(prod, service, port) == "/health", f"{name}: the check asks what the pods answer"
 
 
+def backend_config_of(objects: list[dict[str, Any]], service: dict[str, Any]) -> dict[str, Any] | None:
+    """The BackendConfig ingress-gce applies to the Service's ports (pkg/backendconfig/backendconfig.go,
+    `GetBackendConfigForServicePort`: the `cloud.google.com/backend-config` annotation, GA key first, parsed as
+    `{"default": name, "ports": {...}}`; the object of that name in the Service's namespace), or None."""
+    annotations = service["metadata"].get("annotations") or {}
+    raw = annotations.get("cloud.google.com/backend-config", annotations.get("beta.cloud.google.com/backend-config"))
+    if raw is None:
+        return None
+    configs = json.loads(raw)
+    names = {configs.get("default"), *(configs.get("ports") or {}).values()} - {None}
+    assert len(names) == 1, f"{service['metadata']['name']}: one BackendConfig for every port"
+    return one(objects, "BackendConfig", names.pop())
+
+
+def instance_group_health_check(objects: list[dict[str, Any]], service: dict[str, Any], port: int) -> dict[str, Any]:
+    """The health check ingress-gce gives an instance-group backend: `DefaultHealthCheck` (every 60 s, timeout 60 s,
+    1 success, 10 failures, on the node port), the readiness probe's settings (`ApplyProbeSettingsToHC`: its path,
+    its timeout, its period + 60 s), then every field the BackendConfig's `healthCheck` sets
+    (`UpdateFromBackendConfig`; a `port` there makes the check USE_FIXED_PORT on that number)."""
+    check = {"port": "nodePort", "checkIntervalSec": 60, "timeoutSec": 60, "healthyThreshold": 1, "unhealthyThreshold": 10}
+    path = health_check_path(objects, service, port)
+    if path is not None:
+        workload = one(objects, "Rollout", service["metadata"]["name"])
+        (container,) = workload["spec"]["template"]["spec"]["containers"]
+        probe = container["readinessProbe"]
+        check |= {"requestPath": path, "timeoutSec": probe["timeoutSeconds"], "checkIntervalSec": probe["periodSeconds"] + 60}
+    config = backend_config_of(objects, service)
+    if config is not None:
+        check |= (config.get("spec") or {}).get("healthCheck") or {}
+    return check
+
+
+def test_a_node_that_stops_forwarding_leaves_the_backend_within_a_minute(prod):
+    """Without a BackendConfig a node that stays Ready but stops forwarding keeps its share of traffic for 10 x
+    (10 s + 60 s) + 5 s, about 12 minutes; kiban's sets the check every 10 s, out after 3 failures."""
+    for service, port in routed_services(prod):
+        name = service["metadata"]["name"]
+        config = backend_config_of(prod, service)
+        assert config is not None, f"{name}: no BackendConfig, so ingress-gce's instance-group default applies"
+        assert config["spec"]["healthCheck"]["requestPath"] == health_check_path(prod, service, port), name
+        check = instance_group_health_check(prod, service, port)
+        assert check["port"] == "nodePort", f"{name}: checked on the node port the load balancer reaches it through"
+        assert check.get("type", "HTTP") == "HTTP" and check["requestPath"] == "/health", name
+        assert check["timeoutSec"] <= check["checkIntervalSec"], f"{name}: Compute Engine refuses a longer timeout"
+        detection = check["unhealthyThreshold"] * check["checkIntervalSec"] + check["timeoutSec"]
+        assert detection <= 60, f"{name}: a node that stops forwarding keeps traffic for {detection} s"
+        assert check["unhealthyThreshold"] >= 2, f"{name}: one lost answer must not drop a node"
+
+
 def test_the_switch_is_the_rollouts_active_service_and_the_old_colour_outlives_it(prod):
     """The Service the load balancer reaches is the one Argo Rollouts switches; the old colour keeps running for
     the scale-down delay, so a connection a node already forwarded to it still finds it."""
@@ -137,6 +186,8 @@ def test_dev_keeps_traefik_reaching_the_pods_itself():
     for service, port in routed_services(dev):
         assert service["spec"]["type"] == "ClusterIP" and "externalTrafficPolicy" not in service["spec"]
         assert NEG_ANNOTATION not in (service["metadata"].get("annotations") or {})
+        assert backend_config_of(dev, service) is None, "K3s has no BackendConfig"
         pod = pods[service["metadata"]["name"]]
         assert ingress_admits(policies, traefik, pod, port)
         assert not ingress_admits(policies, A_NODE, pod, port)
+    assert [o for o in dev if o["kind"] == "BackendConfig"] == []

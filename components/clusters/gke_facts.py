@@ -6,6 +6,7 @@ import dataclasses
 
 from components.contracts.cluster import (
     ApiServerEndpoint,
+    BackendHealthCheck,
     ClusterFacts,
     GpuScheduling,
     IngressBackends,
@@ -52,6 +53,24 @@ health check (kubernetes/ingress-gce#638, argoproj/argo-rollouts#4772): 502s for
 instance-group backend is health-checked on the node port (pkg/healthchecks/healthchecks.go, `new`:
 `hc.Port = sp.NodePort`), which answers as long as any ready pod of the Service does, before and after a switch."""
 
+GKE_NODE_PORT_HEALTH_CHECK = BackendHealthCheck(
+    check_interval_seconds=10, timeout_seconds=5, healthy_threshold=2, unhealthy_threshold=3
+)
+"""The health check of each node behind a routed Service, through the Service's `BackendConfig`. ingress-gce's own for
+an instance-group backend runs every readiness `periodSeconds` + 60 s, times out after the probe's `timeoutSeconds`
+and needs 10 failures (pkg/translator/healthchecks.go: `DefaultHealthCheck`, `defaultUnhealthyThreshold = 10`,
+`ApplyProbeSettingsToHC`), so a node that stays `Ready` but stops forwarding keeps its share of traffic for 10 x 70
+s + 5 s, about 12 minutes. A BackendConfig's `healthCheck` overrides each field it sets, on create and on every sync
+(pkg/healthchecks/healthchecks.go, `create`, `sync`; `HealthCheck.UpdateFromBackendConfig`). Chosen: every 10 s (the
+readiness probe's period, and no shorter: ingress-gce adds 60 s to an instance-group interval because a short one
+floods the nodes, as Google's probers check each node from several places per interval, each check one GET of the
+probe's path forwarded to a pod), a 5 s timeout (the probe's), 3 failures to drop a node (the probe's failure
+threshold: one lost or slow answer drops nothing) and 2 successes to take one back (a node that answers once between
+failures gets no traffic): a node is out 3 x 10 s + 5 s = 35 s after it stops answering, close to ingress-gce's NEG
+default (2 x 15 s + 15 s). No `port`: a BackendConfig port makes the check `USE_FIXED_PORT` on that number on every
+node (`UpdateFromBackendConfig`), while without one the check keeps the Service's node port (`new`: `hc.Port =
+sp.NodePort`), which the API server picks when it creates the Service, so no fixed number could name it."""
+
 GKE_INGRESS_CLASS = "gce"
 PD_BALANCED = StorageProvisioner(
     provisioner="pd.csi.storage.gke.io", parameters={"type": "pd-balanced"}, allow_volume_expansion=True
@@ -92,6 +111,7 @@ def gke_facts(
             source=TrafficSource(cidrs=GKE_LOAD_BALANCER_RANGES),
             backends=IngressBackends.NODE_PORTS,
             service_annotations=GKE_NO_NEG,
+            backend_health_check=GKE_NODE_PORT_HEALTH_CHECK,
             https_only_annotations={"kubernetes.io/ingress.allow-http": "false"},
             static_ip_name=static_ip_name,
             managed_certificates=managed_certificates,

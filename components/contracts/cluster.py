@@ -97,6 +97,31 @@ class IngressBackends(enum.Enum):
 
 
 @dataclass(frozen=True)
+class BackendHealthCheck:
+    """How often and how strictly the load balancer checks each backend of a routed Service, where the cluster lets
+    a Service set it (GKE: a `BackendConfig`'s `spec.healthCheck`, written beside the Service, of type HTTP on the
+    path of the pods' readiness probe; the port stays the one the load balancer reaches the Service on)."""
+
+    check_interval_seconds: int
+    timeout_seconds: int
+    """At most `check_interval_seconds` (Compute Engine refuses a health check whose timeout is longer)."""
+    healthy_threshold: int
+    unhealthy_threshold: int
+
+    def __post_init__(self) -> None:
+        if min(self.check_interval_seconds, self.timeout_seconds, self.healthy_threshold, self.unhealthy_threshold) < 1:
+            raise ValueError(f"{self}: every interval, timeout and threshold is at least 1")
+        if self.timeout_seconds > self.check_interval_seconds:
+            raise ValueError(f"{self}: the timeout must not exceed the check interval")
+
+    @property
+    def detection_seconds(self) -> int:
+        """Longest time from a backend's last good answer until the load balancer stops sending to it: the failures
+        it needs, one interval apart, the last one waiting out its timeout."""
+        return self.unhealthy_threshold * self.check_interval_seconds + self.timeout_seconds
+
+
+@dataclass(frozen=True)
 class ServiceExposure:
     """How a Service an Ingress routes to is written on this cluster (`IngressFacts.exposure()`)."""
 
@@ -105,6 +130,9 @@ class ServiceExposure:
     """`Cluster` on a NodePort: every node forwards to a ready pod wherever it runs (with `Local`, a node without
     one of the Service's pods fails the health check, and a switch to pods on other nodes waits for it again)."""
     annotations: Mapping[str, str] = field(default_factory=dict)
+    health_check: BackendHealthCheck | None = None
+    """The load balancer's health check of this Service's backends, where the cluster's default is not good enough
+    (GKE's instance-group default; see `gke_facts.GKE_NODE_PORT_HEALTH_CHECK`). Default: the cluster's own."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +160,10 @@ class IngressFacts:
     """Annotations that switch plain HTTP off on an Ingress that has TLS (GKE: `kubernetes.io/ingress.allow-http`).
     Default: none (Traefik serves both unless told otherwise)."""
 
+    backend_health_check: BackendHealthCheck | None = None
+    """The health check every Service the Ingress routes to sets for its backends (`ServiceExposure.health_check`).
+    Default: none, the controller's own."""
+
     static_ip_name: str | None = None
     """A reserved global address the load balancer keeps (GKE). Default: none, an ephemeral one."""
 
@@ -141,8 +173,8 @@ class IngressFacts:
     def exposure(self) -> ServiceExposure:
         """How a Service an Ingress routes to is written here."""
         if self.backends is IngressBackends.NODE_PORTS:
-            return ServiceExposure("NodePort", "Cluster", dict(self.service_annotations))
-        return ServiceExposure(annotations=dict(self.service_annotations))
+            return ServiceExposure("NodePort", "Cluster", dict(self.service_annotations), self.backend_health_check)
+        return ServiceExposure(annotations=dict(self.service_annotations), health_check=self.backend_health_check)
 
     def backend_source(self) -> TrafficSource:
         """Where connections to the pods behind a routed Service come from. Through node ports a connection comes

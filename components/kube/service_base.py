@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 
 from components.contracts.cluster import ServiceExposure
 from components.contracts.labels import selector_labels, workload_labels
+from components.kube.backend_config import backend_config, backend_config_annotation
 from components.kube.health_checks import HealthChecks
 from components.kube.network_access import PodGroup
 from components.contracts.exemptions import ScannerExemption, scanner_annotations
@@ -220,13 +221,25 @@ def cluster_service(
     exposure: ServiceExposure = IN_CLUSTER,
 ) -> k8s.core.v1.Service:
     """A Service `name` in front of the pods `selector` picks, on every port of `args.ports`: a ClusterIP, or what
-    `exposure` says (a NodePort for an ingress that reaches pods through the nodes)."""
+    `exposure` says (a NodePort for an ingress that reaches pods through the nodes), with the BackendConfig its
+    `health_check` asks for (named `name` too, so the load balancer checks the readiness probe's path)."""
     if headless and exposure.type != "ClusterIP":
         raise ValueError(f"{name}: a headless Service has no node port; only a ClusterIP Service can be headless")
+    annotations = dict(exposure.annotations)
+    depends_on: list[pulumi.Resource] = []
+    if exposure.health_check is not None:
+        # Before the Service that names it: ingress-gce fails the backend's sync while the name does not resolve.
+        depends_on.append(
+            backend_config(
+                f"{name}-backend-config", name, namespace=args.namespace, labels=labels,
+                health_check=exposure.health_check, readiness=args.health.readiness, parent=parent,
+            )
+        )
+        annotations |= backend_config_annotation(name)
     return k8s.core.v1.Service(
         resource_name,
         metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=name, namespace=args.namespace, labels=dict(labels), annotations=dict(exposure.annotations) or None
+            name=name, namespace=args.namespace, labels=dict(labels), annotations=annotations or None
         ),
         spec=k8s.core.v1.ServiceSpecArgs(
             type=exposure.type,
@@ -238,7 +251,7 @@ def cluster_service(
                 for p in args.ports
             ],
         ),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on or None),
     )
 
 

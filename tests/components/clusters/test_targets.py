@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from components.clusters.gke_facts import GKE_NODE_PORT_HEALTH_CHECK
 from components.clusters.existing_gke_target import ExistingGkeTarget
 from components.clusters.k3s_target import K3sTarget
 from components.clusters.targets import cluster_target
@@ -69,7 +70,10 @@ def test_existing_gke_answers_the_gke_questions_once():
     assert facts.ingress.source.cidrs == ("130.211.0.0/22", "35.191.0.0/16")
     # Instance groups behind kiban's Services (a blue/green switch keeps a healthy backend), so NodePorts that
     # any node forwards to a ready pod; the pods admit what a node forwards, on the served ports.
-    assert facts.ingress.exposure() == ServiceExposure("NodePort", "Cluster", {"cloud.google.com/neg": '{"ingress": false}'})
+    assert facts.ingress.exposure() == ServiceExposure(
+        "NodePort", "Cluster", {"cloud.google.com/neg": '{"ingress": false}'}, GKE_NODE_PORT_HEALTH_CHECK
+    )
+    assert GKE_NODE_PORT_HEALTH_CHECK.detection_seconds == 35, "a node that stops forwarding is out in 35 s, not 12 min"
     assert facts.ingress.backend_source() == TrafficSource(any_source=True)
     assert facts.api_server.port == 443
     assert not deployment.of_type("kubernetes:helm.sh/v3:Release"), "GKE installs its own device plugin"

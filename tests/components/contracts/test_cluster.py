@@ -8,6 +8,7 @@ import pytest
 
 from components.contracts.cluster import (
     ApiServerEndpoint,
+    BackendHealthCheck,
     IngressBackends,
     IngressFacts,
     ServiceExposure,
@@ -77,3 +78,23 @@ def test_services_behind_the_ingress_follow_how_it_reaches_pods():
     assert nodes.exposure() == ServiceExposure("NodePort", "Cluster", {"x": "y"})
     assert nodes.backend_source() == TrafficSource(any_source=True)
     assert nodes.source == endpoints.source, "a delivered application's own Services are still reached directly"
+
+
+def test_a_backend_health_check_reaches_every_routed_service_and_says_how_long_a_dead_backend_keeps_traffic():
+    check = BackendHealthCheck(check_interval_seconds=10, timeout_seconds=5, healthy_threshold=2, unhealthy_threshold=3)
+    endpoints = IngressFacts(class_name="traefik", class_as_annotation=False, source=TrafficSource())
+    assert endpoints.exposure().health_check is None, "none unless the cluster says so"
+    nodes = dataclasses.replace(endpoints, backends=IngressBackends.NODE_PORTS, backend_health_check=check)
+    assert nodes.exposure().health_check is check
+    assert check.detection_seconds == 3 * 10 + 5
+    # ingress-gce's instance-group default with kiban's probe (period 10 s, timeout 5 s): about 12 minutes.
+    assert BackendHealthCheck(70, 5, 1, 10).detection_seconds == 705
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [((5, 10, 1, 2), "timeout must not exceed"), ((10, 5, 0, 2), "at least 1"), ((0, 0, 1, 1), "at least 1")],
+)
+def test_a_health_check_compute_engine_would_refuse_is_refused(fields, message):
+    with pytest.raises(ValueError, match=message):
+        BackendHealthCheck(*fields)
