@@ -111,8 +111,21 @@ class DeliveredApplication(pulumi.ComponentResource):
         self, resource_name: str, args: DeliveredApplicationArgs, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__("kiban:platform:DeliveredApplication", resource_name, None, opts)
+        namespace = self._namespace(resource_name, args)
+        self._traffic(resource_name, args, pulumi.ResourceOptions(parent=self, depends_on=[namespace]))
+        binding = self._ingress_hosts(resource_name, args)
+        # Argo CD syncs only once the namespace is fenced: its Ingresses confined, its traffic decided.
+        fenced = pulumi.ResourceOptions(parent=self, depends_on=[*args.crds, namespace, binding])
+        project = self._project(resource_name, args, fenced)
+        self._application(resource_name, args, fenced, project)
+        self.application_name = args.application.name
+        self.register_outputs({"application_name": self.application_name})
+
+    def _namespace(self, resource_name: str, args: DeliveredApplicationArgs) -> PlatformNamespace:
+        """The application's namespace, kiban's (Argo CD does not create it): hardened, default-deny, at the Pod
+        Security Standard the application's config asks for."""
         app = args.application
-        namespace = PlatformNamespace(
+        return PlatformNamespace(
             f"{resource_name}-namespace",
             PlatformNamespaceArgs(
                 name=app.namespace,
@@ -123,8 +136,13 @@ class DeliveredApplication(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
-        self._traffic(resource_name, args, in_namespace)
+
+    def _ingress_hosts(
+        self, resource_name: str, args: DeliveredApplicationArgs
+    ) -> k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding:
+        """The admission policy, and its binding to the namespace, that confine the namespace's Ingresses to the hosts
+        the application owns (Traefik merges Ingress rules across namespaces)."""
+        app = args.application
         policy_name = f"kiban-ingress-hosts-{app.namespace}"
         policy_spec, binding_spec = ingress_host_policy(policy_name, app.namespace, app.hosts())
         policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
@@ -137,15 +155,20 @@ class DeliveredApplication(pulumi.ComponentResource):
             spec=policy_spec,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        binding = k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+        return k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
             f"{resource_name}-ingress-hosts",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=policy_name, labels=MANAGED_BY),
             spec=binding_spec,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
-        # Argo CD syncs only once the namespace is fenced: its Ingresses confined, its traffic decided.
-        after_crds = pulumi.ResourceOptions(parent=self, depends_on=[*args.crds, namespace, binding])
-        project = k8s.apiextensions.CustomResource(
+
+    def _project(
+        self, resource_name: str, args: DeliveredApplicationArgs, fenced: pulumi.ResourceOptions
+    ) -> k8s.apiextensions.CustomResource:
+        """The AppProject that fences the application in: only its own repository, into its own namespace on this
+        cluster, only the cluster-scoped kinds its config names and the application kinds."""
+        app = args.application
+        return k8s.apiextensions.CustomResource(
             f"{resource_name}-project",
             api_version=ARGO_API,
             kind="AppProject",
@@ -157,8 +180,19 @@ class DeliveredApplication(pulumi.ComponentResource):
                 "clusterResourceWhitelist": [group_kind(kind) for kind in app.cluster_resources],
                 "namespaceResourceWhitelist": [group_kind(kind) for kind in app.namespaced_kinds()],
             },
-            opts=after_crds,
+            opts=fenced,
         )
+
+    def _application(
+        self,
+        resource_name: str,
+        args: DeliveredApplicationArgs,
+        fenced: pulumi.ResourceOptions,
+        project: k8s.apiextensions.CustomResource,
+    ) -> None:
+        """The Application that syncs the application from its repository into its namespace (by itself with prune
+        and self-heal, or when a person says so), leaving alone the fields Image Updater writes back."""
+        app = args.application
         sync_policy: dict = {"syncOptions": ["CreateNamespace=false"], "retry": RETRY}
         if args.auto_sync:
             sync_policy["automated"] = {"prune": True, "selfHeal": True}
@@ -185,15 +219,13 @@ class DeliveredApplication(pulumi.ComponentResource):
                 "syncPolicy": sync_policy,
             },
             opts=pulumi.ResourceOptions.merge(
-                after_crds,
+                fenced,
                 pulumi.ResourceOptions(
                     depends_on=[project],
                     ignore_changes=list(IMAGE_UPDATER_FIELDS) if args.image_updater_writes_back else None,
                 ),
             ),
         )
-        self.application_name = app.name
-        self.register_outputs({"application_name": self.application_name})
 
     def _traffic(self, resource_name: str, args: DeliveredApplicationArgs, opts: pulumi.ResourceOptions) -> None:
         """The ingress controller to the application's ports, and the application out to what it names."""

@@ -129,21 +129,60 @@ class ImageUpdaterArgs:
     logs in with the registry's pull credentials and trusts its CA (the build PC's). Default: none."""
 
 
+@dataclass(frozen=True)
+class RegistryLogin:
+    """How Image Updater logs in to the followed images' registry: a user and its password, and the CA it trusts."""
+
+    username: str | None = None
+    password: pulumi.Output[str] | None = None
+    ca: pulumi.Input[str] | None = None
+
+    @property
+    def has_credentials(self) -> bool:
+        """A user with a password: the release then reads them from a Secret."""
+        return bool(self.username and self.password is not None)
+
+
 class ImageUpdater(pulumi.ComponentResource):
     """Image Updater in Argo CD's namespace, configured through its `ImageUpdater` resource (v1 API), not through
     Application annotations."""
 
     def __init__(self, resource_name: str, args: ImageUpdaterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:platform:ImageUpdater", resource_name, None, opts)
-        username, password = args.config.registry_username, args.registry_password
-        ca: pulumi.Input[str] | None = args.config.registry_ca
+        login = self._registry_login(args)
+        operator = self._operator(resource_name, args)
+        access = self._registry_access(resource_name, login, operator.inside)
+        release = operator.install(
+            chart_values(
+                args.applications, args.config, with_credentials=login.has_credentials, with_ca=login.ca is not None
+            ),
+            after=access,
+        )
+        self._configuration(resource_name, args, release)
+        self._egress(resource_name, args, operator.inside)
+        self.register_outputs({})
+
+    @staticmethod
+    def _registry_login(args: ImageUpdaterArgs) -> RegistryLogin:
+        """The configured user and CA; but where every followed image lives in the stack's own registry and the
+        config names no user, that registry's pull credentials (if it has any) and its CA."""
         own = args.registry
         hosts = followed_hosts(args.applications)
-        if own is not None and username is None and hosts and all(h == own.registry_host() for h in hosts):
+        if (
+            own is not None
+            and args.config.registry_username is None
+            and hosts
+            and all(h == own.registry_host() for h in hosts)
+        ):
             if own.pull_credentials is not None:
-                username, password = own.pull_credentials.username, own.pull_credentials.password
-            ca = own.ca_certificate
-        operator = ChartOperator(
+                return RegistryLogin(own.pull_credentials.username, own.pull_credentials.password, own.ca_certificate)
+            return RegistryLogin(args.config.registry_username, args.registry_password, own.ca_certificate)
+        return RegistryLogin(args.config.registry_username, args.registry_password, args.config.registry_ca)
+
+    def _operator(self, resource_name: str, args: ImageUpdaterArgs) -> ChartOperator:
+        """The chart's operator in Argo CD's namespace (not one of its own: the ImageUpdater resource lives beside the
+        Applications), after Argo CD's release, with its way to the API server."""
+        return ChartOperator(
             resource_name,
             ChartOperatorArgs(
                 chart=args.chart,
@@ -160,36 +199,37 @@ class ImageUpdater(pulumi.ComponentResource):
             ),
             parent=self,
         )
+
+    def _registry_access(
+        self, resource_name: str, login: RegistryLogin, inside: pulumi.ResourceOptions
+    ) -> list[pulumi.Resource]:
+        """What the release mounts to reach the registry (so it comes first): the credentials Secret (`user:password`,
+        secret) when there is a user with a password, and the CA's ConfigMap when there is a CA."""
         access: list[pulumi.Resource] = []
-        if username and password is not None:
+        if login.has_credentials:
+            username, password = login.username, login.password
             access.append(
                 k8s.core.v1.Secret(
                     f"{resource_name}-registry-credentials",
                     metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET, namespace=NAMESPACE),
-                    string_data=pulumi.Output.secret(
-                        password.apply(lambda p: {"creds": f"{username}:{p}"})
-                    ),
-                    opts=operator.inside,
+                    string_data=pulumi.Output.secret(password.apply(lambda p: {"creds": f"{username}:{p}"})),
+                    opts=inside,
                 )
             )
-        if ca is not None:
+        if login.ca is not None:
             access.append(
                 k8s.core.v1.ConfigMap(
                     f"{resource_name}-registry-ca",
                     metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET + "-ca", namespace=NAMESPACE),
-                    data={"ca.crt": ca},
-                    opts=operator.inside,
+                    data={"ca.crt": login.ca},
+                    opts=inside,
                 )
             )
-        release = operator.install(
-            chart_values(
-                args.applications,
-                args.config,
-                with_credentials=bool(username and password is not None),
-                with_ca=ca is not None,
-            ),
-            after=access,
-        )
+        return access
+
+    def _configuration(self, resource_name: str, args: ImageUpdaterArgs, release: pulumi.Resource) -> None:
+        """The one `ImageUpdater` resource that says what to follow and how to write back, after the release that
+        installs its CRD."""
         k8s.apiextensions.CustomResource(
             f"{resource_name}-config",
             api_version=API,
@@ -198,6 +238,10 @@ class ImageUpdater(pulumi.ComponentResource):
             spec=image_updater_spec(args.config, args.applications),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
         )
+
+    def _egress(self, resource_name: str, args: ImageUpdaterArgs, inside: pulumi.ResourceOptions) -> None:
+        """Beyond the API server: out to the registries (HTTPS and their own ports) to read tags, and to git (SSH,
+        HTTPS) to write back."""
         k8s.networking.v1.NetworkPolicy(
             f"{resource_name}-to-registries-and-git",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -218,6 +262,5 @@ class ImageUpdater(pulumi.ComponentResource):
                     )
                 ],
             ),
-            opts=operator.inside,
+            opts=inside,
         )
-        self.register_outputs({})
