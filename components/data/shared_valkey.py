@@ -128,7 +128,21 @@ class SharedValkey(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: SharedValkeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:data:SharedValkey", resource_name, None, opts)
-        namespace = PlatformNamespace(
+        namespace = self._namespace(resource_name, args)
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        secret = self._users(resource_name, args, in_namespace)
+        server = self._server(resource_name, args, secret, in_namespace)
+        self.pods = server.pods
+        self.access_after = {app: (namespace, server) for app in args.applications}
+        self.logins = {
+            app: DatabaseEndpoint(server.host, PORT, f"{app}:", app, secret.values[password_key(app)])
+            for app in args.applications
+        }
+        self.register_outputs({})
+
+    def _namespace(self, resource_name: str, args: SharedValkeyArgs) -> PlatformNamespace:
+        """Its own `restricted`, default-deny namespace, protected and kept on delete like the data it holds."""
+        return PlatformNamespace(
             f"{resource_name}-namespace",
             PlatformNamespaceArgs(
                 name=NAMESPACE,
@@ -139,10 +153,14 @@ class SharedValkey(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+
+    @staticmethod
+    def _users(resource_name: str, args: SharedValkeyArgs, in_namespace: pulumi.ResourceOptions) -> GeneratedSecret:
+        """The Secret the server reads: a generated password for the probe user and for each application's user,
+        `users.acl` made from them (as digests) and `valkey.conf`."""
         users = [PROBE_USER, *args.applications]
         configuration = server_configuration(args.config)
-        secret = GeneratedSecret(
+        return GeneratedSecret(
             f"{resource_name}-users",
             GeneratedSecretArgs(
                 namespace=NAMESPACE,
@@ -158,6 +176,13 @@ class SharedValkey(pulumi.ComponentResource):
             ),
             opts=in_namespace,
         )
+
+    @staticmethod
+    def _server(
+        resource_name: str, args: SharedValkeyArgs, secret: GeneratedSecret, in_namespace: pulumi.ResourceOptions
+    ) -> StatefulService:
+        """The one Valkey server: configured from the users' Secret (and restarted when it changes), checked by the
+        probe user's PING, as the image's `valkey` user, its append-only file on a volume kept like the data."""
         ping = ExecCheck(
             (
                 "/bin/sh",
@@ -166,7 +191,7 @@ class SharedValkey(pulumi.ComponentResource):
                 f"valkey-cli --user {PROBE_USER} --no-auth-warning ping | grep -qx PONG",
             )
         )
-        server = StatefulService(
+        return StatefulService(
             resource_name,
             StatefulServiceArgs(
                 namespace=NAMESPACE,
@@ -197,10 +222,3 @@ class SharedValkey(pulumi.ComponentResource):
             ),
             opts=in_namespace,
         )
-        self.pods = server.pods
-        self.access_after = {app: (namespace, server) for app in args.applications}
-        self.logins = {
-            app: DatabaseEndpoint(server.host, PORT, f"{app}:", app, secret.values[password_key(app)])
-            for app in args.applications
-        }
-        self.register_outputs({})

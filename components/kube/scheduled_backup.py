@@ -118,7 +118,17 @@ class ScheduledBackup(pulumi.ComponentResource):
             raise ValueError(f"{resource_name}: a backup needs at least one step")
         labels = workload_labels(resource_name, args.part_of, "backup")
         self.pods = PodGroup(namespace=args.namespace, labels=selector_labels(resource_name, args.part_of))
-        claim = k8s.core.v1.PersistentVolumeClaim(
+        claim = self._volume(resource_name, args, labels)
+        self.claim_name = claim.metadata.name
+        self._cron_job(resource_name, args, labels, claim)
+        self.register_outputs({"claim_name": self.claim_name})
+
+    def _volume(
+        self, resource_name: str, args: ScheduledBackupArgs, labels: dict[str, str]
+    ) -> k8s.core.v1.PersistentVolumeClaim:
+        """The backups' own volume, protected and left in the cluster on delete as the args say: the backups must
+        outlive the data store they save."""
+        return k8s.core.v1.PersistentVolumeClaim(
             f"{resource_name}-volume",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=resource_name, namespace=args.namespace, labels=labels),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
@@ -130,8 +140,11 @@ class ScheduledBackup(pulumi.ComponentResource):
                 parent=self, protect=args.protect, retain_on_delete=args.retain_volume
             ),
         )
-        self.claim_name = claim.metadata.name
 
+    @staticmethod
+    def _containers(args: ScheduledBackupArgs) -> list[ContainerSpec]:
+        """One run's containers in order: `prepare`, the caller's steps (each seeing the volume and
+        `$BACKUP_STAGING`), then `finalize`, which publishes the backup and prunes old ones."""
         mount = VolumeMount(BACKUP_VOLUME, BACKUP_MOUNT)
         shell = dict(image=args.shell_image, resources=SHELL_RESOURCES, writable_paths=())
         prepare = ContainerSpec(name="prepare", command=["/bin/sh", "-c", prepare_script()], **shell)
@@ -141,19 +154,29 @@ class ScheduledBackup(pulumi.ComponentResource):
             **shell,
         )
         staging = EnvLiteral("BACKUP_STAGING", STAGING)
-        steps = [
+        return [
             replace(prepare, mounts=[mount]),
             *(replace(s, mounts=[*s.mounts, mount], env=[*s.env, staging]) for s in args.steps),
             replace(finalize, mounts=[mount]),
         ]
-        images = [s.image for s in steps]
+
+    def _cron_job(
+        self,
+        resource_name: str,
+        args: ScheduledBackupArgs,
+        labels: dict[str, str],
+        claim: k8s.core.v1.PersistentVolumeClaim,
+    ) -> None:
+        """The CronJob: on the schedule, never two runs at once, a failed run retried twice and stopped after six
+        hours, the last three runs of each outcome kept for their logs."""
+        steps = self._containers(args)
         k8s.batch.v1.CronJob(
             resource_name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=resource_name,
                 namespace=args.namespace,
                 labels=labels,
-                annotations=scanner_annotations(images, args.scanner_exemptions),
+                annotations=scanner_annotations([s.image for s in steps], args.scanner_exemptions),
             ),
             spec=k8s.batch.v1.CronJobSpecArgs(
                 schedule=args.settings.schedule,
@@ -168,27 +191,37 @@ class ScheduledBackup(pulumi.ComponentResource):
                         backoff_limit=2,
                         active_deadline_seconds=6 * 3600,
                         ttl_seconds_after_finished=7 * 24 * 3600,
-                        template=k8s.core.v1.PodTemplateSpecArgs(
-                            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                            spec=pod_spec(
-                                init_containers=steps[:-1],
-                                containers=steps[-1:],
-                                run_as=args.run_as,
-                                restart_policy="Never",
-                                volumes=[
-                                    k8s.core.v1.VolumeArgs(
-                                        name=BACKUP_VOLUME,
-                                        persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
-                                            claim_name=claim.metadata.name
-                                        ),
-                                    ),
-                                    *args.extra_volumes,
-                                ],
-                            ),
-                        ),
+                        template=self._pod(args, labels, steps, claim),
                     ),
                 ),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"claim_name": self.claim_name})
+
+    @staticmethod
+    def _pod(
+        args: ScheduledBackupArgs,
+        labels: dict[str, str],
+        steps: list[ContainerSpec],
+        claim: k8s.core.v1.PersistentVolumeClaim,
+    ) -> k8s.core.v1.PodTemplateSpecArgs:
+        """A run's pod: every step but the last as an init container (so they run in order, each after the one
+        before succeeded), the last as its container, never restarted, with the backup volume and the extra ones."""
+        return k8s.core.v1.PodTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+            spec=pod_spec(
+                init_containers=steps[:-1],
+                containers=steps[-1:],
+                run_as=args.run_as,
+                restart_policy="Never",
+                volumes=[
+                    k8s.core.v1.VolumeArgs(
+                        name=BACKUP_VOLUME,
+                        persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
+                            claim_name=claim.metadata.name
+                        ),
+                    ),
+                    *args.extra_volumes,
+                ],
+            ),
+        )
