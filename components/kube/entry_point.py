@@ -57,36 +57,61 @@ class EntryPoint(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: EntryPointArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kiban:app:EntryPoint", resource_name, None, opts)
-        tls = args.tls
         labels = platform_labels(args.part_of)
+        tls_secret_name = self._tls_secret(resource_name, args, labels)
+        # Without a certificate of its own, a cluster that issues them (GKE) gets one for the host.
+        managed = args.tls is None and args.cluster.ingress.managed_certificates
+        annotations = args.cluster.ingress.annotations(tls=args.tls is not None or managed)
+        if managed:
+            certificate = self._managed_certificate(resource_name, args, labels)
+            annotations["networking.gke.io/managed-certificates"] = certificate
+        self._ingress(resource_name, args, labels, annotations, tls_secret_name)
+        self.url = f"{'https' if args.tls or managed else 'http'}://{args.host}"
+        self.register_outputs({"url": self.url})
 
-        tls_secret_name: pulumi.Input[str] | None = None
+    def _tls_secret(
+        self, resource_name: str, args: EntryPointArgs, labels: dict[str, str]
+    ) -> pulumi.Input[str] | None:
+        """The name of the `kubernetes.io/tls` Secret the Ingress serves the host with: one made here from
+        `tls.certificate` and its secret key, the existing one `tls.secretName` names, or none."""
+        tls = args.tls
         if isinstance(tls, TlsCertificate):
             secret = k8s.core.v1.Secret(
                 f"{resource_name}-tls",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{resource_name}-tls", namespace=args.namespace, labels=labels),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"{resource_name}-tls", namespace=args.namespace, labels=labels
+                ),
                 type="kubernetes.io/tls",
                 string_data={"tls.crt": tls.certificate, "tls.key": pulumi.Output.secret(tls.private_key)},
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            tls_secret_name = secret.metadata.name
-        elif tls is not None:
-            tls_secret_name = tls.secret_name
+            return secret.metadata.name
+        if tls is not None:
+            return tls.secret_name
+        return None
 
-        # Without a certificate of its own, a cluster that issues them (GKE) gets one for the host.
-        managed = tls is None and args.cluster.ingress.managed_certificates
-        annotations = args.cluster.ingress.annotations(tls=tls is not None or managed)
-        if managed:
-            k8s.apiextensions.CustomResource(
-                f"{resource_name}-certificate",
-                api_version="networking.gke.io/v1",
-                kind="ManagedCertificate",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=resource_name, namespace=args.namespace, labels=labels),
-                spec={"domains": [args.host]},
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            annotations["networking.gke.io/managed-certificates"] = resource_name
+    def _managed_certificate(self, resource_name: str, args: EntryPointArgs, labels: dict[str, str]) -> str:
+        """A certificate the cluster issues and renews for the host (GKE's `ManagedCertificate`); returns its name,
+        which the Ingress's annotation names."""
+        k8s.apiextensions.CustomResource(
+            f"{resource_name}-certificate",
+            api_version="networking.gke.io/v1",
+            kind="ManagedCertificate",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=resource_name, namespace=args.namespace, labels=labels),
+            spec={"domains": [args.host]},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return resource_name
 
+    def _ingress(
+        self,
+        resource_name: str,
+        args: EntryPointArgs,
+        labels: dict[str, str],
+        annotations: dict[str, str],
+        tls_secret_name: pulumi.Input[str] | None,
+    ) -> None:
+        """The Ingress: the host's path prefixes to their Services in order, over TLS where there is a Secret."""
         k8s.networking.v1.Ingress(
             resource_name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -102,25 +127,23 @@ class EntryPoint(pulumi.ComponentResource):
                 rules=[
                     k8s.networking.v1.IngressRuleArgs(
                         host=args.host,
-                        http=k8s.networking.v1.HTTPIngressRuleValueArgs(
-                            paths=[
-                                k8s.networking.v1.HTTPIngressPathArgs(
-                                    path=route.path,
-                                    path_type="Prefix",
-                                    backend=k8s.networking.v1.IngressBackendArgs(
-                                        service=k8s.networking.v1.IngressServiceBackendArgs(
-                                            name=route.service,
-                                            port=k8s.networking.v1.ServiceBackendPortArgs(number=route.port),
-                                        )
-                                    ),
-                                )
-                                for route in args.routes
-                            ]
-                        ),
+                        http=k8s.networking.v1.HTTPIngressRuleValueArgs(paths=[route_path(r) for r in args.routes]),
                     )
                 ],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.url = f"{'https' if tls or managed else 'http'}://{args.host}"
-        self.register_outputs({"url": self.url})
+
+
+def route_path(route: Route) -> k8s.networking.v1.HTTPIngressPathArgs:
+    """One route as an Ingress path: its prefix to its Service's port."""
+    return k8s.networking.v1.HTTPIngressPathArgs(
+        path=route.path,
+        path_type="Prefix",
+        backend=k8s.networking.v1.IngressBackendArgs(
+            service=k8s.networking.v1.IngressServiceBackendArgs(
+                name=route.service,
+                port=k8s.networking.v1.ServiceBackendPortArgs(number=route.port),
+            )
+        ),
+    )
