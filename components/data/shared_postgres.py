@@ -110,13 +110,7 @@ class SharedPostgres(pulumi.ComponentResource):
         """Its own `restricted`, default-deny namespace, protected and kept on delete like the data it holds."""
         return PlatformNamespace(
             f"{resource_name}-namespace",
-            PlatformNamespaceArgs(
-                name=NAMESPACE,
-                cluster=args.cluster,
-                part_of=CLUSTER,
-                protect=args.durability.protect,
-                retain_on_delete=args.durability.retain_volumes,
-            ),
+            PlatformNamespaceArgs.holding_data(NAMESPACE, args.cluster, CLUSTER, args.durability),
             opts=pulumi.ResourceOptions(parent=self),
         )
 

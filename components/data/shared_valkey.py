@@ -144,13 +144,7 @@ class SharedValkey(pulumi.ComponentResource):
         """Its own `restricted`, default-deny namespace, protected and kept on delete like the data it holds."""
         return PlatformNamespace(
             f"{resource_name}-namespace",
-            PlatformNamespaceArgs(
-                name=NAMESPACE,
-                cluster=args.cluster,
-                part_of=NAME,
-                protect=args.durability.protect,
-                retain_on_delete=args.durability.retain_volumes,
-            ),
+            PlatformNamespaceArgs.holding_data(NAMESPACE, args.cluster, NAME, args.durability),
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components.contracts.cluster import ClusterFacts
 from components.contracts.labels import platform_labels
+from components.contracts.stores import StoreDurability
 
 PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 
@@ -40,6 +41,20 @@ class PlatformNamespaceArgs:
     retain_on_delete: bool = False
     """Leave the Namespace in the cluster when Pulumi deletes it (`retainOnDelete`): a namespace holding retained
     claims must outlive the stack, or deleting it deletes them anyway. Default: false."""
+
+    @classmethod
+    def holding_data(
+        cls, name: str, cluster: ClusterFacts, part_of: str, durability: StoreDurability
+    ) -> PlatformNamespaceArgs:
+        """A data store's own `restricted`, default-deny namespace, protected and kept on delete like the data it
+        holds (as `durability` says)."""
+        return cls(
+            name=name,
+            cluster=cluster,
+            part_of=part_of,
+            protect=durability.protect,
+            retain_on_delete=durability.retain_volumes,
+        )
 
 
 class PlatformNamespace(pulumi.ComponentResource):
