@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from pulumi.runtime import rpc
 from pydantic import TypeAdapter
 
 from components.apps.face_recognition.settings import AppImages
@@ -24,28 +23,12 @@ from policy.rules import WORKLOAD_TYPES, Resource, images
 from components.clusters.settings import ClusterConfig
 from tools.helm import template
 from tools.mock_engine import Deployment, Registration, available_stacks, run_program, stack_config
-from tools.manifests import restore_integers
+from tools.manifests import release_values, unwrapped
 from versions import PinnedChart, versions
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 UNREACHABLE_REGISTRIES = {"build-pc"}
 """Registry kinds whose images a scanner on GitHub cannot pull."""
-
-
-def unwrapped(value: Any) -> Any:
-    """Inputs as plain values (a generated secret among them is wrapped as a secret by the mock monitor)."""
-    if rpc.is_rpc_secret(value):
-        return unwrapped(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: unwrapped(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrapped(v) for v in value]
-    return value
-
-
-def release_values(release: Registration) -> dict[str, Any]:
-    """A release's values as helm gets them."""
-    return restore_integers(unwrapped(release.inputs.get("values") or {}))
 
 
 def release_chart(release: Registration) -> PinnedChart:

@@ -31,6 +31,23 @@ def redact(value: Any) -> Any:
     return value
 
 
+def unwrapped(value: Any) -> Any:
+    """Inputs as plain values, every secret opened (the mock monitor wraps a generated secret, and whatever holds
+    one, as a secret): for reading what a resource says, never for writing it out (`redact` is for that)."""
+    if rpc.is_rpc_secret(value):
+        return unwrapped(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: unwrapped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrapped(v) for v in value]
+    return value
+
+
+def release_values(release: Registration) -> dict[str, Any]:
+    """A Helm release's values as helm gets them: secrets opened, integers restored."""
+    return restore_integers(unwrapped(release.inputs.get("values") or {}))
+
+
 def restore_integers(value: Any) -> Any:
     """Protobuf carries every number as a double, so the mock monitor hands `10001` over as `10001.0`; the real
     provider writes integers where the API schema has them, and so does the render."""

@@ -16,7 +16,6 @@ import json
 from typing import Any
 
 import kubernetes_validate
-from pulumi.runtime import rpc
 from kubernetes_validate.utils import ValidationError
 
 from tests.policy.conftest import RenderedStack
@@ -27,7 +26,7 @@ from components.clusters.settings import ClusterConfig, GkeCluster
 from tools.mock_engine import ROOT, Registration, stack_config
 from policy.pod_security import check, is_pod_bearing, pod_template
 from policy.rules import WORKLOAD_TYPES, Resource, Settings, immutable_images, no_withdrawn_images
-from tools.manifests import restore_integers
+from tools.manifests import release_values
 from versions import PinnedChart, versions
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -41,21 +40,6 @@ def pinned(release: Registration) -> PinnedChart:
     return found[0]
 
 
-def _unwrapped(value: Any) -> Any:
-    if rpc.is_rpc_secret(value):
-        return _unwrapped(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: _unwrapped(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unwrapped(v) for v in value]
-    return value
-
-
-def values_of(release: Registration) -> dict[str, Any]:
-    """The values as helm gets them (a generated password hash among them is a secret in Pulumi's state)."""
-    return restore_integers(_unwrapped(release.inputs.get("values") or {}))
-
-
 _RENDERS: dict[tuple[str, str], tuple[dict[str, Any], ...]] = {}
 
 
@@ -67,7 +51,7 @@ def _render(stack: str, name: str, rendered: RenderedStack) -> tuple[dict[str, A
             pinned(release).archive,
             release=release.inputs.get("name", release.name),
             namespace=release.inputs["namespace"],
-            values=values_of(release),
+            values=release_values(release),
             kube_version=rendered.kubernetes_version,
         )
         for obj in objects:
@@ -83,7 +67,7 @@ def releases(rendered: RenderedStack) -> list[Registration]:
 
 
 def test_every_values_key_exists_in_its_chart(rendered: RenderedStack):
-    unknown = {r.name: unknown_value_keys(pinned(r).archive, values_of(r)) for r in releases(rendered)}
+    unknown = {r.name: unknown_value_keys(pinned(r).archive, release_values(r)) for r in releases(rendered)}
     assert not any(unknown.values()), f"{rendered.stack}: values keys the charts do not define: {unknown}"
 
 

@@ -8,12 +8,12 @@ import json
 from typing import Any
 
 import pytest
-from pulumi.runtime import rpc
 from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
 
 from policy.pack import policies
 from policy.rules import RESOURCE_RULES, STACK_RULES, Resource, Settings
 from tools.mock_engine import ROOT, available_stacks, run_program, stack_config
+from tools.manifests import unwrapped
 
 DEV, PROD = Settings(environment="dev"), Settings(environment="prod")
 MOVING_ALLOWED = Settings(environment="dev", allow_mutable_tags=True)
@@ -146,16 +146,6 @@ def test_prod_data_protected():
     assert rule([protected(cluster), protected(database), protected(namespace)], PROD) == []
 
 
-def unwrap(value: Any) -> Any:
-    if rpc.is_rpc_secret(value):
-        return unwrap(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    return value
-
-
 def stack_settings(stack: str) -> Settings:
     config = json.loads((ROOT / "policy" / f"config.{stack}.json").read_text())
     assert set(config) == set(RESOURCE_RULES) | set(STACK_RULES), "every policy is configured for the stack"
@@ -166,7 +156,7 @@ def stack_settings(stack: str) -> Settings:
 @pytest.fixture(scope="module")
 def stacks() -> dict[str, list[Resource]]:
     return {
-        stack: [Resource(r.type, r.name, unwrap(r.inputs), r.protect) for r in run_program(stack).registrations if r.custom]
+        stack: [Resource(r.type, r.name, unwrapped(r.inputs), r.protect) for r in run_program(stack).registrations if r.custom]
         for stack in available_stacks()
     }
 
@@ -193,7 +183,7 @@ def test_prod_settings_would_catch_dev(stacks):
     pinned = [p for r in stacks["dev"] for p in RESOURCE_RULES["immutable-images"](r, prod)]
     assert not [p for p in pinned if "face-api" in p or "frontend" in p], pinned
     # ...and without a registry to read that digest from, dev's moving tag itself would reach the pods: prod refuses it.
-    unpinned = [Resource(r.type, r.name, unwrap(r.inputs), r.protect)
+    unpinned = [Resource(r.type, r.name, unwrapped(r.inputs), r.protect)
                 for r in run_program("dev", WITHOUT_REGISTRY).registrations if r.custom]
     caught = [p for r in unpinned for p in RESOURCE_RULES["immutable-images"](r, prod)]
     assert any("'latest' moves" in p for p in caught), "dev follows latest, which prod refuses"
@@ -231,7 +221,7 @@ def test_prods_promises_are_checked_again_by_the_pack_where_the_config_was_told_
         "kiban:faceRecognition": {**face, "backend": {**face["backend"], "logLevel": "debug", "allowSensitiveLogs": True}},
         "kiban:dataSafety": {"protect": False},
     }
-    resources = [Resource(r.type, r.name, unwrap(r.inputs), r.protect) for r in run_program("prod", overrides).registrations if r.custom]
+    resources = [Resource(r.type, r.name, unwrapped(r.inputs), r.protect) for r in run_program("prod", overrides).registrations if r.custom]
     settings = stack_settings("prod")
     for rule in ("prod-no-image-updater", "prod-no-secret-logging", "prod-applications-sync-by-hand"):
         assert [p for r in resources for p in RESOURCE_RULES[rule](r, settings)], rule

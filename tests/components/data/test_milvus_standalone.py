@@ -19,6 +19,7 @@ from components.contracts.stores import MilvusSettings, StoreDurability
 from components.contracts.workloads import BackupSettings, compute
 from policy.pod_security import check as pod_security_violations
 from versions import versions
+from tools.manifests import unwrapped
 
 NAMESPACE = "milvus"
 STATEFULSETS = ("milvus", "milvus-etcd", "milvus-minio")
@@ -80,17 +81,6 @@ def volume(pod: dict, name: str) -> dict:
 
 def mounts_by_path(container: dict) -> dict[str, dict]:
     return {m["mountPath"]: m for m in container["volumeMounts"]}
-
-
-def unwrap_all(value: Any) -> Any:
-    """Registration inputs with every secret opened, to search them."""
-    if rpc.is_rpc_secret(value):
-        return unwrap_all(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: unwrap_all(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap_all(v) for v in value]
-    return value
 
 
 def secret_values(deployment, name: str) -> dict[str, str]:
@@ -277,7 +267,7 @@ def test_credentials_are_generated_and_never_the_minio_defaults(declare):
         "milvus-minio-credentials-root-password",
         "milvus-minio-credentials-root-user",
     ]
-    everything = json.dumps([unwrap_all(r.inputs) for r in deployment.registrations])
+    everything = json.dumps([unwrapped(r.inputs) for r in deployment.registrations])
     assert "minioadmin" not in everything
     minio, config = secret_values(deployment, "milvus-minio-credentials"), secret_values(deployment, "milvus-config")
     generated = (minio["root-user"], minio["root-password"], config["root-password"])
